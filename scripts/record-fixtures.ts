@@ -1,0 +1,69 @@
+// Records real profiles of the Go fixture into fixtures/profiles/, for fast
+// unit tests and for the demo's replay server when Go is not installed.
+//   npm run record-fixtures
+// Cumulative types are recorded as a sequence (scrape k of the same process),
+// so consecutive files make real deltas.
+
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startGoTarget } from '../fixtures/go-target/harness.js';
+
+const OUT = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'profiles');
+const STEPS = 6;
+const GAP_MS = 2000;
+const PARKED = 42;
+
+async function get(url: string): Promise<Buffer> {
+  const res = await fetch(url);
+  if (res.status !== 200) throw new Error(`${url}: ${res.status}`);
+  return Buffer.from(await res.arrayBuffer());
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<void> {
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+  const files: Record<string, string> = {};
+  const save = (name: string, body: Buffer, what: string) => {
+    writeFileSync(join(OUT, name), body);
+    files[name] = what;
+  };
+
+  const target = await startGoTarget({ parked: PARKED });
+  try {
+    const base = `${target.url}/debug/pprof`;
+    await sleep(1500); // let the workload run a little before the first scrape
+    const cpu = get(`${base}/profile?seconds=2`);
+    for (let i = 1; i <= STEPS; i++) {
+      for (const type of ['heap', 'mutex', 'block'] as const) {
+        save(`${type}-${i}.pb.gz`, await get(`${base}/${type}`), `${type}, cumulative, scrape ${i} of one process, ${GAP_MS / 1000}s apart`);
+      }
+      if (i === 1) save('goroutine.pb.gz', await get(`${base}/goroutine`), `goroutine, ${PARKED} goroutines parked in main.parkedGoroutine`);
+      if (i < STEPS) await sleep(GAP_MS);
+    }
+    save('cpu.pb.gz', await cpu, 'cpu, 2s window, main.cpuBurner busy');
+  } finally {
+    await target.stop();
+  }
+
+  // A second process with mutex and block profiling off: valid but empty.
+  const off = await startGoTarget({ mutexFraction: 0, blockRate: 0 });
+  try {
+    await sleep(500);
+    save('mutex-off.pb.gz', await get(`${off.url}/debug/pprof/mutex`), 'mutex with SetMutexProfileFraction(0): no samples');
+    save('block-off.pb.gz', await get(`${off.url}/debug/pprof/block`), 'block with SetBlockProfileRate(0): no samples');
+    save('heap-other-process.pb.gz', await get(`${off.url}/debug/pprof/heap`), 'heap of a second process (a restart, seen from a baseline of the first)');
+  } finally {
+    await off.stop();
+  }
+
+  writeFileSync(
+    join(OUT, 'manifest.json'),
+    `${JSON.stringify({ recorded: new Date().toISOString(), go_target: 'fixtures/go-target', parked_goroutines: PARKED, gap_ms: GAP_MS, steps: STEPS, files }, null, 2)}\n`,
+  );
+  process.stdout.write(`recorded ${Object.keys(files).length} profiles into ${OUT}\n`);
+}
+
+await main();

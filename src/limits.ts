@@ -1,0 +1,45 @@
+// Every bound the collector applies, with its default, in one place.
+// Config keys that override one of these say so in their validation.
+
+const SECOND = 1000;
+const MiB = 1024 * 1024;
+
+export const LIMITS = {
+  /** Smallest scrape interval a target may have (brief: "at least 10s"). */
+  minIntervalMs: 10 * SECOND,
+  /** Default scrape interval when `interval` is not set (DataKit's default). */
+  defaultIntervalMs: 10 * SECOND,
+  /** Upper bound of the default CPU window: min(this, interval - 1s). */
+  defaultProfileDurationMs: 10 * SECOND,
+  /** Default http_timeout is max(profile_duration + this, minHttpTimeoutMs). */
+  httpTimeoutSlackMs: 5 * SECOND,
+  minHttpTimeoutMs: 15 * SECOND,
+
+  /** Compressed response body cap (DataKit's body_size_limit_mb default). */
+  maxBodyBytes: 32 * MiB,
+  /** Decompressed profile cap: a gzip bomb stops here. */
+  maxDecompressedBytes: 256 * MiB,
+  /** How much of an error body we keep for logs. */
+  errorBodySnippetBytes: 1024,
+
+  /** Per-output in-memory queue depth (profiles) before the oldest is dropped. */
+  outputQueueProfiles: 1000,
+  /** Concurrent sends per output. */
+  outputConcurrency: 4,
+  /** Per-send deadline for an output request. */
+  outputTimeoutMs: 30 * SECOND,
+  /** Retry backoff: exponential with full jitter between these. */
+  retryInitialMs: 500,
+  retryMaxMs: 5 * 60 * SECOND,
+  /** Longest Retry-After we honour; a larger one is clamped and logged. */
+  retryAfterMaxMs: 10 * 60 * SECOND,
+
+  /** Grace period on SIGTERM/SIGINT for in-flight scrapes and sends. */
+  shutdownGraceMs: 10 * SECOND,
+  /** Keep-alive idle time of pooled connections to targets. */
+  keepAliveMs: 60 * SECOND,
+  /** Connections per target origin (one CPU profile plus the quick types). */
+  connectionsPerTarget: 4,
+} as const;
+
+export type Limits = typeof LIMITS;
