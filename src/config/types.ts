@@ -1,0 +1,92 @@
+import type { ProfileTypeName } from '../profile/types.js';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Where a setting was written, for messages. */
+export interface SourceRef {
+  readonly file: string;
+  readonly line: number;
+}
+
+export interface AgentConfig {
+  /** Host name for targets on loopback (default: the OS host name). */
+  readonly hostname: string;
+  /** HTTP listen address for metrics and status; '' turns it off. */
+  readonly listen: string;
+  readonly dataDir: string;
+  readonly logLevel: LogLevel;
+}
+
+export interface TlsConfig {
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  readonly insecureSkipVerify: boolean;
+}
+
+/** One `[[inputs.profile.go]]` block, validated, with defaults applied. */
+export interface GoTargetConfig {
+  readonly source: SourceRef;
+  /** Origin plus pprof prefix, no trailing slash, no credentials. */
+  readonly baseUrl: string;
+  /** user:password from the URL, used as basic auth; never logged. */
+  readonly basicAuth?: { readonly username: string; readonly password: string };
+  readonly intervalMs: number;
+  readonly profileDurationMs: number;
+  readonly httpTimeoutMs: number;
+  readonly service: string;
+  readonly env: string;
+  readonly version: string;
+  readonly enabledTypes: readonly ProfileTypeName[];
+  /** `[inputs.profile.tags]` of the parent input. */
+  readonly inputTags: Readonly<Record<string, string>>;
+  /** `[inputs.profile.go.tags]`. */
+  readonly goTags: Readonly<Record<string, string>>;
+  readonly bodySizeLimitBytes: number;
+  readonly generateMetrics: boolean;
+  readonly tls?: TlsConfig;
+}
+
+export interface DatakitOutputConfig {
+  readonly kind: 'datakit';
+  readonly name: string;
+  readonly source: SourceRef;
+  readonly url: string;
+  readonly timeoutMs: number;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface FileOutputConfig {
+  readonly kind: 'file';
+  readonly name: string;
+  readonly source: SourceRef;
+  readonly dir: string;
+}
+
+export type OutputConfig = DatakitOutputConfig | FileOutputConfig;
+
+/** A key DataKit defines that has no meaning here: accepted, listed by --check. */
+export interface IgnoredKey {
+  readonly path: string;
+  readonly line: number;
+  readonly why: string;
+}
+
+export interface ConfigNotice {
+  readonly path: string;
+  readonly line: number;
+  readonly message: string;
+}
+
+export interface Config {
+  readonly file: string;
+  readonly agent: AgentConfig;
+  readonly targets: readonly GoTargetConfig[];
+  readonly outputs: readonly OutputConfig[];
+  /** True when no [[outputs.*]] was written and the file output was implied. */
+  readonly defaultOutput: boolean;
+  readonly ignored: readonly IgnoredKey[];
+  /** Valid but worth saying (a defaulted service name, TLS keys on http). */
+  readonly notices: readonly ConfigNotice[];
+}

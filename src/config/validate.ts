@@ -1,0 +1,568 @@
+// Turns the parsed TOML tree into a typed Config. Every problem is collected
+// (never the first one only), located by line and key path, and says what is
+// allowed. Nothing is clamped: a value out of range is an error.
+
+import { LIMITS } from '../limits.js';
+import { PROFILE_TYPE_NAMES, isProfileTypeName, type ProfileTypeName } from '../profile/types.js';
+import { formatDuration, parseGoDuration } from './duration.js';
+import { expandEnv, type Env } from './env.js';
+import type { ConfigIssue } from './errors.js';
+import { displayPath, joinPath, type KeyLines } from './key-lines.js';
+import {
+  LOG_LEVELS,
+  type AgentConfig,
+  type Config,
+  type ConfigNotice,
+  type DatakitOutputConfig,
+  type FileOutputConfig,
+  type GoTargetConfig,
+  type IgnoredKey,
+  type LogLevel,
+  type OutputConfig,
+  type TlsConfig,
+} from './types.js';
+
+type Table = Record<string, unknown>;
+
+export interface ValidateOptions {
+  readonly file: string;
+  readonly lines: KeyLines;
+  readonly env: Env;
+  /** The OS host name, the default of [agent] hostname. */
+  readonly osHostname: string;
+}
+
+/** How a key is known: ours (validated), or DataKit's with no meaning here. */
+type KeySpec = { readonly kind: 'ours' } | { readonly kind: 'ignored'; readonly why: string };
+const OURS: KeySpec = { kind: 'ours' };
+const datakitOnly = (why: string): KeySpec => ({ kind: 'ignored', why });
+
+const AGENT_KEYS: Record<string, KeySpec> = {
+  hostname: OURS,
+  listen: OURS,
+  data_dir: OURS,
+  log_level: OURS,
+};
+
+const PROFILE_INPUT_KEYS: Record<string, KeySpec> = {
+  go: OURS,
+  tags: OURS,
+  body_size_limit_mb: OURS,
+  generate_metrics: OURS,
+  endpoints: datakitOnly('DataKit push-mode intake paths; this collector only pulls'),
+  election: datakitOnly('DataKit cluster election; not used here'),
+  io_config: datakitOnly("DataKit's upload cache; outputs have their own queues here"),
+  kubernetes: datakitOnly('DataKit Kubernetes pull mode; not supported yet'),
+  kubernetes_max_concurrency: datakitOnly('DataKit Kubernetes pull mode; not supported yet'),
+  kubernetes_delta_cache_mb: datakitOnly('DataKit Kubernetes pull mode; not supported yet'),
+  pyroscope: datakitOnly('DataKit receiving from Pyroscope agents; not a pull target'),
+};
+
+const GO_TARGET_KEYS: Record<string, KeySpec> = {
+  url: OURS,
+  interval: OURS,
+  profile_duration: OURS,
+  http_timeout: OURS,
+  service: OURS,
+  env: OURS,
+  version: OURS,
+  enabled_types: OURS,
+  tags: OURS,
+  tls_open: OURS,
+  tls_ca: OURS,
+  tls_cert: OURS,
+  tls_key: OURS,
+  insecure_skip_verify: OURS,
+};
+
+const OUTPUT_KINDS = ['datakit', 'file'] as const;
+const DATAKIT_OUTPUT_KEYS: Record<string, KeySpec> = { name: OURS, url: OURS, timeout: OURS, headers: OURS };
+const FILE_OUTPUT_KEYS: Record<string, KeySpec> = { name: OURS, dir: OURS };
+
+/** A profile input without a service name gets this one (DataKit's own placeholder). */
+export const DEFAULT_SERVICE = 'unnamed-service';
+
+class Ctx {
+  readonly issues: ConfigIssue[] = [];
+  readonly ignored: IgnoredKey[] = [];
+  readonly notices: ConfigNotice[] = [];
+
+  constructor(readonly opts: ValidateOptions) {}
+
+  line(path: string): number {
+    return this.opts.lines.lineOf(path);
+  }
+
+  error(path: string, message: string): void {
+    this.issues.push({ file: this.opts.file, line: this.line(path), path: displayPath(path), message });
+  }
+
+  notice(path: string, message: string): void {
+    this.notices.push({ path: displayPath(path), line: this.line(path), message });
+  }
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return 'a string';
+  if (typeof v === 'boolean') return 'a boolean';
+  if (typeof v === 'number' || typeof v === 'bigint') return Number.isInteger(Number(v)) ? 'an integer' : 'a float';
+  if (Array.isArray(v)) return 'an array';
+  if (v instanceof Date || (typeof v === 'object' && v !== null && 'toISOString' in v)) return 'a date-time';
+  if (typeof v === 'object' && v !== null) return 'a table';
+  return typeof v;
+}
+
+function isTable(v: unknown): v is Table {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date) && !('toISOString' in v);
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length]![b.length]!;
+}
+
+function suggest(word: string, options: readonly string[]): string {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const o of options) {
+    const dist = editDistance(word.toLowerCase(), o.toLowerCase());
+    if (dist < bestD) {
+      best = o;
+      bestD = dist;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? ` (did you mean "${best}"?)` : '';
+}
+
+/** Reports unknown keys; records DataKit-only keys as ignored. */
+function checkKeys(ctx: Ctx, table: Table, path: string, known: Record<string, KeySpec>): void {
+  const names = Object.keys(known);
+  for (const key of Object.keys(table)) {
+    const spec = known[key];
+    const keyPath = joinPath(path, key);
+    if (spec === undefined) {
+      ctx.error(keyPath, `unknown key "${key}"${suggest(key, names)}; allowed here: ${names.join(', ')}`);
+    } else if (spec.kind === 'ignored') {
+      ctx.ignored.push({ path: displayPath(keyPath), line: ctx.line(keyPath), why: spec.why });
+    }
+  }
+}
+
+function readString(ctx: Ctx, table: Table, key: string, path: string): string | undefined {
+  const v = table[key];
+  if (v === undefined) return undefined;
+  const keyPath = joinPath(path, key);
+  if (typeof v !== 'string') {
+    ctx.error(keyPath, `must be a string, got ${describe(v)}`);
+    return undefined;
+  }
+  try {
+    return expandEnv(v, ctx.opts.env);
+  } catch (err) {
+    ctx.error(keyPath, (err as Error).message);
+    return undefined;
+  }
+}
+
+function readBool(ctx: Ctx, table: Table, key: string, path: string): boolean | undefined {
+  const v = table[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') {
+    ctx.error(joinPath(path, key), `must be true or false, got ${describe(v)}`);
+    return undefined;
+  }
+  return v;
+}
+
+function readPositiveInt(ctx: Ctx, table: Table, key: string, path: string, max: number): number | undefined {
+  const v = table[key];
+  if (v === undefined) return undefined;
+  const n = typeof v === 'bigint' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > max) {
+    ctx.error(joinPath(path, key), `must be a whole number from 1 to ${max}, got ${typeof v === 'string' ? JSON.stringify(v) : describe(v)}`);
+    return undefined;
+  }
+  return n;
+}
+
+function readDuration(ctx: Ctx, table: Table, key: string, path: string): number | undefined {
+  const v = table[key];
+  if (v === undefined) return undefined;
+  const keyPath = joinPath(path, key);
+  if (typeof v !== 'string') {
+    const hint = typeof v === 'number' || typeof v === 'bigint' ? ` (write "${String(v)}s" for seconds)` : '';
+    ctx.error(keyPath, `must be a Go duration string like "10s" or "1m30s", got ${describe(v)}${hint}`);
+    return undefined;
+  }
+  try {
+    return parseGoDuration(expandEnv(v, ctx.opts.env));
+  } catch (err) {
+    ctx.error(keyPath, `${(err as Error).message}; write a Go duration like "10s", "1m30s" or "500ms"`);
+    return undefined;
+  }
+}
+
+function readStringTable(ctx: Ctx, table: Table, key: string, path: string): Record<string, string> {
+  const v = table[key];
+  if (v === undefined) return {};
+  const keyPath = joinPath(path, key);
+  if (!isTable(v)) {
+    ctx.error(keyPath, `must be a table of strings like [${displayPath(keyPath)}] with name = "value" lines, got ${describe(v)}`);
+    return {};
+  }
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) {
+    const p = joinPath(keyPath, k);
+    if (k === '') {
+      ctx.error(p, 'a tag name must not be empty');
+      continue;
+    }
+    if (typeof val !== 'string') {
+      ctx.error(p, `must be a string, got ${describe(val)}${typeof val === 'number' || typeof val === 'boolean' ? ` (write "${String(val)}")` : ''}`);
+      continue;
+    }
+    const s = readString(ctx, v, k, keyPath);
+    if (s !== undefined) out[k] = s;
+  }
+  return out;
+}
+
+/** `[[x]]` arrays; a single `[x]` table is taken as one element. */
+function tablesOf(ctx: Ctx, v: unknown, path: string, write: string): Array<{ table: Table; path: string }> {
+  if (v === undefined) return [];
+  if (isTable(v)) return [{ table: v, path }];
+  if (Array.isArray(v)) {
+    const out: Array<{ table: Table; path: string }> = [];
+    v.forEach((el, i) => {
+      const p = `${path}[${i}]`;
+      if (isTable(el)) out.push({ table: el, path: p });
+      else ctx.error(p, `must be a table (write ${write}), got ${describe(el)}`);
+    });
+    return out;
+  }
+  ctx.error(path, `must be a table (write ${write}), got ${describe(v)}`);
+  return [];
+}
+
+function validateAgent(ctx: Ctx, root: Table): AgentConfig {
+  const path = 'agent';
+  const raw = root.agent;
+  let t: Table = {};
+  if (raw !== undefined) {
+    if (isTable(raw)) t = raw;
+    else ctx.error(path, `must be a table ([agent]), got ${describe(raw)}`);
+  }
+  checkKeys(ctx, t, path, AGENT_KEYS);
+  const hostname = readString(ctx, t, 'hostname', path) || ctx.opts.osHostname;
+  const listen = readString(ctx, t, 'listen', path) ?? '127.0.0.1:9466';
+  if (listen !== '' && !isHostPort(listen)) {
+    ctx.error(joinPath(path, 'listen'), `must be "host:port" (e.g. "127.0.0.1:9466") or "" to turn the HTTP server off, got "${listen}"`);
+  }
+  const dataDir = readString(ctx, t, 'data_dir', path) ?? 'data';
+  if (dataDir === '') ctx.error(joinPath(path, 'data_dir'), 'must not be empty');
+  const level = readString(ctx, t, 'log_level', path) ?? 'info';
+  let logLevel: LogLevel = 'info';
+  if ((LOG_LEVELS as readonly string[]).includes(level)) logLevel = level as LogLevel;
+  else ctx.error(joinPath(path, 'log_level'), `must be one of ${LOG_LEVELS.join(', ')}, got "${level}"${suggest(level, LOG_LEVELS)}`);
+  return { hostname, listen, dataDir, logLevel };
+}
+
+function isHostPort(s: string): boolean {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]*):(\d{1,5})$/.exec(s);
+  return m !== null && Number(m[2]) <= 65535;
+}
+
+interface InputDefaults {
+  readonly inputTags: Record<string, string>;
+  readonly bodySizeLimitBytes: number;
+  readonly generateMetrics: boolean;
+}
+
+function validateTlsKeys(ctx: Ctx, t: Table, path: string, isHttps: boolean): TlsConfig | undefined {
+  const open = readBool(ctx, t, 'tls_open', path);
+  const ca = readString(ctx, t, 'tls_ca', path);
+  const cert = readString(ctx, t, 'tls_cert', path);
+  const key = readString(ctx, t, 'tls_key', path);
+  const skip = readBool(ctx, t, 'insecure_skip_verify', path) ?? false;
+  if ((cert === undefined) !== (key === undefined)) {
+    ctx.error(joinPath(path, cert === undefined ? 'tls_key' : 'tls_cert'), 'tls_cert and tls_key go together: set both for a client certificate, or neither');
+  }
+  const anyTlsKey = ca !== undefined || cert !== undefined || key !== undefined || skip;
+  // DataKit applies the TLS keys only with tls_open = true; an https URL
+  // always verifies certificates with the system CAs by default.
+  if (open === false || (open === undefined && !anyTlsKey)) return undefined;
+  if (!isHttps) {
+    ctx.notice(joinPath(path, 'tls_open'), 'TLS settings are set but the url is http://, so they have no effect; use https:// to profile over TLS');
+    return undefined;
+  }
+  return {
+    ...(ca !== undefined ? { caFile: ca } : {}),
+    ...(cert !== undefined ? { certFile: cert } : {}),
+    ...(key !== undefined ? { keyFile: key } : {}),
+    insecureSkipVerify: skip,
+  };
+}
+
+interface ParsedUrl {
+  readonly baseUrl: string;
+  readonly isHttps: boolean;
+  readonly basicAuth?: { username: string; password: string };
+}
+
+/** http(s) URL; for targets the path, if any, is the pprof prefix. */
+function parseHttpUrl(ctx: Ctx, raw: string, keyPath: string, defaultPath: string | null): ParsedUrl | undefined {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    ctx.error(keyPath, `"${redactUrlText(raw)}" is not a URL; write it like "http://127.0.0.1:6060"`);
+    return undefined;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    ctx.error(keyPath, `scheme must be http or https, got "${u.protocol.replace(/:$/, '')}"`);
+    return undefined;
+  }
+  if (u.hostname === '') {
+    ctx.error(keyPath, 'has no host');
+    return undefined;
+  }
+  if (u.hash !== '') ctx.error(keyPath, 'must not have a #fragment');
+  if (defaultPath !== null && u.search !== '') {
+    ctx.error(keyPath, 'must not have a query string: the collector adds the query of each profile request itself');
+  }
+  let pathname = u.pathname.replace(/\/+$/, '');
+  if (defaultPath !== null && pathname === '') pathname = defaultPath;
+  const base = `${u.protocol}//${u.host}${pathname}${defaultPath === null ? u.search : ''}`;
+  const out: ParsedUrl = { baseUrl: base, isHttps: u.protocol === 'https:' };
+  if (u.username !== '' || u.password !== '') {
+    return { ...out, basicAuth: { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } };
+  }
+  return out;
+}
+
+/** Hides the password of a URL-looking string that did not parse. */
+function redactUrlText(s: string): string {
+  return s.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:xxxxx@');
+}
+
+function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefaults): GoTargetConfig | undefined {
+  const before = ctx.issues.length;
+  checkKeys(ctx, t, path, GO_TARGET_KEYS);
+  const source = { file: ctx.opts.file, line: ctx.line(path) };
+
+  const rawUrl = readString(ctx, t, 'url', path);
+  let url: ParsedUrl | undefined;
+  if (rawUrl === undefined) {
+    if (t.url === undefined) ctx.error(joinPath(path, 'url'), 'is required: the address of the Go service, like url = "http://127.0.0.1:6060"');
+  } else {
+    url = parseHttpUrl(ctx, rawUrl, joinPath(path, 'url'), '/debug/pprof');
+  }
+
+  const intervalMs = readDuration(ctx, t, 'interval', path) ?? (t.interval === undefined ? LIMITS.defaultIntervalMs : undefined);
+  if (intervalMs !== undefined && intervalMs < LIMITS.minIntervalMs) {
+    ctx.error(
+      joinPath(path, 'interval'),
+      `must be at least ${formatDuration(LIMITS.minIntervalMs)}, got ${formatDuration(intervalMs)}: shorter intervals profile the service too often`,
+    );
+  }
+
+  let profileDurationMs = readDuration(ctx, t, 'profile_duration', path);
+  if (profileDurationMs === undefined && t.profile_duration === undefined && intervalMs !== undefined) {
+    profileDurationMs = Math.min(LIMITS.defaultProfileDurationMs, intervalMs - 1000);
+  }
+  if (profileDurationMs !== undefined && t.profile_duration !== undefined) {
+    const pdPath = joinPath(path, 'profile_duration');
+    if (profileDurationMs < 1000) {
+      ctx.error(pdPath, `must be at least 1s, got ${formatDuration(profileDurationMs)}`);
+    } else if (profileDurationMs % 1000 !== 0) {
+      ctx.error(pdPath, `must be whole seconds (Go's /debug/pprof/profile takes integer seconds and profiles for 30s on anything else), got ${formatDuration(profileDurationMs)}`);
+    } else if (intervalMs !== undefined && profileDurationMs >= intervalMs) {
+      ctx.error(pdPath, `must be shorter than interval (${formatDuration(intervalMs)}), got ${formatDuration(profileDurationMs)}: the CPU window must end before the next scrape starts`);
+    }
+  }
+
+  let httpTimeoutMs = readDuration(ctx, t, 'http_timeout', path);
+  if (httpTimeoutMs === undefined && t.http_timeout === undefined && profileDurationMs !== undefined) {
+    httpTimeoutMs = Math.max(profileDurationMs + LIMITS.httpTimeoutSlackMs, LIMITS.minHttpTimeoutMs);
+  }
+  if (httpTimeoutMs !== undefined && t.http_timeout !== undefined && profileDurationMs !== undefined && httpTimeoutMs <= profileDurationMs) {
+    ctx.error(
+      joinPath(path, 'http_timeout'),
+      `must be longer than profile_duration (${formatDuration(profileDurationMs)}), got ${formatDuration(httpTimeoutMs)}: Go sends the CPU profile only after the whole window`,
+    );
+  }
+
+  const service = readString(ctx, t, 'service', path);
+  const env = readString(ctx, t, 'env', path) ?? '';
+  const version = readString(ctx, t, 'version', path) ?? '';
+  if (service === undefined || service === '') {
+    ctx.notice(path, `service is not set: profiles are tagged service=${DEFAULT_SERVICE}; set service = "..." to name them`);
+  }
+
+  let enabledTypes: ProfileTypeName[] = [...PROFILE_TYPE_NAMES];
+  const rawTypes = t.enabled_types;
+  if (rawTypes !== undefined) {
+    const typesPath = joinPath(path, 'enabled_types');
+    if (!Array.isArray(rawTypes)) {
+      ctx.error(typesPath, `must be an array of profile types like ["cpu", "heap"], got ${describe(rawTypes)}`);
+    } else if (rawTypes.length === 0) {
+      ctx.error(typesPath, `must list at least one of ${PROFILE_TYPE_NAMES.join(', ')} (leave it out to scrape all five)`);
+    } else {
+      enabledTypes = [];
+      rawTypes.forEach((v, i) => {
+        const p = `${typesPath}[${i}]`;
+        if (typeof v !== 'string') ctx.error(p, `must be a string, got ${describe(v)}`);
+        else if (!isProfileTypeName(v)) ctx.error(p, `unknown profile type "${v}"${suggest(v, PROFILE_TYPE_NAMES)}; allowed: ${PROFILE_TYPE_NAMES.join(', ')}`);
+        else if (enabledTypes.includes(v)) ctx.error(p, `"${v}" is listed twice`);
+        else enabledTypes.push(v);
+      });
+    }
+  }
+
+  const goTags = readStringTable(ctx, t, 'tags', path);
+  const tls = url ? validateTlsKeys(ctx, t, path, url.isHttps) : undefined;
+
+  if (ctx.issues.length > before || url === undefined || intervalMs === undefined || profileDurationMs === undefined || httpTimeoutMs === undefined) {
+    return undefined;
+  }
+  return {
+    source,
+    baseUrl: url.baseUrl,
+    ...(url.basicAuth ? { basicAuth: url.basicAuth } : {}),
+    intervalMs,
+    profileDurationMs,
+    httpTimeoutMs,
+    service: service || DEFAULT_SERVICE,
+    env,
+    version,
+    enabledTypes,
+    inputTags: defaults.inputTags,
+    goTags,
+    bodySizeLimitBytes: defaults.bodySizeLimitBytes,
+    generateMetrics: defaults.generateMetrics,
+    ...(tls ? { tls } : {}),
+  };
+}
+
+function validateInputs(ctx: Ctx, root: Table): GoTargetConfig[] {
+  const targets: GoTargetConfig[] = [];
+  const inputs = root.inputs;
+  if (inputs === undefined) return targets;
+  if (!isTable(inputs)) {
+    ctx.error('inputs', `must be a table ([[inputs.profile]]), got ${describe(inputs)}`);
+    return targets;
+  }
+  for (const name of Object.keys(inputs)) {
+    if (name !== 'profile') {
+      const p = joinPath('inputs', name);
+      ctx.ignored.push({ path: displayPath(p), line: ctx.line(p), why: 'not a profile input; this collector only runs [[inputs.profile]]' });
+    }
+  }
+  for (const { table, path } of tablesOf(ctx, inputs.profile, 'inputs.profile', '[[inputs.profile]]')) {
+    checkKeys(ctx, table, path, PROFILE_INPUT_KEYS);
+    const inputTags = readStringTable(ctx, table, 'tags', path);
+    const limitMb = readPositiveInt(ctx, table, 'body_size_limit_mb', path, 4096);
+    const generateMetrics = readBool(ctx, table, 'generate_metrics', path) ?? true;
+    const defaults: InputDefaults = {
+      inputTags,
+      bodySizeLimitBytes: limitMb !== undefined ? limitMb * 1024 * 1024 : LIMITS.maxBodyBytes,
+      generateMetrics,
+    };
+    for (const go of tablesOf(ctx, table.go, joinPath(path, 'go'), '[[inputs.profile.go]]')) {
+      const target = validateGoTarget(ctx, go.table, go.path, defaults);
+      if (target) targets.push(target);
+    }
+  }
+  return targets;
+}
+
+function validateOutputs(ctx: Ctx, root: Table, agent: AgentConfig): { outputs: OutputConfig[]; defaultOutput: boolean } {
+  const raw = root.outputs;
+  const outputs: OutputConfig[] = [];
+  if (raw !== undefined && !isTable(raw)) {
+    ctx.error('outputs', `must be a table of output kinds ([[outputs.file]], [[outputs.datakit]]), got ${describe(raw)}`);
+    return { outputs, defaultOutput: false };
+  }
+  const table = raw ?? {};
+  const written = Object.keys(table);
+  for (const kind of written) {
+    if (!(OUTPUT_KINDS as readonly string[]).includes(kind)) {
+      ctx.error(joinPath('outputs', kind), `unknown output kind "${kind}"${suggest(kind, OUTPUT_KINDS)}; allowed: ${OUTPUT_KINDS.join(', ')}`);
+    }
+  }
+  const counts = new Map<string, number>();
+  const nameOf = (t: Table, path: string, kind: string): string => {
+    const n = (counts.get(kind) ?? 0) + 1;
+    counts.set(kind, n);
+    return readString(ctx, t, 'name', path) || (n === 1 ? kind : `${kind}-${n}`);
+  };
+  for (const { table: t, path } of tablesOf(ctx, table.datakit, 'outputs.datakit', '[[outputs.datakit]]')) {
+    checkKeys(ctx, t, path, DATAKIT_OUTPUT_KEYS);
+    const name = nameOf(t, path, 'datakit');
+    const rawUrl = readString(ctx, t, 'url', path);
+    if (rawUrl === undefined && t.url === undefined) {
+      ctx.error(joinPath(path, 'url'), 'is required: the intake URL, like url = "http://127.0.0.1:9529/profiling/v1/input"');
+    }
+    const url = rawUrl === undefined ? undefined : parseHttpUrl(ctx, rawUrl, joinPath(path, 'url'), null);
+    const timeoutMs = readDuration(ctx, t, 'timeout', path) ?? LIMITS.outputTimeoutMs;
+    if (timeoutMs <= 0) ctx.error(joinPath(path, 'timeout'), 'must be more than 0s');
+    const headers = readStringTable(ctx, t, 'headers', path);
+    if (url) {
+      const out: DatakitOutputConfig = { kind: 'datakit', name, source: { file: ctx.opts.file, line: ctx.line(path) }, url: rawUrl!, timeoutMs, headers };
+      outputs.push(out);
+    }
+  }
+  for (const { table: t, path } of tablesOf(ctx, table.file, 'outputs.file', '[[outputs.file]]')) {
+    checkKeys(ctx, t, path, FILE_OUTPUT_KEYS);
+    const name = nameOf(t, path, 'file');
+    const dir = readString(ctx, t, 'dir', path) ?? `${agent.dataDir}/profiles`;
+    if (dir === '') ctx.error(joinPath(path, 'dir'), 'must not be empty');
+    const out: FileOutputConfig = { kind: 'file', name, source: { file: ctx.opts.file, line: ctx.line(path) }, dir };
+    outputs.push(out);
+  }
+  const seen = new Map<string, OutputConfig>();
+  for (const o of outputs) {
+    const prev = seen.get(o.name);
+    if (prev) {
+      ctx.issues.push({
+        file: ctx.opts.file,
+        line: o.source.line,
+        path: `outputs.${o.kind}.name`,
+        message: `output name "${o.name}" is already used by the output on line ${prev.source.line}; give each output its own name`,
+      });
+    }
+    seen.set(o.name, o);
+  }
+  if (written.length === 0) {
+    const dflt: FileOutputConfig = { kind: 'file', name: 'file', source: { file: ctx.opts.file, line: 1 }, dir: `${agent.dataDir}/profiles` };
+    return { outputs: [dflt], defaultOutput: true };
+  }
+  return { outputs, defaultOutput: false };
+}
+
+const TOP_LEVEL: Record<string, KeySpec> = { agent: OURS, inputs: OURS, outputs: OURS };
+
+export function validateConfig(root: Table, opts: ValidateOptions): { config?: Config; issues: ConfigIssue[] } {
+  const ctx = new Ctx(opts);
+  checkKeys(ctx, root, '', TOP_LEVEL);
+  const agent = validateAgent(ctx, root);
+  const targets = validateInputs(ctx, root);
+  const { outputs, defaultOutput } = validateOutputs(ctx, root, agent);
+  if (targets.length === 0 && !ctx.issues.some((i) => i.path.startsWith('inputs'))) {
+    ctx.issues.push({
+      file: opts.file,
+      line: opts.lines.lineOf('inputs'),
+      path: 'inputs.profile.go',
+      message: 'no targets: add a [[inputs.profile.go]] block with url = "http://host:port" for each Go service to profile',
+    });
+  }
+  if (ctx.issues.length > 0) return { issues: ctx.issues.sort((a, b) => a.line - b.line) };
+  return {
+    config: { file: opts.file, agent, targets, outputs, defaultOutput, ignored: ctx.ignored, notices: ctx.notices },
+    issues: [],
+  };
+}
