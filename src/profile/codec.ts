@@ -1,0 +1,78 @@
+// Bytes <-> pprof Profile. Go serves gzipped protobuf; other pprof servers may
+// serve it uncompressed, so both are accepted. Decompression runs on the libuv
+// pool (async zlib) so a large profile does not stall the scrape schedule, and
+// is capped so a gzip bomb cannot take the process down.
+
+import { promisify } from 'node:util';
+import { gunzip as gunzipCb, gzip as gzipCb, constants as zlibConstants } from 'node:zlib';
+import { Profile } from 'pprof-format';
+import { InvalidProfileError, ProfileTooLargeError } from './errors.js';
+
+const gunzipAsync = promisify(gunzipCb) as (buf: Uint8Array, opts: { maxOutputLength: number }) => Promise<Buffer>;
+const gzipAsync = promisify(gzipCb) as (buf: Uint8Array, opts: { level: number }) => Promise<Buffer>;
+
+export function isGzip(body: Uint8Array): boolean {
+  return body.length >= 2 && body[0] === 0x1f && body[1] === 0x8b;
+}
+
+/** What a body that is not a profile looks like, in words a user can act on. */
+export function describeNonProfile(body: Uint8Array, contentType?: string): string {
+  const head = Buffer.from(body.subarray(0, 512)).toString('utf8').trimStart().toLowerCase();
+  if ((contentType ?? '').includes('text/html') || head.startsWith('<!doctype html') || head.startsWith('<html') || head.startsWith('<')) {
+    return 'the response is an HTML page, not a pprof profile: wrong port, or a proxy or login page in between?';
+  }
+  if ((contentType ?? '').includes('json') || head.startsWith('{') || head.startsWith('[')) {
+    return 'the response is JSON, not a pprof profile: is this the service\'s API port rather than its pprof endpoint?';
+  }
+  if (body.length === 0) return 'the response body is empty, not a pprof profile';
+  return `the response is not a pprof profile (${body.length} bytes starting ${Buffer.from(body.subarray(0, 8)).toString('hex')})`;
+}
+
+/** Gunzips (when gzipped) with a cap on the decompressed size. */
+export async function inflateProfile(body: Uint8Array, maxDecompressedBytes: number): Promise<Buffer> {
+  if (!isGzip(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  try {
+    return await gunzipAsync(body, { maxOutputLength: maxDecompressedBytes });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
+      throw new ProfileTooLargeError(
+        `the profile decompresses to more than ${Math.round(maxDecompressedBytes / 1048576)} MiB (${body.length} bytes compressed): refused as a possible gzip bomb`,
+      );
+    }
+    throw new InvalidProfileError(`the gzip stream is broken (${e.code ?? e.message}): truncated or corrupt response`);
+  }
+}
+
+/** Decodes protobuf bytes; anything that is not a pprof message is an InvalidProfileError. */
+export function decodeProfile(raw: Uint8Array, original: Uint8Array = raw, contentType?: string): Profile {
+  let p: Profile;
+  try {
+    p = Profile.decode(raw);
+  } catch {
+    throw new InvalidProfileError(describeNonProfile(original, contentType));
+  }
+  if (p.sampleType.length === 0 || p.stringTable.strings.length === 0) {
+    throw new InvalidProfileError(describeNonProfile(original, contentType));
+  }
+  return p;
+}
+
+export function encodeProfile(p: Profile): Uint8Array {
+  return p.encode();
+}
+
+/** Level 6 is Go's own default, and what every backend reads. */
+export async function gzipProfile(raw: Uint8Array, level = zlibConstants.Z_DEFAULT_COMPRESSION): Promise<Buffer> {
+  return gzipAsync(raw, { level });
+}
+
+/** Normalises a decoded int64 (number, bigint, or a negative read back as uint64). */
+export function int64(v: number | bigint): bigint {
+  return BigInt.asIntN(64, BigInt(v));
+}
+
+/** Ids and string indices: non-negative and small in any real profile. */
+export function uint(v: number | bigint): number {
+  return typeof v === 'number' ? v : Number(BigInt.asUintN(64, v));
+}

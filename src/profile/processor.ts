@@ -1,0 +1,107 @@
+// The profile stage: scraped bytes in, an immutable ProfileRecord (or a
+// baseline) out. cpu and goroutine are validated and shipped as scraped;
+// cumulative types become deltas against the previous scrape.
+
+import type { Target } from '../discovery/static.js';
+import { LIMITS } from '../limits.js';
+import type { BaselineStore } from './baselines.js';
+import { decodeProfile, encodeProfile, gzipProfile, inflateProfile, int64, isGzip } from './codec.js';
+import { computeDelta } from './delta.js';
+import { freezeRecord, newRecordId, type ProfileRecord } from './record.js';
+import { PROFILE_TYPES, type ProfileTypeName } from './types.js';
+import { sampleTypeIndexes, validateProfile } from './validate.js';
+
+export interface ScrapedProfile {
+  readonly target: Target;
+  readonly type: ProfileTypeName;
+  /** The response body as received (gzipped pprof from Go). */
+  readonly body: Buffer;
+  readonly contentType?: string;
+  /** Collector clock, Unix ms: when the request started and when the body was complete. */
+  readonly startedAtMs: number;
+  readonly finishedAtMs: number;
+}
+
+interface Common {
+  /** Samples in the profile as scraped (before any delta). */
+  readonly scrapedSamples: number;
+  /** The scraped profile had no samples at all (for mutex/block: profiling is off). */
+  readonly empty: boolean;
+}
+
+export type ProcessResult =
+  | (Common & { readonly kind: 'shipped'; readonly record: ProfileRecord })
+  | (Common & { readonly kind: 'baseline' })
+  | (Common & { readonly kind: 'reset'; readonly reason: string });
+
+export interface ProcessorOptions {
+  readonly baselines: BaselineStore;
+  readonly maxDecompressedBytes?: number;
+  readonly now?: () => number;
+}
+
+const msToNs = (ms: number): bigint => BigInt(Math.round(ms)) * 1_000_000n;
+
+export class ProfileProcessor {
+  private readonly baselines: BaselineStore;
+  private readonly maxDecompressedBytes: number;
+  private readonly now: () => number;
+
+  constructor(opts: ProcessorOptions) {
+    this.baselines = opts.baselines;
+    this.maxDecompressedBytes = opts.maxDecompressedBytes ?? LIMITS.maxDecompressedBytes;
+    this.now = opts.now ?? Date.now;
+  }
+
+  async process(s: ScrapedProfile): Promise<ProcessResult> {
+    const spec = PROFILE_TYPES[s.type];
+    const raw = await inflateProfile(s.body, this.maxDecompressedBytes);
+    const profile = decodeProfile(raw, s.body, s.contentType);
+    validateProfile(profile);
+    const scrapedSamples = profile.sample.length;
+    const empty = scrapedSamples === 0;
+    const { target } = s;
+
+    const base = {
+      targetId: target.id,
+      type: s.type,
+      service: target.service,
+      env: target.env,
+      version: target.version,
+      instance: target.instance,
+      tags: { ...target.tags },
+      customTags: { ...target.customTags },
+    };
+
+    if (spec.deltaSampleTypes.length === 0) {
+      const startNs = msToNs(s.startedAtMs);
+      const dur = int64(profile.durationNanos);
+      // CPU: the window Go measured, from when we asked. Snapshots: the request.
+      const endNs = spec.isCpu && dur > 0n ? startNs + dur : msToNs(s.finishedAtMs);
+      // Ship the bytes as scraped; Go's bytes are gzipped already.
+      const pprof = isGzip(s.body) ? s.body : await gzipProfile(raw);
+      const record = freezeRecord({ ...base, id: newRecordId(this.now()), startNs, endNs, pprof, sampleCount: scrapedSamples, isDelta: false });
+      return { kind: 'shipped', record, scrapedSamples, empty };
+    }
+
+    const deltaIdx = sampleTypeIndexes(profile, spec.deltaSampleTypes, s.type);
+    const timeNs = int64(profile.timeNanos);
+    const timeNanos = timeNs > 0n ? timeNs : msToNs(s.finishedAtMs);
+    const outcome = computeDelta(this.baselines.get(target.id, s.type), profile, deltaIdx, timeNanos);
+    this.baselines.set(target.id, s.type, outcome.baseline);
+    if (outcome.kind === 'baseline') return { kind: 'baseline', scrapedSamples, empty };
+    if (outcome.kind === 'reset') return { kind: 'reset', reason: outcome.reason, scrapedSamples, empty };
+
+    const pprof = await gzipProfile(encodeProfile(outcome.profile));
+    const record = freezeRecord({
+      ...base,
+      id: newRecordId(this.now()),
+      startNs: outcome.windowStartNanos,
+      endNs: timeNanos,
+      pprof,
+      sampleCount: outcome.profile.sample.length,
+      isDelta: true,
+    });
+    return { kind: 'shipped', record, scrapedSamples, empty };
+  }
+}

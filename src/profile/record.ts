@@ -1,0 +1,45 @@
+// The one thing outputs ever see: an immutable record of one profile.
+
+import { randomBytes } from 'node:crypto';
+import type { ProfileTypeName } from './types.js';
+
+export interface ProfileRecord {
+  /** Unique and time-ordered; a receiver can tell a redelivery by it. */
+  readonly id: string;
+  readonly targetId: string;
+  readonly type: ProfileTypeName;
+  readonly service: string;
+  readonly env: string;
+  readonly version: string;
+  readonly instance: string;
+  /** Window of the profile, Unix nanoseconds. */
+  readonly startNs: bigint;
+  readonly endNs: bigint;
+  /** Every tag (service, env, version, host, instance, custom). */
+  readonly tags: Readonly<Record<string, string>>;
+  /** The tags the user wrote, alone. */
+  readonly customTags: Readonly<Record<string, string>>;
+  /** Gzipped pprof, ready to send. */
+  readonly pprof: Buffer;
+  readonly sampleCount: number;
+  /** The collector turned cumulative values into this window's delta. */
+  readonly isDelta: boolean;
+}
+
+export function newRecordId(nowMs: number): string {
+  return `${nowMs.toString(16).padStart(12, '0')}${randomBytes(6).toString('hex')}`;
+}
+
+export function freezeRecord(r: ProfileRecord): ProfileRecord {
+  Object.freeze(r.tags);
+  Object.freeze(r.customTags);
+  return Object.freeze(r);
+}
+
+/** Unix nanoseconds as RFC 3339 in UTC with nanoseconds, as DataKit parses it. */
+export function rfc3339Nano(ns: bigint): string {
+  const ms = ns / 1_000_000n;
+  const frac = ((ns % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n;
+  const iso = new Date(Number(ms)).toISOString(); // 2026-11-22T00:45:12.345Z
+  return `${iso.slice(0, 19)}.${frac.toString().padStart(9, '0')}Z`;
+}
