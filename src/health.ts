@@ -1,0 +1,73 @@
+// Last outcome per (target, type): what /targets, --once and the logs report.
+// Keyed by target identity so a reload that keeps a target keeps its health.
+// It also decides what is worth a log line: a failure is logged when it
+// starts or changes, not on every scrape; a recovery is logged once.
+
+import type { ProfileTypeName } from './profile/types.js';
+
+export type CollectResult = 'shipped' | 'baseline' | 'reset' | 'skipped' | 'failed';
+
+export interface CollectOutcome {
+  readonly targetId: string;
+  readonly type: ProfileTypeName;
+  readonly result: CollectResult;
+  readonly startedAtMs: number;
+  readonly durationMs: number;
+  /** Bytes of the scraped body (0 when nothing was received). */
+  readonly bytes: number;
+  /** Samples shipped, or scraped for a baseline. */
+  readonly samples: number;
+  readonly error?: { readonly code: string; readonly message: string };
+  /** What to do about it, in words. */
+  readonly hint?: string;
+  readonly recordId?: string;
+}
+
+export interface TypeHealth {
+  readonly last: CollectOutcome;
+  readonly consecutiveFailures: number;
+  readonly lastSuccessAtMs?: number;
+}
+
+export type Transition = 'ok' | 'new_failure' | 'same_failure' | 'recovered';
+
+export class HealthStore {
+  private readonly byKey = new Map<string, TypeHealth>();
+
+  private static key(targetId: string, type: ProfileTypeName): string {
+    return `${targetId}/${type}`;
+  }
+
+  update(o: CollectOutcome): Transition {
+    const key = HealthStore.key(o.targetId, o.type);
+    const prev = this.byKey.get(key);
+    const failed = o.result === 'failed';
+    const next: TypeHealth = {
+      last: o,
+      consecutiveFailures: failed ? (prev?.consecutiveFailures ?? 0) + 1 : 0,
+      ...(failed ? (prev?.lastSuccessAtMs !== undefined ? { lastSuccessAtMs: prev.lastSuccessAtMs } : {}) : { lastSuccessAtMs: o.startedAtMs }),
+    };
+    this.byKey.set(key, next);
+    const prevFailed = prev?.last.result === 'failed';
+    if (!failed) return prevFailed ? 'recovered' : 'ok';
+    if (prevFailed && prev.last.error?.code === o.error?.code && prev.last.error?.message === o.error?.message) return 'same_failure';
+    return 'new_failure';
+  }
+
+  get(targetId: string, type: ProfileTypeName): TypeHealth | undefined {
+    return this.byKey.get(HealthStore.key(targetId, type));
+  }
+
+  /** Every type of the target currently failing with this error code. */
+  allFailingWith(targetId: string, types: readonly ProfileTypeName[], code: string): boolean {
+    return types.every((t) => this.get(targetId, t)?.last.error?.code === code);
+  }
+
+  entries(): IterableIterator<[string, TypeHealth]> {
+    return this.byKey.entries();
+  }
+
+  retainTargets(ids: ReadonlySet<string>): void {
+    for (const key of this.byKey.keys()) if (!ids.has(key.slice(0, key.lastIndexOf('/')))) this.byKey.delete(key);
+  }
+}

@@ -1,0 +1,44 @@
+// Known failures -> what the user should do, in words. Used by the logs and
+// by every report of a failed scrape.
+
+import { formatDuration } from './config/duration.js';
+
+export interface HintContext {
+  readonly code: string;
+  readonly status?: number;
+  /** Every enabled type of this target answers 404. */
+  readonly allTypesNotFound?: boolean;
+  readonly cpuWindowSeconds?: number;
+  readonly profileDurationMs?: number;
+}
+
+export function hintFor(ctx: HintContext): string | undefined {
+  switch (ctx.code) {
+    case 'not_found':
+      return ctx.allTypesNotFound
+        ? 'every pprof path answers 404: net/http/pprof is not registered on this server\'s mux; import _ "net/http/pprof" when serving http.DefaultServeMux, or register pprof.Index, pprof.Profile and friends on your own mux (or fix the path in url)'
+        : 'this profile type is not exposed by the target; remove it from enabled_types or check the pprof path prefix in url';
+    case 'cpu_in_use':
+      return 'another CPU profiler runs in this process (dd-trace-go, a Pyroscope agent, or a second collector): stop one of them or remove "cpu" from enabled_types';
+    case 'write_timeout':
+      return `the target's http.Server WriteTimeout is shorter than the CPU window${ctx.cpuWindowSeconds ? ` (${ctx.cpuWindowSeconds}s)` : ''}: raise WriteTimeout above profile_duration${ctx.profileDurationMs ? ` (${formatDuration(ctx.profileDurationMs)})` : ''}, or lower profile_duration`;
+    case 'timeout':
+      return 'the target did not answer within http_timeout: it may be overloaded, or the address reaches something that accepts connections but never answers';
+    case 'network':
+      return 'check that the service runs and that url has the right host and port';
+    case 'tls':
+      return 'set tls_ca to the CA that signed the target\'s certificate (tls_cert and tls_key for client certificates), or insecure_skip_verify = true only for testing';
+    case 'redirect':
+      return 'point url at the address that serves /debug/pprof directly';
+    case 'body_too_large':
+      return 'raise body_size_limit_mb in [[inputs.profile]] if the target really serves profiles this large';
+    case 'too_large':
+      return 'the decompressed profile is over the 256 MiB cap: the target serves something that is not a sane profile';
+    case 'invalid_profile':
+      return 'the endpoint does not serve pprof data: check the port and the path prefix in url';
+    case 'tls_file':
+      return 'fix the path or the permissions of the TLS file named above';
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,206 @@
+// One collection of one (target, type): scrape -> profile -> hand the record
+// to the outputs. Never throws: every outcome, good or bad, comes back as a
+// CollectOutcome, is kept in the health store and is logged when it is news.
+
+import { formatDuration } from './config/duration.js';
+import type { Target } from './discovery/static.js';
+import { hintFor } from './hints.js';
+import type { CollectOutcome, CollectResult, HealthStore } from './health.js';
+import type { Logger } from './log.js';
+import { InvalidProfileError, ProfileTooLargeError } from './profile/errors.js';
+import type { ProfileProcessor } from './profile/processor.js';
+import type { ProfileRecord } from './profile/record.js';
+import { PROFILE_TYPES, type ProfileTypeName } from './profile/types.js';
+import type { Clock } from './schedule/clock.js';
+import type { CpuProfileGate, CpuWindows } from './scrape/cpu-gate.js';
+import { TlsFileError, type DispatcherPool } from './scrape/dispatchers.js';
+import { httpScrape, ScrapeError } from './scrape/http-scrape.js';
+
+export interface PipelineDeps {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly dispatchers: DispatcherPool;
+  readonly processor: ProfileProcessor;
+  readonly cpuGate: CpuProfileGate;
+  readonly cpuWindows: CpuWindows;
+  readonly health: HealthStore;
+  /** Hands a finished record to every output; must not block. */
+  readonly emit: (record: ProfileRecord) => void;
+  /** Called with every outcome (metrics, --once). */
+  readonly observe?: (outcome: CollectOutcome, target: Target) => void;
+}
+
+/** Things said once per target and type (a hint is not news the second time). */
+class SaidOnce {
+  private readonly said = new Set<string>();
+  first(key: string): boolean {
+    if (this.said.has(key)) return false;
+    this.said.add(key);
+    return true;
+  }
+}
+
+export class ProfilePipeline {
+  private readonly once = new SaidOnce();
+
+  constructor(private readonly deps: PipelineDeps) {}
+
+  async collect(target: Target, type: ProfileTypeName, signal?: AbortSignal): Promise<CollectOutcome> {
+    const { clock } = this.deps;
+    const spec = PROFILE_TYPES[type];
+    const startedAtMs = clock.now();
+    const log = this.deps.logger.child({ target: target.baseUrl, service: target.service, instance: target.instance, type });
+
+    let release: (() => void) | null = null;
+    let windowSeconds = 0;
+    let url = `${target.baseUrl}/${spec.path}`;
+    if (spec.isCpu) {
+      release = this.deps.cpuGate.tryAcquire(target.instance);
+      if (!release) {
+        const o = this.finish(target, type, log, {
+          result: 'skipped',
+          startedAtMs,
+          error: {
+            code: 'cpu_busy',
+            message: `a CPU profile of ${target.instance} is already in flight (the same process is listed more than once?); this window is skipped`,
+          },
+        });
+        return o;
+      }
+      windowSeconds = this.deps.cpuWindows.seconds(target.id, target.config.profileDurationMs);
+      url += `?seconds=${windowSeconds}`;
+    }
+
+    let bytes = 0;
+    try {
+      const headers: Record<string, string> = {};
+      const auth = target.config.basicAuth;
+      if (auth) headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+      const res = await httpScrape({
+        url,
+        dispatcher: this.deps.dispatchers.get(target.config.tls),
+        timeoutMs: target.config.httpTimeoutMs,
+        maxBodyBytes: target.config.bodySizeLimitBytes,
+        headers,
+        ...(signal ? { signal } : {}),
+        now: () => clock.now(),
+      });
+      release?.();
+      release = null;
+      bytes = res.body.length;
+      const processed = await this.deps.processor.process({
+        target,
+        type,
+        body: res.body,
+        ...(res.contentType ? { contentType: res.contentType } : {}),
+        startedAtMs: res.startedAtMs,
+        finishedAtMs: res.finishedAtMs,
+      });
+      let hint: string | undefined;
+      if (processed.empty && spec.emptyHint) {
+        hint = spec.emptyHint;
+        if (this.once.first(`${target.id}/${type}/empty`)) log.warn({ hint }, `${type} profile has no samples`);
+      }
+      if (processed.kind === 'reset') {
+        log.info({ reason: processed.reason }, `${type} baseline reset: ${processed.reason}; this scrape is the new baseline and nothing is shipped for it`);
+      }
+      if (processed.kind === 'shipped') this.deps.emit(processed.record);
+      const result: CollectResult = processed.kind;
+      return this.finish(target, type, log, {
+        result,
+        startedAtMs,
+        bytes,
+        samples: processed.kind === 'shipped' ? processed.record.sampleCount : processed.scrapedSamples,
+        ...(hint ? { hint } : {}),
+        ...(processed.kind === 'shipped' ? { recordId: processed.record.id } : {}),
+      });
+    } catch (err) {
+      return this.failed(target, type, log, err, startedAtMs, bytes, windowSeconds);
+    } finally {
+      release?.();
+    }
+  }
+
+  private failed(
+    target: Target,
+    type: ProfileTypeName,
+    log: Logger,
+    err: unknown,
+    startedAtMs: number,
+    bytes: number,
+    windowSeconds: number,
+  ): CollectOutcome {
+    let code: string;
+    let message: string;
+    let result: CollectResult = 'failed';
+    if (err instanceof ScrapeError) {
+      code = err.code;
+      message = err.message;
+      if (err.code === 'cpu_in_use') result = 'skipped';
+      if (err.code === 'write_timeout') {
+        const next = this.deps.cpuWindows.shorten(target.id, windowSeconds);
+        message =
+          next === null
+            ? `${err.message}: the target's WriteTimeout is under 1s, so no CPU profile fits in it`
+            : `${err.message}: CPU window shortened from ${windowSeconds}s to ${next}s for the next scrapes`;
+        log.warn(
+          { err: { code, message }, window_seconds: windowSeconds, next_window_seconds: next },
+          `CPU profile window ${windowSeconds}s exceeds the target's http.Server WriteTimeout; ${next === null ? 'cannot shorten below 1s' : `next window is ${next}s`}. Raise WriteTimeout above profile_duration (${formatDuration(target.config.profileDurationMs)}) or lower profile_duration`,
+        );
+      }
+    } else if (err instanceof InvalidProfileError) {
+      code = 'invalid_profile';
+      message = `${target.baseUrl}/${PROFILE_TYPES[type].path}: ${err.message}`;
+    } else if (err instanceof ProfileTooLargeError) {
+      code = 'too_large';
+      message = `${target.baseUrl}/${PROFILE_TYPES[type].path}: ${err.message}`;
+    } else if (err instanceof TlsFileError) {
+      code = 'tls_file';
+      message = err.message;
+    } else {
+      code = 'internal';
+      message = `unexpected error: ${(err as Error)?.stack ?? String(err)}`;
+    }
+    const hint = hintFor({
+      code,
+      allTypesNotFound: code === 'not_found' && this.allOthersNotFound(target, type),
+      cpuWindowSeconds: windowSeconds,
+      profileDurationMs: target.config.profileDurationMs,
+    });
+    return this.finish(target, type, log, { result, startedAtMs, bytes, error: { code, message }, ...(hint ? { hint } : {}) });
+  }
+
+  private allOthersNotFound(target: Target, type: ProfileTypeName): boolean {
+    const others = target.config.enabledTypes.filter((t) => t !== type);
+    return others.length > 0 && this.deps.health.allFailingWith(target.id, others, 'not_found');
+  }
+
+  private finish(
+    target: Target,
+    type: ProfileTypeName,
+    log: Logger,
+    partial: Omit<CollectOutcome, 'targetId' | 'type' | 'durationMs' | 'bytes' | 'samples'> & { bytes?: number; samples?: number },
+  ): CollectOutcome {
+    const outcome: CollectOutcome = {
+      targetId: target.id,
+      type,
+      durationMs: this.deps.clock.now() - partial.startedAtMs,
+      bytes: partial.bytes ?? 0,
+      samples: partial.samples ?? 0,
+      ...partial,
+    };
+    const transition = this.deps.health.update(outcome);
+    if (outcome.error && outcome.error.code !== 'write_timeout') {
+      if (transition === 'new_failure' || (outcome.result === 'skipped' && this.once.first(`${target.id}/${type}/${outcome.error.code}`))) {
+        log.warn({ err: outcome.error, hint: outcome.hint }, `${type} scrape ${outcome.result}: ${outcome.error.message}`);
+      } else if (transition === 'same_failure') {
+        log.debug({ err: outcome.error }, `${type} scrape still failing`);
+      }
+    }
+    if (transition === 'recovered' && !outcome.error) log.info(`${type} scrape recovered`);
+    if (!outcome.error) log.debug({ result: outcome.result, samples: outcome.samples, bytes: outcome.bytes, duration_ms: outcome.durationMs }, `${type} ${outcome.result}`);
+    this.deps.observe?.(outcome, target);
+    return outcome;
+  }
+}
+

@@ -1,0 +1,33 @@
+// Time, passed in: the real clock in production, a fake one in tests so
+// schedule tests are fast and exact.
+
+export type TimerHandle = { readonly __timer: unique symbol } | object;
+
+export interface Clock {
+  /** Unix milliseconds. */
+  now(): number;
+  setTimer(fn: () => void, delayMs: number): TimerHandle;
+  clearTimer(handle: TimerHandle): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer: (fn, delayMs) => setTimeout(fn, Math.max(0, delayMs)),
+  clearTimer: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** Resolves after `ms` on the given clock. */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const h = clock.setTimer(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clock.clearTimer(h);
+      resolve();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
