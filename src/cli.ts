@@ -1,0 +1,250 @@
+// Command line: argument parsing, signals, wiring. Nothing else lives here.
+
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Collector, describeOutput } from './collector.js';
+import { ConfigError, formatDuration, formatIssue, loadConfigFile, type Config } from './config/index.js';
+import { LOG_LEVELS, type LogLevel } from './config/types.js';
+import { staticTargets, type Target } from './discovery/static.js';
+import type { CollectOutcome } from './health.js';
+import { createLogger } from './log.js';
+import { PROFILE_TYPES } from './profile/types.js';
+import { systemClock } from './schedule/clock.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+const DEFAULT_CONFIG = 'conf.d/profile.conf';
+
+const USAGE = `Usage: collector [-c FILE] [--check | --once] [--log-level LEVEL]
+
+Scrapes Go net/http/pprof endpoints on a schedule and ships cpu, heap,
+goroutine, mutex and block profiles to DataKit or files.
+
+Options:
+  -c, --config FILE     config file (default: ${DEFAULT_CONFIG})
+      --check           validate the config, print what would be scraped and
+                        where it would ship; exit 0 when valid, 1 when not
+      --once            one full cycle of every target and type, wait for
+                        delivery, print a summary; exit 0 only if all worked
+      --log-level LEVEL ${LOG_LEVELS.join(' | ')} (overrides [agent] log_level)
+      --version         print the version
+  -h, --help            print this help
+
+Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the config.`;
+
+export interface CliIO {
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+}
+
+const defaultIO: CliIO = {
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+interface Args {
+  config: string;
+  check: boolean;
+  once: boolean;
+  logLevel?: LogLevel;
+  help: boolean;
+  version: boolean;
+}
+
+class UsageError extends Error {}
+
+function parse(argv: readonly string[]): Args {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        config: { type: 'string', short: 'c' },
+        check: { type: 'boolean' },
+        once: { type: 'boolean' },
+        'log-level': { type: 'string' },
+        version: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const level = values['log-level'];
+  if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  }
+  if (values.check && values.once) throw new UsageError('--check and --once cannot be used together');
+  return {
+    config: values.config ?? DEFAULT_CONFIG,
+    check: values.check ?? false,
+    once: values.once ?? false,
+    ...(level ? { logLevel: level as LogLevel } : {}),
+    help: values.help ?? false,
+    version: values.version ?? false,
+  };
+}
+
+export function renderPlan(config: Config, collectorTargets: readonly Target[]): string {
+  const lines: string[] = [`${config.file}: valid`, '', `targets (${collectorTargets.length}):`];
+  for (const t of collectorTargets) {
+    const c = t.config;
+    const types = c.enabledTypes.map((ty) => (PROFILE_TYPES[ty].isCpu ? `cpu (${formatDuration(c.profileDurationMs)} window)` : ty));
+    lines.push(`  ${t.baseUrl}  (line ${c.source.line})`);
+    lines.push(`    every ${formatDuration(c.intervalMs)}: ${types.join(', ')}; http_timeout ${formatDuration(c.httpTimeoutMs)}`);
+    lines.push(`    tags: ${Object.entries(t.tags).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    if (c.basicAuth) lines.push('    auth: basic (user and password from the url; not shown)');
+    if (c.tls) lines.push(`    tls: ${c.tls.insecureSkipVerify ? 'certificate NOT verified (insecure_skip_verify)' : 'verified'}${c.tls.caFile ? `, ca ${c.tls.caFile}` : ''}${c.tls.certFile ? `, client cert ${c.tls.certFile}` : ''}`);
+  }
+  lines.push('', `outputs (${config.outputs.length}):`);
+  for (const o of config.outputs) lines.push(`  ${describeOutput(o)}${config.defaultOutput ? '  (default: the config has no [[outputs.*]])' : ''}`);
+  if (config.ignored.length > 0) {
+    lines.push('', 'ignored (DataKit keys with no meaning here):');
+    for (const i of config.ignored) lines.push(`  ${config.file}:${i.line}: ${i.path}: ${i.why}`);
+  }
+  if (config.notices.length > 0) {
+    lines.push('', 'notices:');
+    for (const n of config.notices) lines.push(`  ${config.file}:${n.line}: ${n.path}: ${n.message}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function pad(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+export function renderOnceTable(
+  rows: Array<{ target: string; type: string; outcome: CollectOutcome; delivered: string }>,
+): string {
+  const table = [['TARGET', 'TYPE', 'RESULT', 'SAMPLES', 'BYTES', 'DELIVERED', 'ERROR / HINT']];
+  for (const r of rows) {
+    const o = r.outcome;
+    const msg = [o.error?.message, o.hint].filter(Boolean).join(' -- ');
+    table.push([r.target, r.type, o.result, String(o.samples), String(o.bytes), r.delivered, msg]);
+  }
+  return `${pad(table)}\n`;
+}
+
+async function runOnce(config: Config, logLevel: LogLevel, io: CliIO): Promise<number> {
+  const logger = createLogger({ level: logLevel, destination: { write: (s: string) => void io.stderr(s) } });
+  const delivered = new Map<string, Set<string>>();
+  const failedDelivery = new Map<string, string[]>();
+  const collector = new Collector(config, {
+    clock: systemClock,
+    logger,
+    deliveryEvents: {
+      onSent: (output, record) => {
+        let s = delivered.get(record.id);
+        if (!s) delivered.set(record.id, (s = new Set()));
+        s.add(output);
+      },
+      onDrop: (output, record, reason) => {
+        const l = failedDelivery.get(record.id) ?? [];
+        l.push(`${output}: ${reason}`);
+        failedDelivery.set(record.id, l);
+      },
+    },
+  });
+  const results = await collector.runOnce();
+  // Wait for delivery: each output gets its own timeout plus a margin.
+  const waitMs = Math.max(...config.outputs.map((o) => (o.kind === 'datakit' ? o.timeoutMs : 10_000))) + 5_000;
+  await collector.outputSet.drain(waitMs);
+  const outputs = config.outputs.map((o) => o.name);
+  let ok = true;
+  const rows = results.map(({ target, type, outcome }) => {
+    let deliveredText = '-';
+    if (outcome.recordId) {
+      const got = delivered.get(outcome.recordId) ?? new Set();
+      const missing = outputs.filter((o) => !got.has(o));
+      deliveredText = missing.length === 0 ? 'yes' : `no (${(failedDelivery.get(outcome.recordId) ?? missing.map((m) => `${m}: not yet`)).join(', ')})`;
+      if (missing.length > 0) ok = false;
+    }
+    if (outcome.result !== 'shipped') ok = false;
+    return { target: target.baseUrl, type, outcome, delivered: deliveredText };
+  });
+  await collector.stop(0);
+  io.stdout(renderOnceTable(rows));
+  io.stdout(ok ? 'all profiles scraped and delivered\n' : 'some profiles were not scraped or not delivered (see ERROR / HINT)\n');
+  return ok ? EXIT_OK : EXIT_FAILURE;
+}
+
+async function runForever(file: string, config: Config, logLevel: LogLevel): Promise<number> {
+  const logger = createLogger({ level: logLevel });
+  for (const n of config.notices) logger.warn({ line: n.line, key: n.path }, `${config.file}:${n.line}: ${n.path}: ${n.message}`);
+  const collector = new Collector(config, { clock: systemClock, logger });
+  collector.start();
+
+  let reloading = Promise.resolve();
+  const onHup = () => {
+    reloading = reloading.then(async () => {
+      try {
+        const next = await loadConfigFile(file);
+        await collector.reload(next);
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          for (const i of err.issues) logger.error({ line: i.line, key: i.path }, `reload rejected: ${formatIssue(i)}`);
+          logger.error('the new config is invalid; the old one keeps running');
+        } else {
+          logger.error({ err }, 'reload failed; the old config keeps running');
+        }
+      }
+    });
+  };
+  process.on('SIGHUP', onHup);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  process.off('SIGHUP', onHup);
+  logger.info({ signal }, `${signal}: stopping (grace ${formatDuration(10_000)})`);
+  const report = await collector.stop();
+  logger.info(report, 'stopped');
+  return EXIT_OK;
+}
+
+export async function main(argv: readonly string[], io: CliIO = defaultIO): Promise<number> {
+  let args: Args;
+  try {
+    args = parse(argv);
+  } catch (err) {
+    io.stderr(`collector: ${(err as Error).message}\n\n${USAGE}\n`);
+    return EXIT_USAGE;
+  }
+  if (args.help) {
+    io.stdout(`${USAGE}\n`);
+    return EXIT_OK;
+  }
+  if (args.version) {
+    io.stdout(`${version()}\n`);
+    return EXIT_OK;
+  }
+  let config: Config;
+  try {
+    config = await loadConfigFile(args.config);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr(`${err.issues.map(formatIssue).join('\n')}\n`);
+      io.stderr(`${err.issues.length} problem(s) in ${args.config}\n`);
+      return EXIT_FAILURE;
+    }
+    throw err;
+  }
+  const logLevel = args.logLevel ?? config.agent.logLevel;
+  if (args.check) {
+    io.stdout(renderPlan(config, staticTargets(config)));
+    return EXIT_OK;
+  }
+  if (args.once) return runOnce(config, logLevel, io);
+  return runForever(args.config, config, logLevel);
+}

@@ -1,0 +1,233 @@
+// Wires the pipeline for one config: targets -> scheduler jobs -> pipeline ->
+// outputs. State that must outlive a reload (baselines, CPU windows, health)
+// is held here, keyed by target identity, not inside scheduler jobs.
+
+import type { Config } from './config/types.js';
+import { formatDuration } from './config/duration.js';
+import { staticTargets, type Target } from './discovery/static.js';
+import { HealthStore, type CollectOutcome } from './health.js';
+import { LIMITS } from './limits.js';
+import type { Logger } from './log.js';
+import { OutputSet } from './output/index.js';
+import type { DeliveryEvents } from './output/queue.js';
+import type { Backoff } from './output/retry.js';
+import { redactedUrl } from './output/datakit.js';
+import { BaselineStore } from './profile/baselines.js';
+import { ProfileProcessor } from './profile/processor.js';
+import type { ProfileRecord } from './profile/record.js';
+import { isCumulative, type ProfileTypeName } from './profile/types.js';
+import { sleep, type Clock } from './schedule/clock.js';
+import { Scheduler, type JobSpec } from './schedule/scheduler.js';
+import { CpuProfileGate, CpuWindows } from './scrape/cpu-gate.js';
+import { DispatcherPool } from './scrape/dispatchers.js';
+import { ProfilePipeline } from './pipeline.js';
+
+export interface CollectorDeps {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Output backoff (tests shorten it). */
+  readonly backoff?: Backoff;
+  /** Observers of collection outcomes and deliveries (metrics, --once). */
+  readonly onOutcome?: (o: CollectOutcome, t: Target) => void;
+  readonly deliveryEvents?: DeliveryEvents;
+}
+
+export interface StopReport {
+  /** Profiles scraped but not delivered before the grace period ended. */
+  readonly undelivered: number;
+  /** Scrapes still running when the grace period ended. */
+  readonly abandonedScrapes: number;
+}
+
+export function describeOutput(o: Config['outputs'][number]): string {
+  return o.kind === 'file' ? `file "${o.name}" -> ${o.dir}` : `${o.kind} "${o.name}" -> ${redactedUrl(o.url)}`;
+}
+
+export class Collector {
+  private config: Config;
+  private targets: Target[] = [];
+  private outputs: OutputSet;
+  private readonly baselines = new BaselineStore();
+  private readonly cpuWindows = new CpuWindows();
+  private readonly cpuGate = new CpuProfileGate();
+  readonly health = new HealthStore();
+  private readonly dispatchers = new DispatcherPool();
+  private readonly scheduler: Scheduler;
+  private readonly pipeline: ProfilePipeline;
+  private readonly log: Logger;
+
+  constructor(
+    config: Config,
+    private readonly deps: CollectorDeps,
+  ) {
+    this.config = config;
+    this.log = deps.logger;
+    this.outputs = this.makeOutputs(config);
+    this.scheduler = new Scheduler(deps.clock, {
+      onOverlap: (key) => this.log.warn({ job: key }, 'previous scrape still running at the next slot; this slot is skipped'),
+      onError: (key, err) => this.log.error({ job: key, err }, 'scrape job failed unexpectedly'),
+    });
+    this.pipeline = new ProfilePipeline({
+      clock: deps.clock,
+      logger: deps.logger,
+      dispatchers: this.dispatchers,
+      processor: new ProfileProcessor({ baselines: this.baselines, now: () => deps.clock.now() }),
+      cpuGate: this.cpuGate,
+      cpuWindows: this.cpuWindows,
+      health: this.health,
+      emit: (record) => this.emit(record),
+      ...(deps.onOutcome ? { observe: deps.onOutcome } : {}),
+    });
+  }
+
+  private makeOutputs(config: Config): OutputSet {
+    return new OutputSet(config.outputs, {
+      clock: this.deps.clock,
+      logger: this.deps.logger,
+      ...(this.deps.deliveryEvents ? { events: this.deps.deliveryEvents } : {}),
+      ...(this.deps.backoff ? { backoff: this.deps.backoff } : {}),
+    });
+  }
+
+  private emit(record: ProfileRecord): void {
+    this.outputs.dispatch(record);
+  }
+
+  get currentTargets(): readonly Target[] {
+    return this.targets;
+  }
+
+  get outputSet(): OutputSet {
+    return this.outputs;
+  }
+
+  /** Unique targets of a config; a block listed twice with the same URL and tags is scraped once. */
+  private resolveTargets(config: Config): Target[] {
+    const byId = new Map<string, Target>();
+    for (const t of staticTargets(config)) {
+      const prev = byId.get(t.id);
+      if (prev) {
+        this.log.warn(
+          { target: t.baseUrl, lines: [prev.config.source.line, t.config.source.line] },
+          `${t.baseUrl} is listed twice with the same tags (lines ${prev.config.source.line} and ${t.config.source.line}); scraping it once`,
+        );
+        continue;
+      }
+      byId.set(t.id, t);
+    }
+    return [...byId.values()];
+  }
+
+  private jobsFor(targets: readonly Target[]): JobSpec[] {
+    const jobs: JobSpec[] = [];
+    for (const target of targets) {
+      for (const type of target.config.enabledTypes) {
+        jobs.push({
+          key: `${target.id}/${type}`,
+          intervalMs: target.config.intervalMs,
+          run: async ({ signal }) => {
+            await this.pipeline.collect(target, type, signal);
+          },
+        });
+      }
+    }
+    return jobs;
+  }
+
+  start(): void {
+    this.targets = this.resolveTargets(this.config);
+    const { added } = this.scheduler.sync(this.jobsFor(this.targets));
+    if (this.config.defaultOutput) {
+      this.log.info({ dir: this.config.outputs[0]?.kind === 'file' ? this.config.outputs[0].dir : undefined }, 'no [[outputs.*]] configured: profiles go to the file output');
+    }
+    for (const t of this.targets) {
+      this.log.info(
+        { target: t.baseUrl, service: t.service, instance: t.instance, types: t.config.enabledTypes, interval: formatDuration(t.config.intervalMs) },
+        `scraping ${t.baseUrl} every ${formatDuration(t.config.intervalMs)}`,
+      );
+    }
+    this.log.info(
+      { targets: this.targets.length, jobs: added.length, outputs: this.config.outputs.map(describeOutput) },
+      `collector started: ${this.targets.length} target(s), ${added.length} job(s)`,
+    );
+  }
+
+  /**
+   * Applies a new, already validated config in place. Targets that did not
+   * change keep their baselines, health and schedule slot.
+   */
+  async reload(config: Config): Promise<void> {
+    const old = this.config;
+    this.config = config;
+    this.targets = this.resolveTargets(config);
+    const ids = new Set(this.targets.map((t) => t.id));
+    const { added, removed, changed } = this.scheduler.sync(this.jobsFor(this.targets));
+    this.baselines.retainTargets(ids);
+    this.cpuWindows.retainTargets(ids);
+    this.health.retainTargets(ids);
+    if (JSON.stringify(old.outputs) !== JSON.stringify(config.outputs)) {
+      const previous = this.outputs;
+      this.outputs = this.makeOutputs(config);
+      // The old outputs finish what they hold (bounded), then close.
+      void previous.drain(LIMITS.shutdownGraceMs).then(() => previous.close());
+    }
+    this.log.info({ added: added.length, removed: removed.length, changed: changed.length }, 'config reloaded');
+  }
+
+  /** Stops scheduling, waits (bounded) for scrapes and sends, then closes. */
+  async stop(graceMs: number = LIMITS.shutdownGraceMs): Promise<StopReport> {
+    const { clock } = this.deps;
+    const deadline = clock.now() + graceMs;
+    this.scheduler.stop();
+    const running = this.scheduler.inFlight();
+    let abandonedScrapes = 0;
+    if (running.length > 0) {
+      let settled = 0;
+      running.forEach((p) => void p.finally(() => settled++));
+      await Promise.race([Promise.allSettled(running), sleep(clock, Math.max(0, deadline - clock.now()))]);
+      abandonedScrapes = running.length - settled;
+      this.scheduler.abortRunning();
+      await Promise.allSettled(running);
+    }
+    const left = await this.outputs.drain(Math.max(0, deadline - clock.now()));
+    const dropped = await this.outputs.close();
+    await this.dispatchers.close();
+    const undelivered = Math.max(left, dropped);
+    if (undelivered > 0 || abandonedScrapes > 0) {
+      this.log.warn({ undelivered, abandoned_scrapes: abandonedScrapes }, `stopped with ${undelivered} profile(s) undelivered and ${abandonedScrapes} scrape(s) abandoned`);
+    }
+    return { undelivered, abandonedScrapes };
+  }
+
+  /**
+   * One full cycle of every target and type, without the scheduler:
+   * cumulative types take a baseline, then a second scrape one CPU window
+   * later (so every type covers the same window). Resolves with the last
+   * outcome of each (target, type).
+   */
+  async runOnce(signal?: AbortSignal): Promise<Array<{ target: Target; type: ProfileTypeName; outcome: CollectOutcome }>> {
+    this.targets = this.resolveTargets(this.config);
+    const { clock } = this.deps;
+    const perTarget = this.targets.map(async (target) => {
+      const types = target.config.enabledTypes;
+      const cumulative = types.filter(isCumulative);
+      const baselines = await Promise.all(cumulative.map((type) => this.pipeline.collect(target, type, signal)));
+      const gapMs = target.config.profileDurationMs;
+      const rest = types.filter((t) => !isCumulative(t)).map(async (type) => ({ type, outcome: await this.pipeline.collect(target, type, signal) }));
+      const second = (async () => {
+        await sleep(clock, gapMs, signal);
+        return Promise.all(
+          cumulative.map(async (type, i) => {
+            const first = baselines[i]!;
+            // A failed baseline is the answer: a second scrape cannot make a delta.
+            if (first.result === 'failed') return { type, outcome: first };
+            return { type, outcome: await this.pipeline.collect(target, type, signal) };
+          }),
+        );
+      })();
+      const all = [...(await Promise.all(rest)), ...(await second)];
+      return all.map(({ type, outcome }) => ({ target, type, outcome }));
+    });
+    return (await Promise.all(perTarget)).flat();
+  }
+}

@@ -1,0 +1,100 @@
+// [[outputs.datakit]]: DataKit's /profiling/v1/input, the intake dd-trace-go
+// uploads to. One multipart POST per profile: the gzipped pprof as a file
+// part named by its type (cpu.pprof, delta-heap.pprof, ...), then event.json.
+// DataKit answers 200 once it has queued the body, before it parses it, so the
+// profile is validated before it is sent, never after.
+
+import { request, type Dispatcher } from 'undici';
+import type { DatakitOutputConfig } from '../config/types.js';
+import { rfc3339Nano, type ProfileRecord } from '../profile/record.js';
+import { PROFILE_TYPES } from '../profile/types.js';
+import { LIMITS } from '../limits.js';
+import { readCapped } from '../util/body.js';
+import { buildMultipart } from './multipart.js';
+import type { ProfileSender } from './queue.js';
+import { httpDeliveryError, networkDeliveryError } from './retry.js';
+
+/** `k:v,k:v` as DataKit splits it: on commas, then on the first colon. */
+export function datakitTagString(tags: Readonly<Record<string, string>>): string {
+  return Object.entries(tags)
+    .map(([k, v]) => `${k.replace(/[,:]/g, '_')}:${v.replace(/,/g, '_')}`)
+    .join(',');
+}
+
+/** The event.json part, field for field as the brief's wire format says. */
+export function datakitEvent(record: ProfileRecord): Record<string, unknown> {
+  const file = PROFILE_TYPES[record.type].datakitFileName;
+  return {
+    attachments: [file],
+    tags_profiler: datakitTagString(record.tags),
+    sub_custom_tags: datakitTagString(record.customTags),
+    start: rfc3339Nano(record.startNs),
+    end: rfc3339Nano(record.endNs),
+    family: 'go',
+    language: 'golang',
+    format: 'pprof',
+    profiler: 'pprof',
+  };
+}
+
+export function datakitBody(record: ProfileRecord): { contentType: string; body: Buffer } {
+  const file = PROFILE_TYPES[record.type].datakitFileName;
+  return buildMultipart([
+    { name: file, filename: file, contentType: 'application/octet-stream', data: record.pprof },
+    { name: 'event', filename: 'event.json', contentType: 'application/json', data: Buffer.from(JSON.stringify(datakitEvent(record))) },
+  ]);
+}
+
+/** Header that lets a receiver tell a redelivery of the same profile. */
+export const PROFILE_ID_HEADER = 'x-profile-id';
+
+export class DatakitSender implements ProfileSender {
+  readonly kind = 'datakit';
+  readonly name: string;
+
+  constructor(
+    private readonly cfg: DatakitOutputConfig,
+    private readonly dispatcher: Dispatcher,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.name = cfg.name;
+  }
+
+  async send(record: ProfileRecord, signal: AbortSignal): Promise<void> {
+    const { contentType, body } = datakitBody(record);
+    const deadline = AbortSignal.timeout(this.cfg.timeoutMs);
+    const what = `POST ${redactedUrl(this.cfg.url)} (${record.type} of ${record.service})`;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(this.cfg.url, {
+        method: 'POST',
+        dispatcher: this.dispatcher,
+        signal: AbortSignal.any([deadline, signal]),
+        headers: {
+          ...this.cfg.headers,
+          'content-type': contentType,
+          'user-agent': 'pprof-pull-collector/0.1',
+          [PROFILE_ID_HEADER]: record.id,
+        },
+        body,
+      });
+    } catch (err) {
+      throw networkDeliveryError(what, err, deadline.aborted);
+    }
+    // Only an error body is worth reading, and only its start.
+    const text = (await readCapped(res.body, LIMITS.errorBodySnippetBytes, true).catch(() => null))?.toString('utf8') ?? '';
+    if (res.statusCode >= 200 && res.statusCode < 300) return;
+    const ra = res.headers['retry-after'];
+    throw httpDeliveryError(what, res.statusCode, text, Array.isArray(ra) ? ra[0] : ra, this.now());
+  }
+}
+
+export function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = 'xxxxx';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:xxxxx@');
+  }
+}

@@ -1,0 +1,82 @@
+// [[outputs.file]]: one gzipped pprof file per profile, plus a JSON file with
+// the same stem holding type, window and tags. Both are written to a temp name
+// and renamed, pprof first, so a reader that sees the .json sees a complete
+// profile beside it.
+
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FileOutputConfig } from '../config/types.js';
+import { rfc3339Nano, type ProfileRecord } from '../profile/record.js';
+import type { ProfileSender } from './queue.js';
+import { DeliveryError } from './retry.js';
+
+function safe(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_') || '_';
+}
+
+/** `<service>/<UTC time>_<instance>_<type>_<id tail>`: sorts by time within a service. */
+export function fileStem(record: ProfileRecord): string {
+  const t = rfc3339Nano(record.endNs).replace(/[-:]/g, '').replace(/\.(\d{3})\d*Z$/, '.$1Z');
+  return join(safe(record.service), `${t}_${safe(record.instance)}_${record.type}_${record.id.slice(-8)}`);
+}
+
+export function fileSidecar(record: ProfileRecord, pprofName: string): Record<string, unknown> {
+  return {
+    id: record.id,
+    type: record.type,
+    file: pprofName,
+    service: record.service,
+    env: record.env,
+    version: record.version,
+    instance: record.instance,
+    start: rfc3339Nano(record.startNs),
+    end: rfc3339Nano(record.endNs),
+    start_unix_nano: record.startNs.toString(),
+    end_unix_nano: record.endNs.toString(),
+    delta: record.isDelta,
+    samples: record.sampleCount,
+    tags: record.tags,
+    custom_tags: record.customTags,
+  };
+}
+
+async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+}
+
+export class FileSender implements ProfileSender {
+  readonly kind = 'file';
+  readonly name: string;
+
+  constructor(private readonly cfg: FileOutputConfig) {
+    this.name = cfg.name;
+  }
+
+  get dir(): string {
+    return this.cfg.dir;
+  }
+
+  async send(record: ProfileRecord): Promise<void> {
+    const stem = join(this.cfg.dir, fileStem(record));
+    const pprofPath = `${stem}.pprof`;
+    try {
+      await mkdir(join(this.cfg.dir, safe(record.service)), { recursive: true });
+      await writeAtomic(pprofPath, record.pprof);
+      const sidecar = fileSidecar(record, pprofPath.slice(pprofPath.lastIndexOf('/') + 1));
+      await writeAtomic(`${stem}.json`, Buffer.from(`${JSON.stringify(sidecar, null, 2)}\n`));
+    } catch (err) {
+      await rm(pprofPath, { force: true }).catch(() => undefined);
+      const e = err as NodeJS.ErrnoException;
+      // A full disk or a permission problem can be fixed while we wait; retry.
+      throw new DeliveryError(`writing ${pprofPath}: ${e.code ?? e.message}`, true, { ...(e.code ? { code: e.code } : {}) });
+    }
+  }
+}

@@ -1,0 +1,70 @@
+// Builds the outputs of a config: one sender and one delivery queue each.
+// `dispatch` hands a record to every queue and returns at once.
+
+import { Agent } from 'undici';
+import type { OutputConfig } from '../config/types.js';
+import { LIMITS } from '../limits.js';
+import type { Logger } from '../log.js';
+import type { ProfileRecord } from '../profile/record.js';
+import type { Clock } from '../schedule/clock.js';
+import { DatakitSender } from './datakit.js';
+import { FileSender } from './file.js';
+import { DeliveryQueue, type DeliveryEvents, type ProfileSender, type QueueStats } from './queue.js';
+import type { Backoff } from './retry.js';
+
+export interface OutputDeps {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly events?: DeliveryEvents;
+  readonly backoff?: Backoff;
+}
+
+export class OutputSet {
+  private readonly agent = new Agent({ keepAliveTimeout: LIMITS.keepAliveMs, connections: LIMITS.outputConcurrency });
+  readonly queues: DeliveryQueue[];
+
+  constructor(
+    readonly configs: readonly OutputConfig[],
+    deps: OutputDeps,
+  ) {
+    this.queues = configs.map(
+      (c) =>
+        new DeliveryQueue({
+          sender: this.senderFor(c, deps.clock),
+          clock: deps.clock,
+          logger: deps.logger,
+          ...(deps.events ? { events: deps.events } : {}),
+          ...(deps.backoff ? { backoff: deps.backoff } : {}),
+        }),
+    );
+  }
+
+  private senderFor(c: OutputConfig, clock: Clock): ProfileSender {
+    switch (c.kind) {
+      case 'datakit':
+        return new DatakitSender(c, this.agent, () => clock.now());
+      case 'file':
+        return new FileSender(c);
+    }
+  }
+
+  dispatch(record: ProfileRecord): void {
+    for (const q of this.queues) q.enqueue(record);
+  }
+
+  stats(): Record<string, QueueStats> {
+    return Object.fromEntries(this.queues.map((q) => [q.name, q.stats()]));
+  }
+
+  /** Waits (bounded) for every queue to empty; returns profiles still undelivered. */
+  async drain(timeoutMs: number): Promise<number> {
+    const left = await Promise.all(this.queues.map((q) => q.drain(timeoutMs)));
+    return left.reduce((a, b) => a + b, 0);
+  }
+
+  async close(): Promise<number> {
+    const left = await Promise.all(this.queues.map((q) => q.close()));
+    await this.agent.close().catch(() => undefined);
+    return left.reduce((a, b) => a + b, 0);
+  }
+}
