@@ -59,6 +59,17 @@ async function main(): Promise<void> {
     await off.stop();
   }
 
+  // A large heap profile pair (thousands of stacks), for the benchmark.
+  const big = await startGoTarget({ allocStacks: 3000, memRate: 4096 });
+  try {
+    await sleep(3000);
+    save('heap-large-1.pb.gz', await get(`${big.url}/debug/pprof/heap`), 'heap with ~3000 allocation stacks (main.manyStacks), scrape 1');
+    await sleep(2000);
+    save('heap-large-2.pb.gz', await get(`${big.url}/debug/pprof/heap`), 'heap with ~3000 allocation stacks (main.manyStacks), scrape 2');
+  } finally {
+    await big.stop();
+  }
+
   writeFileSync(
     join(OUT, 'manifest.json'),
     `${JSON.stringify({ recorded: new Date().toISOString(), go_target: 'fixtures/go-target', parked_goroutines: PARKED, gap_ms: GAP_MS, steps: STEPS, files }, null, 2)}\n`,

@@ -66,6 +66,7 @@ export class Collector {
     this.scheduler = new Scheduler(deps.clock, {
       onOverlap: (key) => this.log.warn({ job: key }, 'previous scrape still running at the next slot; this slot is skipped'),
       onError: (key, err) => this.log.error({ job: key, err }, 'scrape job failed unexpectedly'),
+      onClockJump: () => this.log.warn('the wall clock stepped back: every job moved to its next slot from the new time'),
     });
     this.pipeline = new ProfilePipeline({
       clock: deps.clock,

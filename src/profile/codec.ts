@@ -52,7 +52,9 @@ export function decodeProfile(raw: Uint8Array, original: Uint8Array = raw, conte
   } catch {
     throw new InvalidProfileError(describeNonProfile(original, contentType));
   }
-  if (p.sampleType.length === 0 || p.stringTable.strings.length === 0) {
+  // pprof-format gives a message without a string table the default [''], so
+  // one entry means the body had none; a real profile names its sample types.
+  if (p.sampleType.length === 0 || p.stringTable.strings.length <= 1) {
     throw new InvalidProfileError(describeNonProfile(original, contentType));
   }
   return p;

@@ -31,6 +31,8 @@ export interface SchedulerEvents {
   onOverlap?(key: string, scheduledAt: number): void;
   /** A run threw (runs are expected to handle their own errors). */
   onError?(key: string, err: unknown): void;
+  /** The wall clock stepped back; every job moved to its next slot from now. */
+  onClockJump?(now: number): void;
 }
 
 interface Job {
@@ -38,7 +40,6 @@ interface Job {
   phaseMs: number;
   nextAt: number;
   generation: number;
-  running: Promise<void> | null;
 }
 
 interface HeapEntry {
@@ -94,6 +95,12 @@ class MinHeap {
 
 export class Scheduler {
   private readonly jobs = new Map<string, Job>();
+  /**
+   * Runs in flight by key. Kept apart from the job so that a job removed by
+   * one sync and added back by the next, while its old run still goes on,
+   * does not start a second run beside it (and so shutdown waits for it).
+   */
+  private readonly running = new Map<string, Promise<void>>();
   private readonly heap = new MinHeap();
   private timer: TimerHandle | null = null;
   private timerAt = Infinity;
@@ -121,7 +128,7 @@ export class Scheduler {
       const job = this.jobs.get(spec.key);
       if (!job) {
         const phaseMs = phaseOf(spec.key, spec.intervalMs);
-        const j: Job = { spec, phaseMs, nextAt: nextSlot(now, spec.intervalMs, phaseMs, true), generation: 0, running: null };
+        const j: Job = { spec, phaseMs, nextAt: nextSlot(now, spec.intervalMs, phaseMs, true), generation: 0 };
         this.jobs.set(spec.key, j);
         this.heap.push({ at: j.nextAt, key: spec.key, generation: 0 });
         added.push(spec.key);
@@ -180,6 +187,7 @@ export class Scheduler {
     this.timerAt = Infinity;
     if (this.stopped) return;
     const now = this.clock.now();
+    this.regridIfClockWentBack(now);
     for (;;) {
       const top = this.heap.peek();
       if (!top || top.at > now) break;
@@ -193,9 +201,32 @@ export class Scheduler {
     this.arm();
   }
 
+  /**
+   * The slot grid is on the wall clock. When the clock steps back (NTP, a VM
+   * restore), the next slot of some job lies more than one interval ahead;
+   * without this every job would wait out the jump. Each job moves to the
+   * first slot at or after the new now.
+   */
+  private regridIfClockWentBack(now: number): void {
+    let jumped = false;
+    for (const job of this.jobs.values()) {
+      if (job.nextAt - now > job.spec.intervalMs) {
+        jumped = true;
+        break;
+      }
+    }
+    if (!jumped) return;
+    for (const job of this.jobs.values()) {
+      job.generation++;
+      job.nextAt = nextSlot(now, job.spec.intervalMs, job.phaseMs, true);
+      this.heap.push({ at: job.nextAt, key: job.spec.key, generation: job.generation });
+    }
+    this.events.onClockJump?.(now);
+  }
+
   private runSlot(job: Job, scheduledAt: number, now: number): void {
     const { key } = job.spec;
-    if (job.running) {
+    if (this.running.has(key)) {
       this.events.onOverlap?.(key, scheduledAt);
       return;
     }
@@ -209,16 +240,14 @@ export class Scheduler {
     const running = p
       .catch((err) => this.events.onError?.(key, err))
       .finally(() => {
-        if (job.running === running) job.running = null;
+        if (this.running.get(key) === running) this.running.delete(key);
       });
-    job.running = running;
+    this.running.set(key, running);
   }
 
   /** Runs still going (for a bounded wait at shutdown). */
   inFlight(): Promise<void>[] {
-    const out: Promise<void>[] = [];
-    for (const j of this.jobs.values()) if (j.running) out.push(j.running);
-    return out;
+    return [...this.running.values()];
   }
 
   /** Stops firing. Running jobs go on until `abortRunning()`. */
