@@ -13,6 +13,9 @@ const UNIT_MS: Record<string, number> = {
   h: 3_600_000,
 };
 
+/** Go's time.Duration is int64 nanoseconds; ParseDuration rejects anything longer. */
+const MAX_GO_DURATION_MS = 9_223_372_036_854.775807;
+
 export class DurationSyntaxError extends Error {
   override name = 'DurationSyntaxError';
 }
@@ -41,20 +44,22 @@ export function parseGoDuration(text: string): number {
     total += Number(m[1]) * (UNIT_MS[m[2]!] ?? NaN);
     pos = part.lastIndex;
   }
-  if (!Number.isFinite(total)) throw new DurationSyntaxError(`invalid duration "${text}"`);
+  // Go counts whole nanoseconds: "4.1m" is 246s exactly, not 245.99999999999997s.
+  const whole = Math.floor(total);
+  total = whole + Math.round((total - whole) * 1e6) / 1e6;
+  if (!Number.isFinite(total) || total > MAX_GO_DURATION_MS) throw new DurationSyntaxError(`invalid duration "${text}"`);
   return total;
 }
 
 /** Formats milliseconds the way Go prints durations, for messages and --check. */
 export function formatDuration(ms: number): string {
   if (ms === 0) return '0s';
-  if (ms < 1000) return `${+ms.toFixed(3)}ms`;
-  let rest = ms / 1000;
-  const h = Math.floor(rest / 3600);
-  rest -= h * 3600;
-  const m = Math.floor(rest / 60);
-  rest -= m * 60;
-  const sec = +rest.toFixed(3);
+  // Down to the nanosecond, as Go does: "9.0001s" must not print as "9s".
+  if (ms < 1000) return `${+ms.toFixed(6)}ms`;
+  const whole = Math.floor(ms);
+  const h = Math.floor(whole / 3_600_000);
+  const m = Math.floor((whole - h * 3_600_000) / 60_000);
+  const sec = +((whole - h * 3_600_000 - m * 60_000 + (ms - whole)) / 1000).toFixed(9);
   let out = '';
   if (h) out += `${h}h`;
   if (h || m) out += `${m}m`;

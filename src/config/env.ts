@@ -20,7 +20,8 @@ export function expandEnv(value: string, env: Env): string {
     if (name === undefined) {
       throw new Error(`invalid variable reference "${whole}": write \${NAME} with letters, digits and _`);
     }
-    const v = env[name];
+    // Own entries only: `${toString}` must not find Object.prototype's.
+    const v = Object.hasOwn(env, name) ? env[name] : undefined;
     if (v !== undefined && v !== '') return v;
     if (fallback !== undefined) return fallback;
     if (v === '') return '';

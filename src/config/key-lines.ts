@@ -198,10 +198,11 @@ export function locateKeys(source: string): KeyLines {
       i += isArray ? 2 : 1;
       table = resolveHeader(segs, isArray);
       record(table, at);
-      // Implicit parents written only through this header get its line too.
+      // Implicit parents written only through this header get its line too,
+      // and so does the array itself of [[a.b]] (`a.b` as well as `a.b[0]`).
       let parent = table;
       for (;;) {
-        const cut = parent.lastIndexOf('.');
+        const cut = Math.max(parent.lastIndexOf('.'), parent.lastIndexOf('['));
         if (cut <= 0) break;
         parent = parent.slice(0, cut);
         record(parent, at);

@@ -142,7 +142,8 @@ function suggest(word: string, options: readonly string[]): string {
 function checkKeys(ctx: Ctx, table: Table, path: string, known: Record<string, KeySpec>): void {
   const names = Object.keys(known);
   for (const key of Object.keys(table)) {
-    const spec = known[key];
+    // Own entries only: `valueOf = 1` must not pass as a known key.
+    const spec = Object.hasOwn(known, key) ? known[key] : undefined;
     const keyPath = joinPath(path, key);
     if (spec === undefined) {
       ctx.error(keyPath, `unknown key "${key}"${suggest(key, names)}; allowed here: ${names.join(', ')}`);
@@ -372,7 +373,8 @@ function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefau
 
   let profileDurationMs = readDuration(ctx, t, 'profile_duration', path);
   if (profileDurationMs === undefined && t.profile_duration === undefined && intervalMs !== undefined) {
-    profileDurationMs = Math.min(LIMITS.defaultProfileDurationMs, intervalMs - 1000);
+    // Whole seconds, like a written one: Go's ?seconds= takes integers only.
+    profileDurationMs = Math.min(LIMITS.defaultProfileDurationMs, Math.floor(intervalMs / 1000) * 1000 - 1000);
   }
   if (profileDurationMs !== undefined && t.profile_duration !== undefined) {
     const pdPath = joinPath(path, 'profile_duration');
@@ -399,9 +401,6 @@ function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefau
   const service = readString(ctx, t, 'service', path);
   const env = readString(ctx, t, 'env', path) ?? '';
   const version = readString(ctx, t, 'version', path) ?? '';
-  if (service === undefined || service === '') {
-    ctx.notice(path, `service is not set: profiles are tagged service=${DEFAULT_SERVICE}; set service = "..." to name them`);
-  }
 
   let enabledTypes: ProfileTypeName[] = [...PROFILE_TYPE_NAMES];
   const rawTypes = t.enabled_types;
@@ -424,6 +423,12 @@ function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefau
   }
 
   const goTags = readStringTable(ctx, t, 'tags', path);
+  // A `service` tag written in either tags table is set explicitly and wins
+  // over the placeholder; only with none at all is the placeholder used.
+  const taggedService = goTags.service || defaults.inputTags.service;
+  if ((service === undefined || service === '') && !taggedService) {
+    ctx.notice(path, `service is not set: profiles are tagged service=${DEFAULT_SERVICE}; set service = "..." to name them`);
+  }
   const tls = url ? validateTlsKeys(ctx, t, path, url.isHttps) : undefined;
 
   if (ctx.issues.length > before || url === undefined || intervalMs === undefined || profileDurationMs === undefined || httpTimeoutMs === undefined) {
@@ -436,7 +441,7 @@ function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefau
     intervalMs,
     profileDurationMs,
     httpTimeoutMs,
-    service: service || DEFAULT_SERVICE,
+    service: service || taggedService || DEFAULT_SERVICE,
     env,
     version,
     enabledTypes,
@@ -465,7 +470,18 @@ function validateInputs(ctx: Ctx, root: Table): GoTargetConfig[] {
   for (const { table, path } of tablesOf(ctx, inputs.profile, 'inputs.profile', '[[inputs.profile]]')) {
     checkKeys(ctx, table, path, PROFILE_INPUT_KEYS);
     const inputTags = readStringTable(ctx, table, 'tags', path);
-    const limitMb = readPositiveInt(ctx, table, 'body_size_limit_mb', path, 4096);
+    // DataKit reads 0 or less as "no limit"; a profile body is always capped
+    // here (a gzip bomb must not take the process down), so those files load
+    // with the default cap and a notice.
+    const rawLimit = table.body_size_limit_mb;
+    const noLimit = (typeof rawLimit === 'number' || typeof rawLimit === 'bigint') && Number(rawLimit) <= 0 && Number.isInteger(Number(rawLimit));
+    if (noLimit) {
+      ctx.notice(
+        joinPath(path, 'body_size_limit_mb'),
+        `${String(rawLimit)} means "no limit" in DataKit; this collector always caps response bodies, so the default ${LIMITS.maxBodyBytes / 1048576} MiB applies`,
+      );
+    }
+    const limitMb = noLimit ? undefined : readPositiveInt(ctx, table, 'body_size_limit_mb', path, 4096);
     const generateMetrics = readBool(ctx, table, 'generate_metrics', path) ?? true;
     const defaults: InputDefaults = {
       inputTags,

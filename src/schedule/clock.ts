@@ -10,9 +10,13 @@ export interface Clock {
   clearTimer(handle: TimerHandle): void;
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimer: (fn, delayMs) => setTimeout(fn, Math.max(0, delayMs)),
+  // setTimeout fires at once for delays past 2^31-1 ms (~24.8 days); a
+  // capped timer fires early instead, and the scheduler re-arms.
+  setTimer: (fn, delayMs) => setTimeout(fn, Math.min(MAX_TIMER_MS, Math.max(0, delayMs))),
   clearTimer: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 

@@ -1,0 +1,238 @@
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Runs the real command, as `npx collector` would. */
+function collector(args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> {
+  const res = spawnSync(process.execPath, ['bin/collector.js', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 20_000,
+    env: { ...process.env, ...env },
+  });
+  if (res.error) throw res.error;
+  return res;
+}
+
+let dir = '';
+const write = (name: string, text: string): string => {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+};
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'collector-cli-test-'));
+});
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('collector --check', () => {
+  test('-c conf.d/profile.conf --check: exit 0, prints the target, its types and the output', () => {
+    const res = collector(['-c', 'conf.d/profile.conf', '--check']);
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(res.stderr, '');
+    const out = res.stdout;
+    assert.match(out, /^conf\.d\/profile\.conf: valid$/m);
+    assert.match(out, /^ {2}http:\/\/127\.0\.0\.1:6060\/debug\/pprof {2}\(line 17\)$/m);
+    assert.match(out, /every 10s: cpu \(9s window\), goroutine, heap, mutex, block; http_timeout 15s/);
+    assert.match(out, /service=go-target-demo env=demo version=0\.1\.0/);
+    assert.match(out, /instance=127\.0\.0\.1:6060/);
+    assert.match(out, /^outputs \(1\):$/m);
+    assert.match(out, /file "file" -> data\/profiles/);
+  });
+
+  test('--config is the long form of -c', () => {
+    const res = collector(['--config', 'conf.d/profile.conf', '--check']);
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /conf\.d\/profile\.conf: valid/);
+  });
+
+  test('a DataKit file: ignored keys are listed with their lines, the default output is said', () => {
+    const file = write(
+      'datakit.conf',
+      [
+        '[[inputs.profile]]', //                        1
+        '  endpoints = ["/profiling/v1/input"]', //     2
+        '  election = true', //                         3
+        '[[inputs.profile.go]]', //                     4
+        '  url = "http://localhost:6060"', //           5
+        '  service = "go-demo"', //                     6
+        '  enabled_types = ["heap"]', //                7
+        '',
+      ].join('\n'),
+    );
+    const res = collector(['-c', file, '--check']);
+    assert.equal(res.status, 0, res.stderr);
+    assert.ok(res.stdout.includes(`${file}:2: inputs.profile.endpoints: `), res.stdout);
+    assert.ok(res.stdout.includes(`${file}:3: inputs.profile.election: `), res.stdout);
+    assert.match(res.stdout, /every 10s: heap; http_timeout 15s/);
+    assert.match(res.stdout, /file "file" -> data\/profiles {2}\(default: the config has no \[\[outputs\.\*\]\]\)/);
+  });
+
+  test('a broken config: exit 1, every problem on stderr as FILE:LINE: key.path:', () => {
+    const file = write(
+      'broken.conf',
+      [
+        '[agent]', //                                    1
+        'log_level = "verbose"', //                      2
+        '[[inputs.profile.go]]', //                      3
+        'url = "ftp://127.0.0.1:6060"', //               4
+        'interval = "5s"', //                            5
+        'enabled_types = ["cpu", "hep"]', //             6
+        'intervl = "10s"', //                            7
+        '[[inputs.profile.go]]', //                      8
+        'profile_duration = "10s"', //                   9
+        '[[outputs.kafka]]', //                          10
+        '',
+      ].join('\n'),
+    );
+    const res = collector(['-c', file, '--check']);
+    assert.equal(res.status, 1);
+    assert.equal(res.stdout, '');
+    const lines = res.stderr.trimEnd().split('\n');
+    const expected = [
+      `${file}:2: agent.log_level: `,
+      `${file}:4: inputs.profile.go.url: `,
+      `${file}:5: inputs.profile.go.interval: `,
+      `${file}:6: inputs.profile.go.enabled_types: `,
+      `${file}:7: inputs.profile.go.intervl: `,
+      `${file}:8: inputs.profile.go.url: `,
+      `${file}:9: inputs.profile.go.profile_duration: `,
+      `${file}:10: outputs.kafka: `,
+    ];
+    assert.equal(lines.length, expected.length + 1, res.stderr);
+    expected.forEach((prefix, i) => assert.ok(lines[i]!.startsWith(prefix), `line ${i}: expected "${prefix}...", got "${lines[i]}"`));
+    assert.match(lines[4]!, /\(did you mean "interval"\?\)/);
+    assert.match(lines[3]!, /\(did you mean "heap"\?\)/);
+    assert.equal(lines.at(-1), `8 problem(s) in ${file}`);
+  });
+
+  test('a TOML syntax error: exit 1, with its line', () => {
+    const file = write('syntax.conf', '[[inputs.profile.go]]\nurl = "http://127.0.0.1:6060\n');
+    const res = collector(['-c', file, '--check']);
+    assert.equal(res.status, 1);
+    assert.ok(res.stderr.startsWith(`${file}:2: syntax: invalid TOML`), res.stderr);
+  });
+
+  test('a config file that does not exist: exit 1, said as FILE:1: file:', () => {
+    const file = join(dir, 'missing.conf');
+    const res = collector(['-c', file, '--check']);
+    assert.equal(res.status, 1);
+    assert.ok(res.stderr.startsWith(`${file}:1: file: cannot read the config: file not found`), res.stderr);
+  });
+
+  test('${VAR} comes from the environment of the command', () => {
+    const file = write('env.conf', '[[inputs.profile.go]]\nurl = "http://127.0.0.1:${PPROF_PORT}"\nservice = "${SVC:-fallback}"\n');
+    const ok = collector(['-c', file, '--check'], { PPROF_PORT: '7070' });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /http:\/\/127\.0\.0\.1:7070\/debug\/pprof/);
+    assert.match(ok.stdout, /service=fallback/);
+    const unset = collector(['-c', file, '--check'], { PPROF_PORT: '' });
+    assert.equal(unset.status, 0, unset.stderr); // set but empty: expands to "", the default port
+    const env = { ...process.env };
+    delete env.PPROF_PORT;
+    const res = spawnSync(process.execPath, ['bin/collector.js', '-c', file, '--check'], { cwd: ROOT, encoding: 'utf8', timeout: 20_000, env });
+    assert.equal(res.status, 1);
+    assert.ok(res.stderr.startsWith(`${file}:2: inputs.profile.go.url: environment variable PPROF_PORT is not set`), res.stderr);
+  });
+});
+
+// The file names and the temp dir never contain the word, so any "secret" in
+// the output is the password.
+describe('secrets', () => {
+  test('--check of a target url with a password never prints the password', () => {
+    const file = write('auth.conf', '[[inputs.profile.go]]\nurl = "http://user:secret@127.0.0.1:6060"\nservice = "s"\n');
+    const res = collector(['-c', file, '--check']);
+    assert.equal(res.status, 0, res.stderr);
+    assert.ok(!res.stdout.includes('secret') && !res.stderr.includes('secret'), res.stdout + res.stderr);
+    assert.ok(!res.stdout.includes('user:'), res.stdout);
+    assert.match(res.stdout, /http:\/\/127\.0\.0\.1:6060\/debug\/pprof/);
+    assert.match(res.stdout, /auth: basic/);
+  });
+
+  test('nor when the config is invalid', () => {
+    const file = write(
+      'auth-broken.conf',
+      [
+        '[[inputs.profile.go]]',
+        'url = "http://user:secret@127.0.0.1:6060/debug/pprof?x=1"',
+        'interval = "5s"',
+        '[[inputs.profile.go]]',
+        'url = "http://user:secret@127.0.0.1:notaport"',
+        '[[inputs.profile.go]]',
+        'url = "gopher://user:secret@127.0.0.1:6060"',
+        '[[outputs.datakit]]',
+        'url = "http://user:secret@127.0.0.1:9529/profiling/v1/input"',
+        'timeout = "0s"',
+        '',
+      ].join('\n'),
+    );
+    const res = collector(['-c', file, '--check']);
+    assert.equal(res.status, 1);
+    assert.ok(res.stderr.includes(`${file}:2: inputs.profile.go.url: `), res.stderr);
+    assert.ok(res.stderr.includes(`${file}:5: inputs.profile.go.url: `), res.stderr);
+    assert.ok(res.stderr.includes(`${file}:7: inputs.profile.go.url: `), res.stderr);
+    assert.ok(!res.stdout.includes('secret') && !res.stderr.includes('secret'), res.stderr);
+  });
+
+  test('a datakit output url with a password is not printed either', () => {
+    const file = write(
+      'auth-output.conf',
+      '[[inputs.profile.go]]\nurl = "http://127.0.0.1:6060"\n[[outputs.datakit]]\nurl = "http://user:secret@127.0.0.1:9529/profiling/v1/input"\n',
+    );
+    const res = collector(['-c', file, '--check']);
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /datakit "datakit" -> /);
+    assert.ok(!res.stdout.includes('secret') && !res.stderr.includes('secret'), res.stdout);
+  });
+});
+
+describe('usage', () => {
+  test('an unknown option exits 2 with the usage', () => {
+    const res = collector(['--bogus']);
+    assert.equal(res.status, 2);
+    assert.match(res.stderr, /--bogus/);
+    assert.match(res.stderr, /Usage: collector/);
+    assert.equal(res.stdout, '');
+  });
+
+  test('other usage errors exit 2', () => {
+    for (const args of [['stray-argument'], ['--check', '--once'], ['--log-level', 'loud', '--check'], ['-c']]) {
+      const res = collector(args);
+      assert.equal(res.status, 2, `${args.join(' ')}: ${res.stderr}`);
+      assert.match(res.stderr, /^collector: /, args.join(' '));
+    }
+  });
+
+  test('--help and -h exit 0 and print the usage on stdout', () => {
+    for (const flag of ['--help', '-h']) {
+      const res = collector([flag]);
+      assert.equal(res.status, 0);
+      assert.match(res.stdout, /^Usage: collector \[-c FILE\]/);
+      assert.match(res.stdout, /--check/);
+      assert.match(res.stdout, /--once/);
+      assert.match(res.stdout, /--log-level LEVEL/);
+      assert.equal(res.stderr, '');
+    }
+  });
+
+  test("--version prints package.json's version", () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const res = collector(['--version']);
+    assert.equal(res.status, 0);
+    assert.equal(res.stdout, `${pkg.version}\n`);
+  });
+
+  test('--log-level with a valid level is accepted', () => {
+    const res = collector(['-c', 'conf.d/profile.conf', '--check', '--log-level', 'debug']);
+    assert.equal(res.status, 0, res.stderr);
+  });
+});
