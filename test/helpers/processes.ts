@@ -1,0 +1,112 @@
+// The collector as a child process (`node bin/collector.js ...`), with its
+// output captured, and a registry of everything a test started so `after`
+// can stop it even when the test failed half-way.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export class CollectorProcess {
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<Exit>;
+
+  constructor(private readonly child: ChildProcess) {
+    child.stdout!.on('data', (d: Buffer) => (this.stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    if (this.running) this.child.kill(sig);
+  }
+
+  /** Waits at most `ms` for the exit; on timeout the process is SIGKILLed and an error thrown. */
+  async waitExit(ms: number): Promise<Exit> {
+    let timer: NodeJS.Timeout | undefined;
+    const res = await Promise.race([this.exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), ms)))]);
+    clearTimeout(timer);
+    if (res === null) {
+      this.signal('SIGKILL');
+      await this.exited;
+      throw new Error(`collector (pid ${this.pid}) did not exit within ${ms} ms; killed.\nstdout tail:\n${this.stdout.slice(-3000)}\nstderr tail:\n${this.stderr.slice(-3000)}`);
+    }
+    return res;
+  }
+
+  /** stdout parsed as pino JSON lines (non-JSON lines are kept as { raw }). */
+  logLines(which: 'stdout' | 'stderr' = 'stdout'): Array<Record<string, unknown>> {
+    return this[which]
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => {
+        try {
+          return JSON.parse(l) as Record<string, unknown>;
+        } catch {
+          return { raw: l };
+        }
+      });
+  }
+
+  async kill(): Promise<void> {
+    this.signal('SIGKILL');
+    await this.exited;
+  }
+}
+
+export function spawnCollector(args: readonly string[]): CollectorProcess {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'collector.js'), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new CollectorProcess(child);
+}
+
+/** Cleanups run last-in first-out; every one runs even when another throws. */
+export class Cleanup {
+  private readonly fns: Array<() => unknown> = [];
+
+  add(fn: () => unknown): void {
+    this.fns.push(fn);
+  }
+
+  async run(): Promise<void> {
+    const errors: unknown[] = [];
+    while (this.fns.length > 0) {
+      const fn = this.fns.pop()!;
+      try {
+        await fn();
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    if (errors.length > 0) throw new AggregateError(errors, 'cleanup failed');
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `pred` every 100 ms for at most `ms`; throws with `what` on timeout. */
+export async function waitFor(pred: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await pred()) return;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
