@@ -49,7 +49,8 @@ export class Collector {
   private outputs: OutputSet;
   private readonly baselines = new BaselineStore();
   private readonly cpuWindows = new CpuWindows();
-  private readonly cpuGate = new CpuProfileGate();
+  private readonly cpuGate: CpuProfileGate;
+  private readonly overlapsSaid = new Set<string>();
   readonly health = new HealthStore();
   private readonly dispatchers = new DispatcherPool();
   private readonly scheduler: Scheduler;
@@ -63,8 +64,14 @@ export class Collector {
     this.config = config;
     this.log = deps.logger;
     this.outputs = this.makeOutputs(config);
+    this.cpuGate = new CpuProfileGate(deps.clock);
     this.scheduler = new Scheduler(deps.clock, {
-      onOverlap: (key) => this.log.warn({ job: key }, 'previous scrape still running at the next slot; this slot is skipped'),
+      onOverlap: (key) => {
+        // Said once per job at warn: it repeats every slot while it lasts.
+        const first = !this.overlapsSaid.has(key);
+        this.overlapsSaid.add(key);
+        this.log[first ? 'warn' : 'debug']({ job: key }, 'previous scrape still running at the next slot; this slot is skipped');
+      },
       onError: (key, err) => this.log.error({ job: key, err }, 'scrape job failed unexpectedly'),
       onClockJump: () => this.log.warn('the wall clock stepped back: every job moved to its next slot from the new time'),
     });

@@ -57,15 +57,24 @@ export class ProfilePipeline {
     if (spec.isCpu) {
       release = this.deps.cpuGate.tryAcquire(target.instance);
       if (!release) {
-        const o = this.finish(target, type, log, {
+        // The same process is listed more than once: listings take the CPU in
+        // turn; a listing that cannot get it within one interval skips.
+        if (this.once.first(`${target.instance}/cpu-shared`)) {
+          log.info(
+            `a CPU profile of ${target.instance} is in flight for another listing of the same process; CPU windows of its listings are taken in turn`,
+          );
+        }
+        release = await this.deps.cpuGate.acquire(target.instance, { maxWaitMs: target.config.intervalMs, ...(signal ? { signal } : {}) });
+      }
+      if (!release) {
+        return this.finish(target, type, log, {
           result: 'skipped',
           startedAtMs,
           error: {
             code: 'cpu_busy',
-            message: `a CPU profile of ${target.instance} is already in flight (the same process is listed more than once?); this window is skipped`,
+            message: `the CPU of ${target.instance} stayed busy with other listings of the same process for a whole interval; this window is skipped`,
           },
         });
-        return o;
       }
       windowSeconds = this.deps.cpuWindows.seconds(target.id, target.config.profileDurationMs);
       url += `?seconds=${windowSeconds}`;

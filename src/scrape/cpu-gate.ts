@@ -1,25 +1,84 @@
 // At most one CPU profile in flight per target process (host:port), even when
 // the same process is listed twice: Go allows one CPU profiler per process,
 // and a second request would fail with "cpu profiling already in use" after
-// doubling the load we put on the service.
+// doubling the load we put on the service. Listings of one process take
+// their windows in turn (first come, first served) instead of one of them
+// never getting a window.
+
+import type { Clock, TimerHandle } from '../schedule/clock.js';
+
+export type ReleaseCpu = () => void;
+
+interface Waiter {
+  readonly grant: (release: ReleaseCpu | null) => void;
+}
+
+export interface AcquireOptions {
+  /** Give up (null) when the process is still busy after this long. */
+  readonly maxWaitMs: number;
+  readonly signal?: AbortSignal;
+}
 
 export class CpuProfileGate {
   private readonly held = new Set<string>();
+  private readonly waiters = new Map<string, Waiter[]>();
 
-  /** A release function, or null when a CPU profile of `instance` is in flight. */
-  tryAcquire(instance: string): (() => void) | null {
+  constructor(private readonly clock: Clock) {}
+
+  /** A release function now, or null when a CPU profile of `instance` is in flight. */
+  tryAcquire(instance: string): ReleaseCpu | null {
     if (this.held.has(instance)) return null;
     this.held.add(instance);
+    return this.releaser(instance);
+  }
+
+  /** Waits (bounded, FIFO) for the process's CPU; null when the wait ran out or was aborted. */
+  acquire(instance: string, opts: AcquireOptions): Promise<ReleaseCpu | null> {
+    const now = this.tryAcquire(instance);
+    if (now || opts.maxWaitMs <= 0 || opts.signal?.aborted) return Promise.resolve(now);
+    return new Promise((resolve) => {
+      let timer: TimerHandle | null = null;
+      const onAbort = () => finish(null, true);
+      const finish = (release: ReleaseCpu | null, remove: boolean) => {
+        if (timer) this.clock.clearTimer(timer);
+        timer = null;
+        opts.signal?.removeEventListener('abort', onAbort);
+        if (remove) {
+          const q = this.waiters.get(instance) ?? [];
+          const i = q.indexOf(waiter);
+          if (i >= 0) q.splice(i, 1);
+          if (q.length === 0) this.waiters.delete(instance);
+        }
+        resolve(release);
+      };
+      const waiter: Waiter = { grant: (release) => finish(release, false) };
+      const q = this.waiters.get(instance) ?? [];
+      q.push(waiter);
+      this.waiters.set(instance, q);
+      timer = this.clock.setTimer(() => finish(null, true), opts.maxWaitMs);
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private releaser(instance: string): ReleaseCpu {
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.held.delete(instance);
+      const q = this.waiters.get(instance);
+      const next = q?.shift();
+      if (q && q.length === 0) this.waiters.delete(instance);
+      if (next) next.grant(this.releaser(instance)); // hand over; the instance stays held
+      else this.held.delete(instance);
     };
   }
 
   isHeld(instance: string): boolean {
     return this.held.has(instance);
+  }
+
+  waiting(instance: string): number {
+    return this.waiters.get(instance)?.length ?? 0;
   }
 }
 

@@ -338,7 +338,7 @@ describe('collector end to end with the Go fixture', () => {
     assert.deepEqual(pids, new Set([first.pid, second.pid]), 'both processes were scraped');
   });
 
-  it('c: the same process listed twice: never two CPU profiles at once', { timeout: 90_000 }, async (t: TestContext) => {
+  it('c: the same process listed twice: never two CPU profiles at once, and both listings get CPU windows in turn', { timeout: 90_000 }, async (t: TestContext) => {
     requireGo();
     const dir = tempDir();
     const requestLog = join(dir, 'requests.jsonl');
@@ -353,7 +353,7 @@ describe('collector end to end with the Go fixture', () => {
     });
 
     const c = collector(['-c', cfg]);
-    await runFor(c, 25_000);
+    await runFor(c, 35_000);
     await stopCollector(c);
 
     const stats = await target.stats();
@@ -365,7 +365,13 @@ describe('collector end to end with the Go fixture', () => {
     const perService = countBy(dk.uploads, (u) => `${u.tags.service}/${u.type}`);
     const skips = c.logLines().filter((l) => (l.err as { code?: string } | undefined)?.code === 'cpu_busy');
     t.diagnostic(`uploads per service/type: ${JSON.stringify(perService)}; cpu requests: ${log.filter((l) => l.path === PATH_OF.cpu).length}; cpu_busy skip lines: ${skips.length}`);
-    for (const svc of ['it-svc-a', 'it-svc-b']) assert.ok(dk.uploads.some((u) => u.tags.service === svc), `nothing shipped for ${svc}`);
+    for (const svc of ['it-svc-a', 'it-svc-b']) {
+      assert.ok(dk.uploads.some((u) => u.tags.service === svc), `nothing shipped for ${svc}`);
+      assert.ok(
+        dk.uploads.some((u) => u.tags.service === svc && u.type === 'cpu'),
+        `no CPU profile for ${svc}: the listings of one process must take CPU windows in turn`,
+      );
+    }
   });
 
   it('d: --once ships every type and prints a table; against a dead port it exits 1 and says why', { timeout: 90_000 }, async () => {
