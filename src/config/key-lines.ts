@@ -153,21 +153,25 @@ export function locateKeys(source: string): KeyLines {
           i++;
           return;
         }
-        const at = line;
-        const segs = readKey();
-        let p = path;
-        for (const s of segs) {
-          p = joinPath(p, s);
-          record(p, at);
-        }
-        skipSpaces();
-        if (peek() === '=') i++;
-        skipValue(p);
+        keyValue(path);
         skipSpaces();
         if (peek() === ',') i++;
       }
     }
     while (i < src.length && !',]}\n#'.includes(src[i]!)) i++;
+  }
+
+  /** `a.b = value` under `base`: records a, a.b at this line, then skips the value. */
+  function keyValue(base: string): void {
+    const at = line;
+    let p = base;
+    for (const s of readKey()) {
+      p = joinPath(p, s);
+      record(p, at);
+    }
+    skipSpaces();
+    if (peek() === '=') i++;
+    skipValue(p);
   }
 
   function resolveHeader(segs: string[], isArray: boolean): string {
@@ -209,15 +213,7 @@ export function locateKeys(source: string): KeyLines {
       }
       continue;
     }
-    const segs = readKey();
-    let p = table;
-    for (const s of segs) {
-      p = joinPath(p, s);
-      record(p, at);
-    }
-    skipSpaces();
-    if (peek() === '=') i++;
-    skipValue(p);
+    keyValue(table);
     // Whatever is left on the line (a trailing comment) is skipped by skipBlank.
     while (i < src.length && src[i] !== '\n' && src[i] !== '#') i++;
   }

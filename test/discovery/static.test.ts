@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config, GoTargetConfig } from '../../src/config/types.js';
+import { goTargetConfig } from '../helpers/targets.js';
 import { buildTarget, instanceOf, isLoopbackHost, staticTargets, targetId, type Target } from '../../src/discovery/static.js';
 
 const AGENT = 'agent-box';
@@ -20,22 +21,7 @@ function only(source: string): Target {
 
 /** A typed target config, for the functions that take one directly. */
 function goTarget(over: Partial<GoTargetConfig> = {}): GoTargetConfig {
-  return {
-    source: { file: 'test.conf', line: 1 },
-    baseUrl: 'http://127.0.0.1:6060/debug/pprof',
-    intervalMs: 10_000,
-    profileDurationMs: 9_000,
-    httpTimeoutMs: 15_000,
-    service: 'svc',
-    env: '',
-    version: '',
-    enabledTypes: ['cpu', 'heap'],
-    inputTags: {},
-    goTags: {},
-    bodySizeLimitBytes: 1024,
-    generateMetrics: true,
-    ...over,
-  };
+  return goTargetConfig({ service: 'svc', env: '', version: '', enabledTypes: ['cpu', 'heap'], inputTags: {}, goTags: {}, ...over });
 }
 
 describe('tags', () => {

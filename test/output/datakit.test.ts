@@ -13,7 +13,7 @@ import { Backoff, type DeliveryError } from '../../src/output/retry.js';
 import type { ProfileRecord } from '../../src/profile/record.js';
 import { systemClock, type Clock } from '../../src/schedule/clock.js';
 import { DatakitIntake, parseTagString, parseUpload, OffContract, startIntake } from '../helpers/datakit-intake.js';
-import { ManualClock } from '../helpers/manual-clock.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { fixtureProfile, makeRecord } from '../helpers/records.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -237,7 +237,7 @@ describe('DatakitSender + DeliveryQueue against the intake double', () => {
   });
 
   it('429 with Retry-After: 1: the retry waits at least 1 s (on the injected clock)', async () => {
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     intake.setMode({ status: 429, headers: { 'retry-after': '1' }, times: 1 });
     const { q, sent, retries } = queue({ clock });
     const r = makeRecord();
@@ -247,12 +247,12 @@ describe('DatakitSender + DeliveryQueue against the intake double', () => {
     assert.equal(retries[0]!.err.opts.retryAfterMs, 1_000);
     assert.ok(retries[0]!.delayMs >= 1_000, `retry delay ${retries[0]!.delayMs} ms < Retry-After 1 s`);
     // Nothing is sent again until the clock has moved the full second.
-    await waitFor(() => clock.pendingTimers === 1, 2_000, 'the queue to arm its backoff timer');
-    clock.advance(999);
+    await waitFor(() => clock.pending === 1, 2_000, 'the queue to arm its backoff timer');
+    await clock.advance(999);
     await sleep(150);
     assert.equal(intake.attempts.length, 1, 'retried before Retry-After elapsed');
     assert.equal(sent.length, 0);
-    clock.advance(1);
+    await clock.advance(1);
     await waitFor(() => sent.length === 1, 5_000, 'the retry after Retry-After');
     assert.deepEqual(
       intake.attempts.map((a) => a.status),
