@@ -16,7 +16,7 @@ import { BaselineStore } from './profile/baselines.js';
 import { ProfileProcessor } from './profile/processor.js';
 import type { ProfileRecord } from './profile/record.js';
 import { isCumulative, type ProfileTypeName } from './profile/types.js';
-import { sleep, type Clock } from './schedule/clock.js';
+import { sleep, type Clock, type TimerHandle } from './schedule/clock.js';
 import { Scheduler, type JobSpec } from './schedule/scheduler.js';
 import { CpuProfileGate, CpuWindows } from './scrape/cpu-gate.js';
 import { DispatcherPool } from './scrape/dispatchers.js';
@@ -39,9 +39,29 @@ export interface StopReport {
   readonly abandonedScrapes: number;
 }
 
+/** One line per output for --check and the start log; secrets are never shown. */
 export function describeOutput(o: Config['outputs'][number]): string {
-  return o.kind === 'file' ? `file "${o.name}" -> ${o.dir}` : `${o.kind} "${o.name}" -> ${redactedUrl(o.url)}`;
+  switch (o.kind) {
+    case 'file':
+      return `file "${o.name}" -> ${o.dir}`;
+    case 'datakit': {
+      const headers = Object.keys(o.headers);
+      return `datakit "${o.name}" -> ${redactedUrl(o.url)}${headers.length ? ` (headers: ${headers.join(', ')}; values not shown)` : ''}`;
+    }
+    case 'pyroscope': {
+      const parts = [`api ${o.api}`];
+      if (o.tenantId) parts.push(`tenant ${o.tenantId}`);
+      if (o.auth?.kind === 'basic') parts.push(`basic auth as ${o.auth.username}${o.auth.from ? ` (password from ${o.auth.from})` : ''}`);
+      if (o.auth?.kind === 'bearer') parts.push(`bearer token${o.auth.from ? ` from ${o.auth.from}` : ''}`);
+      const headers = Object.keys(o.headers);
+      if (headers.length) parts.push(`headers: ${headers.join(', ')}; values not shown`);
+      return `pyroscope "${o.name}" -> ${redactedUrl(o.url)} (${parts.join(', ')})`;
+    }
+  }
 }
+
+/** How often the per-output counters are logged while anything changes. */
+const OUTPUT_STATS_EVERY_MS = 60_000;
 
 export class Collector {
   private config: Config;
@@ -56,6 +76,8 @@ export class Collector {
   private readonly scheduler: Scheduler;
   private readonly pipeline: ProfilePipeline;
   private readonly log: Logger;
+  private statsTimer: TimerHandle | null = null;
+  private lastStats = '';
 
   constructor(
     config: Config,
@@ -142,7 +164,23 @@ export class Collector {
     return jobs;
   }
 
+  /** Per-output sent/retried/dropped/queued, logged when they changed (until the metrics server exists). */
+  private logOutputStats(): void {
+    const stats = this.outputs.stats();
+    const text = JSON.stringify(stats);
+    if (text !== this.lastStats) this.log.info({ outputs: stats }, 'output counters');
+    this.lastStats = text;
+  }
+
+  private scheduleStats(): void {
+    this.statsTimer = this.deps.clock.setTimer(() => {
+      this.logOutputStats();
+      this.scheduleStats();
+    }, OUTPUT_STATS_EVERY_MS);
+  }
+
   start(): void {
+    this.scheduleStats();
     this.targets = this.resolveTargets(this.config);
     const { added } = this.scheduler.sync(this.jobsFor(this.targets));
     if (this.config.defaultOutput) {
@@ -187,6 +225,8 @@ export class Collector {
     const { clock } = this.deps;
     const deadline = clock.now() + graceMs;
     this.scheduler.stop();
+    if (this.statsTimer) clock.clearTimer(this.statsTimer);
+    this.statsTimer = null;
     const running = this.scheduler.inFlight();
     let abandonedScrapes = 0;
     if (running.length > 0) {
@@ -201,6 +241,7 @@ export class Collector {
     const dropped = await this.outputs.close();
     await this.dispatchers.close();
     const undelivered = Math.max(left, dropped);
+    this.logOutputStats();
     if (undelivered > 0 || abandonedScrapes > 0) {
       this.log.warn({ undelivered, abandoned_scrapes: abandonedScrapes }, `stopped with ${undelivered} profile(s) undelivered and ${abandonedScrapes} scrape(s) abandoned`);
     }

@@ -64,7 +64,26 @@ export interface FileOutputConfig {
   readonly dir: string;
 }
 
-export type OutputConfig = DatakitOutputConfig | FileOutputConfig;
+/** Credentials for an output; resolved from the file when a *_file key is used. Never logged. */
+export type OutputAuth =
+  | { readonly kind: 'basic'; readonly username: string; readonly password: string; readonly from?: string }
+  | { readonly kind: 'bearer'; readonly token: string; readonly from?: string };
+
+export interface PyroscopeOutputConfig {
+  readonly kind: 'pyroscope';
+  readonly name: string;
+  readonly source: SourceRef;
+  /** Base URL (no trailing slash); /push.v1.PusherService/Push or /ingest is added. */
+  readonly url: string;
+  readonly api: 'push' | 'ingest';
+  /** Sent as X-Scope-OrgID when not empty. */
+  readonly tenantId: string;
+  readonly auth?: OutputAuth;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+}
+
+export type OutputConfig = DatakitOutputConfig | FileOutputConfig | PyroscopeOutputConfig;
 
 /** A key DataKit defines that has no meaning here: accepted, listed by --check. */
 export interface IgnoredKey {

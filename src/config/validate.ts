@@ -18,9 +18,13 @@ import {
   type GoTargetConfig,
   type IgnoredKey,
   type LogLevel,
+  type OutputAuth,
   type OutputConfig,
+  type PyroscopeOutputConfig,
   type TlsConfig,
 } from './types.js';
+import { readFileSync } from 'node:fs';
+import { PYROSCOPE_MAX_LABELS, pyroscopeLabels } from '../labels.js';
 
 type Table = Record<string, unknown>;
 
@@ -75,9 +79,22 @@ const GO_TARGET_KEYS: Record<string, KeySpec> = {
   insecure_skip_verify: OURS,
 };
 
-const OUTPUT_KINDS = ['datakit', 'file'] as const;
+const OUTPUT_KINDS = ['datakit', 'file', 'pyroscope'] as const;
 const DATAKIT_OUTPUT_KEYS: Record<string, KeySpec> = { name: OURS, url: OURS, timeout: OURS, headers: OURS };
 const FILE_OUTPUT_KEYS: Record<string, KeySpec> = { name: OURS, dir: OURS };
+const PYROSCOPE_OUTPUT_KEYS: Record<string, KeySpec> = {
+  name: OURS,
+  url: OURS,
+  api: OURS,
+  tenant_id: OURS,
+  basic_auth: OURS,
+  bearer_token: OURS,
+  bearer_token_file: OURS,
+  headers: OURS,
+  timeout: OURS,
+};
+const BASIC_AUTH_KEYS: Record<string, KeySpec> = { username: OURS, password: OURS, password_file: OURS };
+const PYROSCOPE_APIS = ['push', 'ingest'] as const;
 
 /** A profile input without a service name gets this one (DataKit's own placeholder). */
 export const DEFAULT_SERVICE = 'unnamed-service';
@@ -496,11 +513,122 @@ function validateInputs(ctx: Ctx, root: Table): GoTargetConfig[] {
   return targets;
 }
 
+/**
+ * A secret from `key` or from the file named by `key_file` (one of the two).
+ * The file is read now, so --check reports a missing one; its trailing
+ * newline is dropped. The value never appears in a message.
+ */
+function readSecret(ctx: Ctx, t: Table, key: string, path: string): { value: string; from?: string } | undefined {
+  const inline = readString(ctx, t, key, path);
+  const file = readString(ctx, t, `${key}_file`, path);
+  if (inline !== undefined && file !== undefined) {
+    ctx.error(joinPath(path, `${key}_file`), `set ${key} or ${key}_file, not both`);
+    return undefined;
+  }
+  if (file !== undefined) {
+    try {
+      return { value: readFileSync(file, 'utf8').replace(/\r?\n$/, ''), from: file };
+    } catch (err) {
+      ctx.error(joinPath(path, `${key}_file`), `cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      return undefined;
+    }
+  }
+  return inline === undefined ? undefined : { value: inline };
+}
+
+function validatePyroscopeOutput(ctx: Ctx, t: Table, path: string, name: string): PyroscopeOutputConfig | undefined {
+  const before = ctx.issues.length;
+  checkKeys(ctx, t, path, PYROSCOPE_OUTPUT_KEYS);
+  const rawUrl = readString(ctx, t, 'url', path);
+  if (rawUrl === undefined && t.url === undefined) {
+    ctx.error(joinPath(path, 'url'), 'is required: the Pyroscope server, like url = "http://127.0.0.1:4040"');
+  }
+  const url = rawUrl === undefined ? undefined : parseHttpUrl(ctx, rawUrl, joinPath(path, 'url'), null);
+  if (url?.basicAuth) ctx.error(joinPath(path, 'url'), 'must not carry user:password; use [outputs.pyroscope.basic_auth]');
+  const api = readString(ctx, t, 'api', path) ?? 'push';
+  if (!(PYROSCOPE_APIS as readonly string[]).includes(api)) {
+    ctx.error(joinPath(path, 'api'), `must be "push" (connect PusherService/Push) or "ingest" (legacy /ingest), got "${api}"${suggest(api, PYROSCOPE_APIS)}`);
+  }
+  const tenantId = readString(ctx, t, 'tenant_id', path) ?? '';
+  const timeoutMs = readDuration(ctx, t, 'timeout', path) ?? LIMITS.outputTimeoutMs;
+  if (timeoutMs <= 0) ctx.error(joinPath(path, 'timeout'), 'must be more than 0s');
+  const headers = readStringTable(ctx, t, 'headers', path);
+  let auth: OutputAuth | undefined;
+  const bearer = readSecret(ctx, t, 'bearer_token', path);
+  if (t.basic_auth !== undefined) {
+    const bpath = joinPath(path, 'basic_auth');
+    if (!isTable(t.basic_auth)) {
+      ctx.error(bpath, `must be a table ([outputs.pyroscope.basic_auth] with username and password), got ${describe(t.basic_auth)}`);
+    } else {
+      const b = t.basic_auth;
+      checkKeys(ctx, b, bpath, BASIC_AUTH_KEYS);
+      const username = readString(ctx, b, 'username', bpath);
+      const password = readSecret(ctx, b, 'password', bpath);
+      if (username === undefined) ctx.error(joinPath(bpath, 'username'), 'is required with basic_auth');
+      if (password === undefined && b.password === undefined && b.password_file === undefined) {
+        ctx.error(joinPath(bpath, 'password'), 'is required with basic_auth (or password_file)');
+      }
+      if (username !== undefined && password !== undefined) {
+        auth = { kind: 'basic', username, password: password.value, ...(password.from ? { from: password.from } : {}) };
+      }
+    }
+  }
+  if (bearer) {
+    if (auth) ctx.error(joinPath(path, 'bearer_token'), 'set basic_auth or bearer_token, not both');
+    else auth = { kind: 'bearer', token: bearer.value, ...(bearer.from ? { from: bearer.from } : {}) };
+  }
+  if (ctx.issues.length > before || !url || rawUrl === undefined) return undefined;
+  return {
+    kind: 'pyroscope',
+    name,
+    source: { file: ctx.opts.file, line: ctx.line(path) },
+    url: url.baseUrl.replace(/\/+$/, ''),
+    api: api as PyroscopeOutputConfig['api'],
+    tenantId,
+    ...(auth ? { auth } : {}),
+    headers,
+    timeoutMs,
+  };
+}
+
+/**
+ * With a Pyroscope output, each target's tags become labels: more than
+ * Pyroscope accepts, or two tags that become the same label name, would be
+ * refused on every push, so they are config errors now.
+ */
+function checkPyroscopeLabels(ctx: Ctx, targets: readonly GoTargetConfig[]): void {
+  for (const t of targets) {
+    const tags: Record<string, string> = { host: '', instance: '', ...t.inputTags, service: t.service };
+    if (t.env !== '') tags.env = t.env;
+    if (t.version !== '') tags.version = t.version;
+    Object.assign(tags, t.goTags);
+    const plan = pyroscopeLabels(tags, 'heap');
+    const where = { file: ctx.opts.file, line: t.source.line, path: 'inputs.profile.go.tags' };
+    if (plan.labels.length > PYROSCOPE_MAX_LABELS) {
+      ctx.issues.push({
+        ...where,
+        message: `this target's profiles would carry ${plan.labels.length} Pyroscope labels (__name__, service_name, __delta__, host, instance, env, version and the tags); Pyroscope accepts at most ${PYROSCOPE_MAX_LABELS}: drop ${plan.labels.length - PYROSCOPE_MAX_LABELS} tag(s)`,
+      });
+    }
+    for (const [a, b, name] of plan.collisions) {
+      ctx.issues.push({
+        ...where,
+        message: name.startsWith('__')
+          ? `tag "${b}" would become the reserved Pyroscope label "${name}"; rename it`
+          : `tags "${a}" and "${b}" would both become the Pyroscope label "${name}" (label names allow only [A-Za-z0-9_.]); rename one`,
+      });
+    }
+    for (const [from, to] of plan.renamed) {
+      ctx.notices.push({ path: 'inputs.profile.go.tags', line: t.source.line, message: `tag "${from}" is sent to Pyroscope as label "${to}" (label names allow only [A-Za-z0-9_.])` });
+    }
+  }
+}
+
 function validateOutputs(ctx: Ctx, root: Table, agent: AgentConfig): { outputs: OutputConfig[]; defaultOutput: boolean } {
   const raw = root.outputs;
   const outputs: OutputConfig[] = [];
   if (raw !== undefined && !isTable(raw)) {
-    ctx.error('outputs', `must be a table of output kinds ([[outputs.file]], [[outputs.datakit]]), got ${describe(raw)}`);
+    ctx.error('outputs', `must be a table of output kinds ([[outputs.file]], [[outputs.datakit]], [[outputs.pyroscope]]), got ${describe(raw)}`);
     return { outputs, defaultOutput: false };
   }
   const table = raw ?? {};
@@ -531,6 +659,10 @@ function validateOutputs(ctx: Ctx, root: Table, agent: AgentConfig): { outputs: 
       const out: DatakitOutputConfig = { kind: 'datakit', name, source: { file: ctx.opts.file, line: ctx.line(path) }, url: rawUrl!, timeoutMs, headers };
       outputs.push(out);
     }
+  }
+  for (const { table: t, path } of tablesOf(ctx, table.pyroscope, 'outputs.pyroscope', '[[outputs.pyroscope]]')) {
+    const out = validatePyroscopeOutput(ctx, t, path, nameOf(t, path, 'pyroscope'));
+    if (out) outputs.push(out);
   }
   for (const { table: t, path } of tablesOf(ctx, table.file, 'outputs.file', '[[outputs.file]]')) {
     checkKeys(ctx, t, path, FILE_OUTPUT_KEYS);
@@ -568,6 +700,7 @@ export function validateConfig(root: Table, opts: ValidateOptions): { config?: C
   const agent = validateAgent(ctx, root);
   const targets = validateInputs(ctx, root);
   const { outputs, defaultOutput } = validateOutputs(ctx, root, agent);
+  if (outputs.some((o) => o.kind === 'pyroscope')) checkPyroscopeLabels(ctx, targets);
   if (targets.length === 0 && !ctx.issues.some((i) => i.path.startsWith('inputs'))) {
     ctx.issues.push({
       file: opts.file,

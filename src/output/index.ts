@@ -1,5 +1,7 @@
-// Builds the outputs of a config: one sender and one delivery queue each.
-// `dispatch` hands a record to every queue and returns at once.
+// Builds the outputs of a config: one sender and one delivery queue each,
+// each with its own connection pool, so a slow backend never holds a
+// connection another output needs. `dispatch` hands a record to every queue
+// and returns at once.
 
 import { Agent } from 'undici';
 import type { OutputConfig } from '../config/types.js';
@@ -9,6 +11,7 @@ import type { ProfileRecord } from '../profile/record.js';
 import type { Clock } from '../schedule/clock.js';
 import { DatakitSender } from './datakit.js';
 import { FileSender } from './file.js';
+import { PyroscopeSender } from './pyroscope.js';
 import { DeliveryQueue, type DeliveryEvents, type ProfileSender, type QueueStats } from './queue.js';
 import type { Backoff } from './retry.js';
 
@@ -20,17 +23,17 @@ export interface OutputDeps {
 }
 
 export class OutputSet {
-  private readonly agent = new Agent({ keepAliveTimeout: LIMITS.keepAliveMs, connections: LIMITS.outputConcurrency });
   readonly queues: DeliveryQueue[];
+  private readonly agents: Agent[] = [];
 
   constructor(
     readonly configs: readonly OutputConfig[],
-    deps: OutputDeps,
+    private readonly deps: OutputDeps,
   ) {
     this.queues = configs.map(
       (c) =>
         new DeliveryQueue({
-          sender: this.senderFor(c, deps.clock),
+          sender: this.senderFor(c),
           clock: deps.clock,
           logger: deps.logger,
           ...(deps.events ? { events: deps.events } : {}),
@@ -39,10 +42,19 @@ export class OutputSet {
     );
   }
 
-  private senderFor(c: OutputConfig, clock: Clock): ProfileSender {
+  private agent(): Agent {
+    const a = new Agent({ keepAliveTimeout: LIMITS.keepAliveMs, connections: LIMITS.outputConcurrency });
+    this.agents.push(a);
+    return a;
+  }
+
+  private senderFor(c: OutputConfig): ProfileSender {
+    const now = () => this.deps.clock.now();
     switch (c.kind) {
       case 'datakit':
-        return new DatakitSender(c, this.agent, () => clock.now());
+        return new DatakitSender(c, this.agent(), now);
+      case 'pyroscope':
+        return new PyroscopeSender(c, this.agent(), this.deps.logger, now);
       case 'file':
         return new FileSender(c);
     }
@@ -64,7 +76,7 @@ export class OutputSet {
 
   async close(): Promise<number> {
     const left = await Promise.all(this.queues.map((q) => q.close()));
-    await this.agent.close().catch(() => undefined);
+    await Promise.allSettled(this.agents.map((a) => a.destroy()));
     return left.reduce((a, b) => a + b, 0);
   }
 }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { ProfileTypeName } from './types.js';
 
 export interface ProfileRecord {
-  /** Unique and time-ordered; a receiver can tell a redelivery by it. */
+  /** A UUIDv7: unique and time-ordered; a receiver can tell a redelivery by it. */
   readonly id: string;
   readonly targetId: string;
   readonly type: ProfileTypeName;
@@ -26,8 +26,18 @@ export interface ProfileRecord {
   readonly isDelta: boolean;
 }
 
+/**
+ * A UUIDv7 (RFC 9562): 48 bits of Unix ms, then random. Unique, sortable by
+ * time, and in the form Pyroscope expects for a sample ID.
+ */
 export function newRecordId(nowMs: number): string {
-  return `${nowMs.toString(16).padStart(12, '0')}${randomBytes(6).toString('hex')}`;
+  const b = randomBytes(16);
+  const ms = BigInt(Math.max(0, Math.floor(nowMs)));
+  for (let i = 0; i < 6; i++) b[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
+  b[6] = 0x70 | (b[6]! & 0x0f);
+  b[8] = 0x80 | (b[8]! & 0x3f);
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 export function freezeRecord(r: ProfileRecord): ProfileRecord {

@@ -19,8 +19,8 @@ export function makeRecord(over: Partial<ProfileRecord> = {}): ProfileRecord {
   seq++;
   const customTags = over.customTags ?? { team: 'payments', region: 'eu-1' };
   const base = {
-    // Like newRecordId: 12 hex digits of ms, then 12 unique ones (the file stem uses the last 8).
-    id: `${(1_763_772_312_000 + seq).toString(16).padStart(12, '0')}${(0xa0000000 + seq).toString(16).padStart(12, '0')}`,
+    // A UUIDv7 like newRecordId's, unique per call (the file stem uses the last 8 hex digits).
+    id: `${(1_763_772_312_000 + seq).toString(16).padStart(12, '0').replace(/^(.{8})(.{4})$/, '$1-$2')}-7000-8000-${(0xa0000000 + seq).toString(16).padStart(12, '0')}`,
     targetId: 'target-1',
     type: 'cpu' as const,
     service: 'checkout',

@@ -338,7 +338,7 @@ describe('the record', () => {
       team: 'payments',
     });
     assert.deepEqual(rec.customTags, { region: 'eu-1', team: 'payments' });
-    assert.match(rec.id, /^[0-9a-f]{24}$/);
-    assert.ok(rec.id.startsWith(NOW_MS.toString(16).padStart(12, '0')));
+    assert.match(rec.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(Number.parseInt(rec.id.replace(/-/g, '').slice(0, 12), 16), NOW_MS, 'the first 48 bits are the record time in ms');
   });
 });

@@ -1,0 +1,199 @@
+// [[outputs.pyroscope]]: Grafana Pyroscope, through its push API (connect
+// unary call push.v1.PusherService/Push, binary protobuf) or the legacy
+// /ingest endpoint (multipart: profile + sample_type_config).
+//
+//   PushRequest      { repeated RawProfileSeries series = 1; }
+//   RawProfileSeries { repeated LabelPair labels = 1; repeated RawSample samples = 2; }
+//   LabelPair        { string name = 1; string value = 2; }
+//   RawSample        { bytes raw_profile = 1; string ID = 2; }
+
+import { request, type Dispatcher } from 'undici';
+import type { OutputAuth, PyroscopeOutputConfig } from '../config/types.js';
+import { pyroscopeLabels } from '../labels.js';
+import { LIMITS } from '../limits.js';
+import type { Logger } from '../log.js';
+import type { ProfileRecord } from '../profile/record.js';
+import { PROFILE_TYPES, type ProfileTypeName } from '../profile/types.js';
+import { readCapped } from '../util/body.js';
+import { redactedUrl } from './datakit.js';
+import { buildMultipart } from './multipart.js';
+import { lenField, message } from './protobuf.js';
+import type { ProfileSender } from './queue.js';
+import { DeliveryError, httpDeliveryError, networkDeliveryError } from './retry.js';
+
+export const PUSH_PATH = '/push.v1.PusherService/Push';
+export const INGEST_PATH = '/ingest';
+
+/** Connect codes worth another try (the brief's rule); every other code is final. */
+const RETRYABLE_CONNECT_CODES = new Set(['unavailable', 'deadline_exceeded', 'resource_exhausted', 'aborted', 'internal', 'unknown']);
+
+export function pushRequestBody(record: ProfileRecord): Buffer {
+  const { labels } = pyroscopeLabels(record.tags, record.type);
+  const series = message([
+    ...labels.map(([name, value]) => lenField(1, message([lenField(1, name), lenField(2, value)]))),
+    lenField(2, message([lenField(1, record.pprof), lenField(2, record.id)])),
+  ]);
+  return message([lenField(1, series)]);
+}
+
+type SampleTypeConfig = Record<string, { units?: string; 'display-name'?: string; aggregation?: string; cumulative?: boolean; sampled?: boolean }>;
+
+/**
+ * How /ingest should read each type. Pyroscope names a profile from these
+ * display names; without them a Go block profile (contentions/delay, like
+ * mutex) is stored as mutex. `cumulative` is false everywhere: the collector
+ * has already turned cumulative values into deltas.
+ */
+export const SAMPLE_TYPE_CONFIG: Readonly<Record<ProfileTypeName, SampleTypeConfig>> = {
+  cpu: {
+    samples: { units: 'samples', 'display-name': 'cpu', sampled: true },
+    cpu: { units: 'nanoseconds', sampled: true },
+  },
+  heap: {
+    alloc_objects: { units: 'objects', cumulative: false },
+    alloc_space: { units: 'bytes', cumulative: false },
+    inuse_objects: { units: 'objects', aggregation: 'avg', cumulative: false },
+    inuse_space: { units: 'bytes', aggregation: 'avg', cumulative: false },
+  },
+  goroutine: {
+    goroutine: { units: 'goroutines', 'display-name': 'goroutines', aggregation: 'avg', cumulative: false },
+  },
+  mutex: {
+    contentions: { units: 'lock_samples', 'display-name': 'mutex_count', cumulative: false },
+    delay: { units: 'lock_nanoseconds', 'display-name': 'mutex_duration', cumulative: false },
+  },
+  block: {
+    contentions: { units: 'lock_samples', 'display-name': 'block_count', cumulative: false },
+    delay: { units: 'lock_nanoseconds', 'display-name': 'block_duration', cumulative: false },
+  },
+};
+
+/** A label value in the `name` query ends at `,` or `}` (Pyroscope's labelset parser); those are replaced. */
+function ingestValue(v: string): string {
+  return v.replace(/[{},]/g, '_');
+}
+
+/**
+ * The /ingest query. No `format=pprof`: Pyroscope reads a body sent with
+ * format=pprof as one raw pprof and ignores multipart parts, which would lose
+ * the sample_type_config; without it the multipart branch reads both.
+ */
+export function ingestQuery(record: ProfileRecord): URLSearchParams {
+  const { labels } = pyroscopeLabels(record.tags, record.type);
+  const rest = labels.filter(([k]) => k !== '__name__' && k !== 'service_name' && !k.startsWith('__'));
+  const app = (record.tags.service ?? record.service).replace(/[^A-Za-z0-9_.\-/]/g, '_') || 'unnamed-service';
+  const name = `${app}{${rest.map(([k, v]) => `${k}=${ingestValue(v)}`).join(',')}}`;
+  const q = new URLSearchParams({
+    name,
+    from: record.startNs.toString(),
+    until: record.endNs.toString(),
+    spyName: 'gospy',
+  });
+  if (PROFILE_TYPES[record.type].isCpu) q.set('sampleRate', '100');
+  return q;
+}
+
+export function ingestBody(record: ProfileRecord): { contentType: string; body: Buffer } {
+  return buildMultipart([
+    { name: 'profile', filename: 'profile.pprof', contentType: 'application/octet-stream', data: record.pprof },
+    {
+      name: 'sample_type_config',
+      filename: 'sample_type_config.json',
+      contentType: 'application/json',
+      data: Buffer.from(JSON.stringify(SAMPLE_TYPE_CONFIG[record.type])),
+    },
+  ]);
+}
+
+function authHeader(auth: OutputAuth | undefined): Record<string, string> {
+  if (!auth) return {};
+  if (auth.kind === 'bearer') return { authorization: `Bearer ${auth.token}` };
+  return { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` };
+}
+
+/** A connect error body: {"code": "...", "message": "..."}; undefined when it is not one. */
+export function parseConnectError(body: string): { code: string; message: string } | undefined {
+  try {
+    const o = JSON.parse(body) as { code?: unknown; message?: unknown };
+    if (typeof o.code === 'string') return { code: o.code, message: typeof o.message === 'string' ? o.message : '' };
+  } catch {
+    // not JSON
+  }
+  return undefined;
+}
+
+export class PyroscopeSender implements ProfileSender {
+  readonly kind = 'pyroscope';
+  readonly name: string;
+  private readonly renamedSaid = new Set<string>();
+
+  constructor(
+    private readonly cfg: PyroscopeOutputConfig,
+    private readonly dispatcher: Dispatcher,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.name = cfg.name;
+  }
+
+  private headers(extra: Record<string, string>): Record<string, string> {
+    return {
+      ...this.cfg.headers,
+      ...authHeader(this.cfg.auth),
+      ...(this.cfg.tenantId ? { 'x-scope-orgid': this.cfg.tenantId } : {}),
+      'user-agent': 'pprof-pull-collector/0.1',
+      ...extra,
+    };
+  }
+
+  private sayRenames(record: ProfileRecord): void {
+    for (const [from, to] of pyroscopeLabels(record.tags, record.type).renamed) {
+      if (this.renamedSaid.has(from)) continue;
+      this.renamedSaid.add(from);
+      this.log.info({ output: this.name, tag: from, label: to }, `tag "${from}" is sent as Pyroscope label "${to}" (label names allow only [A-Za-z0-9_.])`);
+    }
+  }
+
+  async send(record: ProfileRecord, signal: AbortSignal): Promise<void> {
+    this.sayRenames(record);
+    const push = this.cfg.api === 'push';
+    const url = push ? `${this.cfg.url}${PUSH_PATH}` : `${this.cfg.url}${INGEST_PATH}?${ingestQuery(record).toString()}`;
+    const what = `POST ${redactedUrl(push ? url : `${this.cfg.url}${INGEST_PATH}`)} (${record.type} of ${record.service})`;
+    const deadline = AbortSignal.timeout(this.cfg.timeoutMs);
+    let body: Buffer;
+    let headers: Record<string, string>;
+    if (push) {
+      body = pushRequestBody(record);
+      headers = this.headers({
+        'content-type': 'application/proto',
+        'connect-protocol-version': '1',
+        'connect-timeout-ms': String(this.cfg.timeoutMs),
+      });
+    } else {
+      const mp = ingestBody(record);
+      body = mp.body;
+      headers = this.headers({ 'content-type': mp.contentType });
+    }
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, { method: 'POST', dispatcher: this.dispatcher, signal: AbortSignal.any([deadline, signal]), headers, body });
+    } catch (err) {
+      throw networkDeliveryError(what, err, deadline.aborted);
+    }
+    const text = (await readCapped(res.body, LIMITS.errorBodySnippetBytes, true).catch(() => null))?.toString('utf8') ?? '';
+    if (res.statusCode >= 200 && res.statusCode < 300) return;
+    const ra = res.headers['retry-after'];
+    const retryAfter = Array.isArray(ra) ? ra[0] : ra;
+    const connect = push ? parseConnectError(text) : undefined;
+    if (connect) {
+      // The connect code decides; the HTTP status only stands in when there is none.
+      const base = httpDeliveryError(what, res.statusCode, '', retryAfter, this.now());
+      throw new DeliveryError(`${what}: ${connect.code}: ${connect.message}`, RETRYABLE_CONNECT_CODES.has(connect.code) || res.statusCode === 429, {
+        ...base.opts,
+        code: connect.code,
+        body: text,
+      });
+    }
+    throw httpDeliveryError(what, res.statusCode, text, retryAfter, this.now());
+  }
+}
