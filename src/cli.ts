@@ -8,6 +8,8 @@ import { LOG_LEVELS, type LogLevel } from './config/types.js';
 import { staticTargets, type Target } from './discovery/static.js';
 import type { CollectOutcome } from './health.js';
 import { createLogger } from './log.js';
+import { CollectorMetrics } from './metrics.js';
+import { StatusServer } from './server/http.js';
 import { PROFILE_TYPES } from './profile/types.js';
 import { systemClock } from './schedule/clock.js';
 
@@ -181,8 +183,21 @@ async function runOnce(config: Config, logLevel: LogLevel, io: CliIO): Promise<n
 async function runForever(file: string, config: Config, logLevel: LogLevel): Promise<number> {
   const logger = createLogger({ level: logLevel });
   for (const n of config.notices) logger.warn({ line: n.line, key: n.path }, `${config.file}:${n.line}: ${n.path}: ${n.message}`);
-  const collector = new Collector(config, { clock: systemClock, logger });
+  const metrics = new CollectorMetrics();
+  const collector = new Collector(config, { clock: systemClock, logger, metrics });
   collector.start();
+  let server: StatusServer | null = null;
+  if (config.agent.listen !== '') {
+    server = new StatusServer({ listen: config.agent.listen, metrics, logger });
+    try {
+      const url = await server.start();
+      logger.info({ url }, `status server on ${url} (/metrics, /healthz, /readyz)`);
+    } catch (err) {
+      // Scraping goes on without it; the operator is told why.
+      logger.error({ err: { message: (err as Error).message } }, `cannot listen on ${config.agent.listen} for the status server (${(err as NodeJS.ErrnoException).code ?? 'error'}); running without it. Set [agent] listen to a free address, or "" to turn it off`);
+      server = null;
+    }
+  }
 
   let reloading = Promise.resolve();
   const onHup = () => {
@@ -190,7 +205,9 @@ async function runForever(file: string, config: Config, logLevel: LogLevel): Pro
       try {
         const next = await loadConfigFile(file);
         await collector.reload(next);
+        metrics.configReloadOk.set(1);
       } catch (err) {
+        metrics.configReloadOk.set(0);
         if (err instanceof ConfigError) {
           for (const i of err.issues) logger.error({ line: i.line, key: i.path }, `reload rejected: ${formatIssue(i)}`);
           logger.error('the new config is invalid; the old one keeps running');
@@ -209,6 +226,7 @@ async function runForever(file: string, config: Config, logLevel: LogLevel): Pro
   process.off('SIGHUP', onHup);
   logger.info({ signal }, `${signal}: stopping (grace ${formatDuration(10_000)})`);
   const report = await collector.stop();
+  await server?.close();
   logger.info(report, 'stopped');
   return EXIT_OK;
 }

@@ -8,6 +8,7 @@ import { staticTargets, type Target } from './discovery/static.js';
 import { HealthStore, type CollectOutcome } from './health.js';
 import { LIMITS } from './limits.js';
 import type { Logger } from './log.js';
+import type { CollectorMetrics } from './metrics.js';
 import { OutputSet } from './output/index.js';
 import type { DeliveryEvents } from './output/queue.js';
 import type { Backoff } from './output/retry.js';
@@ -30,6 +31,7 @@ export interface CollectorDeps {
   /** Observers of collection outcomes and deliveries (metrics, --once). */
   readonly onOutcome?: (o: CollectOutcome, t: Target) => void;
   readonly deliveryEvents?: DeliveryEvents;
+  readonly metrics?: CollectorMetrics;
 }
 
 export interface StopReport {
@@ -88,6 +90,7 @@ export class Collector {
     this.outputs = this.makeOutputs(config);
     this.cpuGate = new CpuProfileGate(deps.clock);
     this.scheduler = new Scheduler(deps.clock, {
+      onStart: (_key, _at, lateMs) => deps.metrics?.scheduleLateness.observe(lateMs / 1000),
       onOverlap: (key) => {
         // Said once per job at warn: it repeats every slot while it lasts.
         const first = !this.overlapsSaid.has(key);
@@ -106,15 +109,35 @@ export class Collector {
       cpuWindows: this.cpuWindows,
       health: this.health,
       emit: (record) => this.emit(record),
-      ...(deps.onOutcome ? { observe: deps.onOutcome } : {}),
+      observe: (o, t) => {
+        deps.metrics?.observeOutcome(o, t);
+        deps.onOutcome?.(o, t);
+      },
     });
+    if (deps.metrics) deps.metrics.queueDepths = () => Object.fromEntries(Object.entries(this.outputs.stats()).map(([k, v]) => [k, v.depth + v.inFlight]));
   }
 
   private makeOutputs(config: Config): OutputSet {
+    const m = this.deps.metrics;
+    const e = this.deps.deliveryEvents;
+    const events: DeliveryEvents = {
+      onSent: (output, record) => {
+        m?.outputSent.inc({ output });
+        e?.onSent?.(output, record);
+      },
+      onRetry: (output, record, err, delayMs) => {
+        m?.outputRetries.inc({ output });
+        e?.onRetry?.(output, record, err, delayMs);
+      },
+      onDrop: (output, record, reason, err) => {
+        m?.outputDropped.inc({ output, reason });
+        e?.onDrop?.(output, record, reason, err);
+      },
+    };
     return new OutputSet(config.outputs, {
       clock: this.deps.clock,
       logger: this.deps.logger,
-      ...(this.deps.deliveryEvents ? { events: this.deps.deliveryEvents } : {}),
+      events,
       ...(this.deps.backoff ? { backoff: this.deps.backoff } : {}),
     });
   }
@@ -204,9 +227,11 @@ export class Collector {
    */
   async reload(config: Config): Promise<void> {
     const old = this.config;
+    const oldTargets = this.targets;
     this.config = config;
     this.targets = this.resolveTargets(config);
     const ids = new Set(this.targets.map((t) => t.id));
+    for (const t of oldTargets) if (!ids.has(t.id)) this.deps.metrics?.forgetTarget(t, t.config.enabledTypes);
     const { added, removed, changed } = this.scheduler.sync(this.jobsFor(this.targets));
     this.baselines.retainTargets(ids);
     this.cpuWindows.retainTargets(ids);

@@ -1,0 +1,125 @@
+// The prom-client registry, created once and passed in. Names follow
+// Prometheus conventions (collector_*, _total for counters, base units).
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CollectOutcome } from './health.js';
+import type { Target } from './discovery/static.js';
+
+const TARGET_LABELS = ['service', 'instance', 'type'] as const;
+
+export class CollectorMetrics {
+  readonly registry = new Registry();
+
+  readonly targetUp = new Gauge({
+    name: 'collector_target_up',
+    help: '1 when the last scrape of this target and type worked, 0 when it failed (like Prometheus up).',
+    labelNames: TARGET_LABELS,
+    registers: [this.registry],
+  });
+  readonly scrapeDuration = new Histogram({
+    name: 'collector_scrape_duration_seconds',
+    help: 'Time from the start of a scrape to its outcome (for cpu, includes the profiling window).',
+    labelNames: TARGET_LABELS,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60],
+    registers: [this.registry],
+  });
+  readonly scrapes = new Counter({
+    name: 'collector_scrapes_total',
+    help: 'Scrapes by result: shipped, baseline (first scrape of a cumulative type), reset (target restarted), skipped, failed.',
+    labelNames: [...TARGET_LABELS, 'result'],
+    registers: [this.registry],
+  });
+  readonly scrapeFailures = new Counter({
+    name: 'collector_scrape_failures_total',
+    help: 'Failed or skipped scrapes by error code (timeout, network, not_found, invalid_profile, body_too_large, cpu_in_use, ...).',
+    labelNames: [...TARGET_LABELS, 'code'],
+    registers: [this.registry],
+  });
+  readonly scrapeBytes = new Counter({
+    name: 'collector_scrape_bytes_total',
+    help: 'Bytes of scraped response bodies.',
+    labelNames: TARGET_LABELS,
+    registers: [this.registry],
+  });
+  readonly profileSamples = new Gauge({
+    name: 'collector_profile_samples',
+    help: 'Samples in the last shipped profile (or scraped, for a baseline).',
+    labelNames: TARGET_LABELS,
+    registers: [this.registry],
+  });
+  readonly deltaResets = new Counter({
+    name: 'collector_delta_resets_total',
+    help: 'Times a cumulative profile went back (target restart) and the delta was re-baselined.',
+    labelNames: TARGET_LABELS,
+    registers: [this.registry],
+  });
+  readonly scheduleLateness = new Histogram({
+    name: 'collector_schedule_lateness_seconds',
+    help: 'How long after its slot a scrape started.',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly outputSent = new Counter({
+    name: 'collector_output_sent_total',
+    help: 'Profiles the output accepted.',
+    labelNames: ['output'],
+    registers: [this.registry],
+  });
+  readonly outputRetries = new Counter({
+    name: 'collector_output_retries_total',
+    help: 'Failed sends that will be retried.',
+    labelNames: ['output'],
+    registers: [this.registry],
+  });
+  readonly outputDropped = new Counter({
+    name: 'collector_output_dropped_total',
+    help: 'Profiles given up on, by reason: rejected (4xx), spool_full, too_old, shutdown (in-memory only), output_removed.',
+    labelNames: ['output', 'reason'],
+    registers: [this.registry],
+  });
+  /** Where queue depths come from; set by whoever owns the outputs. */
+  queueDepths: () => Record<string, number> = () => ({});
+  readonly outputQueue: Gauge<'output'>;
+  readonly configReloadOk = new Gauge({
+    name: 'collector_config_last_reload_successful',
+    help: '1 when the last config load or reload succeeded, 0 when it was rejected.',
+    registers: [this.registry],
+  });
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    const depths = () => this.queueDepths();
+    this.outputQueue = new Gauge({
+      name: 'collector_output_queue_profiles',
+      help: 'Profiles waiting for this output (in the spool or in memory).',
+      labelNames: ['output'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [output, n] of Object.entries(depths())) this.set({ output }, n);
+      },
+    });
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    this.configReloadOk.set(1);
+  }
+
+  observeOutcome(o: CollectOutcome, t: Target): void {
+    const labels = { service: t.service, instance: t.instance, type: o.type };
+    this.scrapes.inc({ ...labels, result: o.result });
+    this.scrapeDuration.observe(labels, o.durationMs / 1000);
+    if (o.bytes > 0) this.scrapeBytes.inc(labels, o.bytes);
+    if (o.result === 'failed') this.targetUp.set(labels, 0);
+    else if (o.result !== 'skipped') this.targetUp.set(labels, 1);
+    if (o.error) this.scrapeFailures.inc({ ...labels, code: o.error.code });
+    if (o.result === 'shipped' || o.result === 'baseline') this.profileSamples.set(labels, o.samples);
+    if (o.result === 'reset') this.deltaResets.inc(labels);
+  }
+
+  /** Drops the series of targets that are gone (after a reload). */
+  forgetTarget(t: Target, types: readonly string[]): void {
+    for (const type of types) {
+      const labels = { service: t.service, instance: t.instance, type };
+      this.targetUp.remove(labels);
+      this.profileSamples.remove(labels);
+    }
+  }
+}
