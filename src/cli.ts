@@ -160,7 +160,7 @@ async function runOnce(config: Config, logLevel: LogLevel, io: CliIO): Promise<n
   const results = await collector.runOnce();
   // Wait for delivery: each output gets its own timeout plus a margin.
   const waitMs = Math.max(...config.outputs.map((o) => (o.kind === 'datakit' ? o.timeoutMs : 10_000))) + 5_000;
-  await collector.outputSet.drain(waitMs);
+  await collector.outputSet?.drain(waitMs);
   const outputs = config.outputs.map((o) => o.name);
   let ok = true;
   const rows = results.map(({ target, type, outcome }) => {
@@ -184,8 +184,19 @@ async function runForever(file: string, config: Config, logLevel: LogLevel): Pro
   const logger = createLogger({ level: logLevel });
   for (const n of config.notices) logger.warn({ line: n.line, key: n.path }, `${config.file}:${n.line}: ${n.path}: ${n.message}`);
   const metrics = new CollectorMetrics();
-  const collector = new Collector(config, { clock: systemClock, logger, metrics });
-  collector.start();
+  const collector = new Collector(config, { clock: systemClock, logger, metrics, durable: true });
+  try {
+    await collector.start();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    logger.fatal(
+      { err: { code: e.code, message: e.message }, data_dir: config.agent.dataDir },
+      e.code && /^E[A-Z]+$/.test(e.code) && e.code !== 'ERR_TLS_FILE'
+        ? `cannot open the spool under ${config.agent.dataDir} (${e.code}): set [agent] data_dir to a writable directory`
+        : `cannot start: ${e.message}`,
+    );
+    return EXIT_FAILURE;
+  }
   let server: StatusServer | null = null;
   if (config.agent.listen !== '') {
     server = new StatusServer({ listen: config.agent.listen, metrics, logger });
@@ -224,7 +235,7 @@ async function runForever(file: string, config: Config, logLevel: LogLevel): Pro
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   process.off('SIGHUP', onHup);
-  logger.info({ signal }, `${signal}: stopping (grace ${formatDuration(10_000)})`);
+  logger.info({ signal }, `${signal}: stopping (grace ${formatDuration(config.agent.shutdownGraceMs)})`);
   const report = await collector.stop();
   await server?.close();
   logger.info(report, 'stopped');

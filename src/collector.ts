@@ -2,7 +2,7 @@
 // outputs. State that must outlive a reload (baselines, CPU windows, health)
 // is held here, keyed by target identity, not inside scheduler jobs.
 
-import type { Config } from './config/types.js';
+import type { Config, DatakitOutputConfig, PyroscopeOutputConfig } from './config/types.js';
 import { formatDuration } from './config/duration.js';
 import { staticTargets, type Target } from './discovery/static.js';
 import { HealthStore, type CollectOutcome } from './health.js';
@@ -13,7 +13,8 @@ import { OutputSet } from './output/index.js';
 import type { DeliveryEvents } from './output/queue.js';
 import type { Backoff } from './output/retry.js';
 import { redactedUrl } from './output/datakit.js';
-import { BaselineStore } from './profile/baselines.js';
+import { BaselineFiles, BaselineStore } from './profile/baselines.js';
+import { join } from 'node:path';
 import { ProfileProcessor } from './profile/processor.js';
 import type { ProfileRecord } from './profile/record.js';
 import { isCumulative, type ProfileTypeName } from './profile/types.js';
@@ -32,13 +33,32 @@ export interface CollectorDeps {
   readonly onOutcome?: (o: CollectOutcome, t: Target) => void;
   readonly deliveryEvents?: DeliveryEvents;
   readonly metrics?: CollectorMetrics;
+  /**
+   * Keep undelivered profiles and delta baselines under [agent] data_dir, so
+   * they survive a crash or restart (the daemon). --once runs without.
+   */
+  readonly durable?: boolean;
 }
 
 export interface StopReport {
-  /** Profiles scraped but not delivered before the grace period ended. */
+  /** Deliveries not done before the grace period ended (kept in the spool when durable). */
   readonly undelivered: number;
+  /** Whether those stay in the spool for the next start. */
+  readonly spooled: boolean;
   /** Scrapes still running when the grace period ended. */
   readonly abandonedScrapes: number;
+}
+
+/** Auth, TLS and headers of a network output, in words, without any secret. */
+function networkParts(o: DatakitOutputConfig | PyroscopeOutputConfig): string[] {
+  const parts: string[] = [];
+  if (o.auth?.kind === 'basic') parts.push(`basic auth as ${o.auth.username}${o.auth.from ? ` (password from ${o.auth.from})` : ''}`);
+  if (o.auth?.kind === 'bearer') parts.push(`bearer token${o.auth.from ? ` from ${o.auth.from}` : ''}`);
+  if (o.tls) parts.push(o.tls.insecureSkipVerify ? 'TLS certificate NOT verified' : `TLS verified${o.tls.caFile ? ` with CA ${o.tls.caFile}` : ''}`);
+  if (o.tls?.certFile) parts.push(`client certificate ${o.tls.certFile}`);
+  const headers = Object.keys(o.headers);
+  if (headers.length) parts.push(`headers: ${headers.join(', ')}; values not shown`);
+  return parts;
 }
 
 /** One line per output for --check and the start log; secrets are never shown. */
@@ -47,16 +67,13 @@ export function describeOutput(o: Config['outputs'][number]): string {
     case 'file':
       return `file "${o.name}" -> ${o.dir}`;
     case 'datakit': {
-      const headers = Object.keys(o.headers);
-      return `datakit "${o.name}" -> ${redactedUrl(o.url)}${headers.length ? ` (headers: ${headers.join(', ')}; values not shown)` : ''}`;
+      const parts = networkParts(o);
+      return `datakit "${o.name}" -> ${redactedUrl(o.url)}${parts.length ? ` (${parts.join(', ')})` : ''}`;
     }
     case 'pyroscope': {
       const parts = [`api ${o.api}`];
       if (o.tenantId) parts.push(`tenant ${o.tenantId}`);
-      if (o.auth?.kind === 'basic') parts.push(`basic auth as ${o.auth.username}${o.auth.from ? ` (password from ${o.auth.from})` : ''}`);
-      if (o.auth?.kind === 'bearer') parts.push(`bearer token${o.auth.from ? ` from ${o.auth.from}` : ''}`);
-      const headers = Object.keys(o.headers);
-      if (headers.length) parts.push(`headers: ${headers.join(', ')}; values not shown`);
+      parts.push(...networkParts(o));
       return `pyroscope "${o.name}" -> ${redactedUrl(o.url)} (${parts.join(', ')})`;
     }
   }
@@ -68,11 +85,13 @@ const OUTPUT_STATS_EVERY_MS = 60_000;
 export class Collector {
   private config: Config;
   private targets: Target[] = [];
-  private outputs: OutputSet;
+  private outputs: OutputSet | null = null;
   private readonly baselines = new BaselineStore();
   private readonly cpuWindows = new CpuWindows();
   private readonly cpuGate: CpuProfileGate;
   private readonly overlapsSaid = new Set<string>();
+  /** Job key -> what it scrapes, for messages about a job. */
+  private readonly jobTargets = new Map<string, { target: Target; type: ProfileTypeName }>();
   readonly health = new HealthStore();
   private readonly dispatchers = new DispatcherPool();
   private readonly scheduler: Scheduler;
@@ -87,7 +106,6 @@ export class Collector {
   ) {
     this.config = config;
     this.log = deps.logger;
-    this.outputs = this.makeOutputs(config);
     this.cpuGate = new CpuProfileGate(deps.clock);
     this.scheduler = new Scheduler(deps.clock, {
       onStart: (_key, _at, lateMs) => deps.metrics?.scheduleLateness.observe(lateMs / 1000),
@@ -95,16 +113,25 @@ export class Collector {
         // Said once per job at warn: it repeats every slot while it lasts.
         const first = !this.overlapsSaid.has(key);
         this.overlapsSaid.add(key);
-        this.log[first ? 'warn' : 'debug']({ job: key }, 'previous scrape still running at the next slot; this slot is skipped');
+        const job = this.jobTargets.get(key);
+        this.log[first ? 'warn' : 'debug'](
+          { job: key, target: job?.target.baseUrl, service: job?.target.service, type: job?.type },
+          `${job ? `${job.type} scrape of ${job.target.baseUrl}: ` : ''}the previous scrape is still running at the next slot; this slot is skipped`,
+        );
       },
       onError: (key, err) => this.log.error({ job: key, err }, 'scrape job failed unexpectedly'),
       onClockJump: () => this.log.warn('the wall clock stepped back: every job moved to its next slot from the new time'),
     });
+    const durable = deps.durable ?? false;
     this.pipeline = new ProfilePipeline({
       clock: deps.clock,
       logger: deps.logger,
       dispatchers: this.dispatchers,
-      processor: new ProfileProcessor({ baselines: this.baselines, now: () => deps.clock.now() }),
+      processor: new ProfileProcessor({
+        baselines: this.baselines,
+        ...(durable ? { baselineFiles: new BaselineFiles(join(config.agent.dataDir, 'state', 'baselines')) } : {}),
+        now: () => deps.clock.now(),
+      }),
       cpuGate: this.cpuGate,
       cpuWindows: this.cpuWindows,
       health: this.health,
@@ -114,13 +141,15 @@ export class Collector {
         deps.onOutcome?.(o, t);
       },
     });
-    if (deps.metrics) deps.metrics.queueDepths = () => Object.fromEntries(Object.entries(this.outputs.stats()).map(([k, v]) => [k, v.depth + v.inFlight]));
+    if (deps.metrics) {
+      deps.metrics.queueDepths = () => Object.fromEntries(Object.entries(this.outputs?.stats() ?? {}).map(([k, v]) => [k, v.depth + v.inFlight]));
+    }
   }
 
-  private makeOutputs(config: Config): OutputSet {
+  private deliveryEvents(): DeliveryEvents {
     const m = this.deps.metrics;
     const e = this.deps.deliveryEvents;
-    const events: DeliveryEvents = {
+    return {
       onSent: (output, record) => {
         m?.outputSent.inc({ output });
         e?.onSent?.(output, record);
@@ -134,23 +163,31 @@ export class Collector {
         e?.onDrop?.(output, record, reason, err);
       },
     };
-    return new OutputSet(config.outputs, {
-      clock: this.deps.clock,
-      logger: this.deps.logger,
-      events,
-      ...(this.deps.backoff ? { backoff: this.deps.backoff } : {}),
-    });
   }
 
-  private emit(record: ProfileRecord): void {
-    this.outputs.dispatch(record);
+  /** Opens the outputs (and, when durable, the spool, replaying what it holds). */
+  private async openOutputs(): Promise<OutputSet> {
+    if (this.outputs) return this.outputs;
+    const a = this.config.agent;
+    this.outputs = await OutputSet.open(
+      this.config.outputs,
+      { clock: this.deps.clock, logger: this.deps.logger, events: this.deliveryEvents(), ...(this.deps.backoff ? { backoff: this.deps.backoff } : {}) },
+      this.deps.durable ? { dir: join(a.dataDir, 'spool'), maxBytes: a.spoolMaxBytes, maxAgeMs: a.spoolMaxAgeMs } : undefined,
+    );
+    return this.outputs;
+  }
+
+  private async emit(record: ProfileRecord): Promise<void> {
+    const outputs = this.outputs ?? (await this.openOutputs());
+    await outputs.dispatch(record);
   }
 
   get currentTargets(): readonly Target[] {
     return this.targets;
   }
 
-  get outputSet(): OutputSet {
+  /** The outputs, once started. */
+  get outputSet(): OutputSet | null {
     return this.outputs;
   }
 
@@ -173,8 +210,10 @@ export class Collector {
 
   private jobsFor(targets: readonly Target[]): JobSpec[] {
     const jobs: JobSpec[] = [];
+    this.jobTargets.clear();
     for (const target of targets) {
       for (const type of target.config.enabledTypes) {
+        this.jobTargets.set(`${target.id}/${type}`, { target, type });
         jobs.push({
           key: `${target.id}/${type}`,
           intervalMs: target.config.intervalMs,
@@ -187,8 +226,9 @@ export class Collector {
     return jobs;
   }
 
-  /** Per-output sent/retried/dropped/queued, logged when they changed (until the metrics server exists). */
+  /** Per-output sent/retried/dropped/queued, logged when they changed. */
   private logOutputStats(): void {
+    if (!this.outputs) return;
     const stats = this.outputs.stats();
     const text = JSON.stringify(stats);
     if (text !== this.lastStats) this.log.info({ outputs: stats }, 'output counters');
@@ -202,7 +242,9 @@ export class Collector {
     }, OUTPUT_STATS_EVERY_MS);
   }
 
-  start(): void {
+  /** Opens outputs and spool (replaying it), then starts scheduling. Throws when the spool cannot be created. */
+  async start(): Promise<void> {
+    await this.openOutputs();
     this.scheduleStats();
     this.targets = this.resolveTargets(this.config);
     const { added } = this.scheduler.sync(this.jobsFor(this.targets));
@@ -223,10 +265,10 @@ export class Collector {
 
   /**
    * Applies a new, already validated config in place. Targets that did not
-   * change keep their baselines, health and schedule slot.
+   * change keep their baselines, health and schedule slot; outputs that did
+   * not change keep their queue.
    */
   async reload(config: Config): Promise<void> {
-    const old = this.config;
     const oldTargets = this.targets;
     this.config = config;
     this.targets = this.resolveTargets(config);
@@ -236,17 +278,12 @@ export class Collector {
     this.baselines.retainTargets(ids);
     this.cpuWindows.retainTargets(ids);
     this.health.retainTargets(ids);
-    if (JSON.stringify(old.outputs) !== JSON.stringify(config.outputs)) {
-      const previous = this.outputs;
-      this.outputs = this.makeOutputs(config);
-      // The old outputs finish what they hold (bounded), then close.
-      void previous.drain(LIMITS.shutdownGraceMs).then(() => previous.close());
-    }
+    await this.outputs?.reconfigure(config.outputs);
     this.log.info({ added: added.length, removed: removed.length, changed: changed.length }, 'config reloaded');
   }
 
   /** Stops scheduling, waits (bounded) for scrapes and sends, then closes. */
-  async stop(graceMs: number = LIMITS.shutdownGraceMs): Promise<StopReport> {
+  async stop(graceMs: number = this.config.agent.shutdownGraceMs): Promise<StopReport> {
     const { clock } = this.deps;
     const deadline = clock.now() + graceMs;
     this.scheduler.stop();
@@ -262,15 +299,24 @@ export class Collector {
       this.scheduler.abortRunning();
       await Promise.allSettled(running);
     }
-    const left = await this.outputs.drain(Math.max(0, deadline - clock.now()));
-    const dropped = await this.outputs.close();
-    await this.dispatchers.close();
-    const undelivered = Math.max(left, dropped);
-    this.logOutputStats();
-    if (undelivered > 0 || abandonedScrapes > 0) {
-      this.log.warn({ undelivered, abandoned_scrapes: abandonedScrapes }, `stopped with ${undelivered} profile(s) undelivered and ${abandonedScrapes} scrape(s) abandoned`);
+    let undelivered = 0;
+    const spooled = this.outputs?.durable ?? false;
+    if (this.outputs) {
+      await this.outputs.drain(Math.max(0, deadline - clock.now()));
+      this.logOutputStats();
+      undelivered = await this.outputs.close();
     }
-    return { undelivered, abandonedScrapes };
+    await this.dispatchers.close();
+    if (undelivered > 0) {
+      this.log.warn(
+        { undelivered, spooled },
+        spooled
+          ? `${undelivered} profile delivery(ies) not done within the grace period stay in the spool for the next start`
+          : `stopped with ${undelivered} profile delivery(ies) not done: lost (no spool)`,
+      );
+    }
+    if (abandonedScrapes > 0) this.log.warn({ abandoned_scrapes: abandonedScrapes }, `${abandonedScrapes} scrape(s) abandoned at the end of the grace period`);
+    return { undelivered, spooled, abandonedScrapes };
   }
 
   /**
@@ -280,6 +326,7 @@ export class Collector {
    * outcome of each (target, type).
    */
   async runOnce(signal?: AbortSignal): Promise<Array<{ target: Target; type: ProfileTypeName; outcome: CollectOutcome }>> {
+    await this.openOutputs();
     this.targets = this.resolveTargets(this.config);
     const { clock } = this.deps;
     const perTarget = this.targets.map(async (target) => {

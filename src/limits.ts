@@ -34,6 +34,12 @@ export const LIMITS = {
   /** Longest Retry-After we honour; a larger one is clamped and logged. */
   retryAfterMaxMs: 10 * 60 * SECOND,
 
+  /** Spool bounds ([agent] spool_max_bytes, spool_max_age). */
+  spoolMaxBytes: 1024 * MiB,
+  spoolMaxAgeMs: 24 * 3600 * SECOND,
+  /** A persisted delta baseline older than this is not used after a restart. */
+  baselineMaxAgeMs: 3600 * SECOND,
+
   /** Grace period on SIGTERM/SIGINT for in-flight scrapes and sends. */
   shutdownGraceMs: 10 * SECOND,
   /** Keep-alive idle time of pooled connections to targets. */

@@ -24,8 +24,11 @@ export interface PipelineDeps {
   readonly cpuGate: CpuProfileGate;
   readonly cpuWindows: CpuWindows;
   readonly health: HealthStore;
-  /** Hands a finished record to every output; must not block. */
-  readonly emit: (record: ProfileRecord) => void;
+  /**
+   * Hands a finished record to every output: resolves once it is safe (in the
+   * spool), never waits for a send.
+   */
+  readonly emit: (record: ProfileRecord) => Promise<void>;
   /** Called with every outcome (metrics, --once). */
   readonly observe?: (outcome: CollectOutcome, target: Target) => void;
 }
@@ -113,7 +116,7 @@ export class ProfilePipeline {
       if (processed.kind === 'reset') {
         log.info({ reason: processed.reason }, `${type} baseline reset: ${processed.reason}; this scrape is the new baseline and nothing is shipped for it`);
       }
-      if (processed.kind === 'shipped') this.deps.emit(processed.record);
+      if (processed.kind === 'shipped') await this.deps.emit(processed.record);
       const result: CollectResult = processed.kind;
       return this.finish(target, type, log, {
         result,
@@ -146,6 +149,11 @@ export class ProfilePipeline {
       code = err.code;
       message = err.message;
       if (err.code === 'cpu_in_use') result = 'skipped';
+      // Cut off by our own shutdown: not the target's fault, and not news.
+      if (err.code === 'aborted') {
+        log.info(`${type} scrape abandoned at the end of the shutdown grace period`);
+        return this.finish(target, type, log, { result: 'skipped', startedAtMs, bytes, quiet: true });
+      }
       if (err.code === 'write_timeout') {
         const next = this.deps.cpuWindows.shorten(target.id, windowSeconds);
         message =
@@ -173,6 +181,7 @@ export class ProfilePipeline {
     const hint = hintFor({
       code,
       allTypesNotFound: code === 'not_found' && this.allOthersNotFound(target, type),
+      notFromPprof: err instanceof ScrapeError && err.code === 'not_found' && !err.fromGoPprof,
       cpuWindowSeconds: windowSeconds,
       profileDurationMs: target.config.profileDurationMs,
     });
@@ -188,17 +197,27 @@ export class ProfilePipeline {
     target: Target,
     type: ProfileTypeName,
     log: Logger,
-    partial: Omit<CollectOutcome, 'targetId' | 'type' | 'durationMs' | 'bytes' | 'samples'> & { bytes?: number; samples?: number },
+    partial: Omit<CollectOutcome, 'targetId' | 'type' | 'durationMs' | 'bytes' | 'samples'> & { bytes?: number; samples?: number; quiet?: boolean },
   ): CollectOutcome {
+    const { quiet, ...rest } = partial;
     const outcome: CollectOutcome = {
       targetId: target.id,
       type,
       durationMs: this.deps.clock.now() - partial.startedAtMs,
       bytes: partial.bytes ?? 0,
       samples: partial.samples ?? 0,
-      ...partial,
+      ...rest,
     };
-    const transition = this.deps.health.update(outcome);
+    if (quiet) {
+      this.deps.observe?.(outcome, target);
+      return outcome;
+    }
+    const prev = this.deps.health.get(target.id, type)?.last;
+    let transition = this.deps.health.update(outcome);
+    // News is a new error code, not new wording: a message that varies from
+    // scrape to scrape (the head of a garbage body, an error body with a
+    // request id) must not log every scrape.
+    if (transition === 'new_failure' && prev?.result === 'failed' && prev.error?.code === outcome.error?.code) transition = 'same_failure';
     if (outcome.error && outcome.error.code !== 'write_timeout') {
       if (transition === 'new_failure' || (outcome.result === 'skipped' && this.once.first(`${target.id}/${type}/${outcome.error.code}`))) {
         log.warn({ err: outcome.error, hint: outcome.hint }, `${type} scrape ${outcome.result}: ${outcome.error.message}`);

@@ -16,6 +16,11 @@ export interface AgentConfig {
   readonly listen: string;
   readonly dataDir: string;
   readonly logLevel: LogLevel;
+  /** Bounds of the on-disk spool under data_dir; past them the oldest profiles go. */
+  readonly spoolMaxBytes: number;
+  readonly spoolMaxAgeMs: number;
+  /** On SIGTERM/SIGINT: how long scrapes and sends in flight may still take. */
+  readonly shutdownGraceMs: number;
 }
 
 export interface TlsConfig {
@@ -48,13 +53,22 @@ export interface GoTargetConfig {
   readonly tls?: TlsConfig;
 }
 
-export interface DatakitOutputConfig {
+/** Settings every network output has. */
+export interface NetworkOutputSettings {
+  readonly timeoutMs: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Sends in flight at once, at most (default 4). */
+  readonly concurrency?: number;
+  readonly tls?: TlsConfig;
+}
+
+export interface DatakitOutputConfig extends NetworkOutputSettings {
   readonly kind: 'datakit';
   readonly name: string;
   readonly source: SourceRef;
+  /** Without credentials; those are in `auth`. */
   readonly url: string;
-  readonly timeoutMs: number;
-  readonly headers: Readonly<Record<string, string>>;
+  readonly auth?: OutputAuth;
 }
 
 export interface FileOutputConfig {
@@ -69,7 +83,7 @@ export type OutputAuth =
   | { readonly kind: 'basic'; readonly username: string; readonly password: string; readonly from?: string }
   | { readonly kind: 'bearer'; readonly token: string; readonly from?: string };
 
-export interface PyroscopeOutputConfig {
+export interface PyroscopeOutputConfig extends NetworkOutputSettings {
   readonly kind: 'pyroscope';
   readonly name: string;
   readonly source: SourceRef;
@@ -79,8 +93,6 @@ export interface PyroscopeOutputConfig {
   /** Sent as X-Scope-OrgID when not empty. */
   readonly tenantId: string;
   readonly auth?: OutputAuth;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly timeoutMs: number;
 }
 
 export type OutputConfig = DatakitOutputConfig | FileOutputConfig | PyroscopeOutputConfig;

@@ -23,7 +23,7 @@ import {
   type PyroscopeOutputConfig,
   type TlsConfig,
 } from './types.js';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { PYROSCOPE_MAX_LABELS, pyroscopeLabels } from '../labels.js';
 
 type Table = Record<string, unknown>;
@@ -45,6 +45,9 @@ const AGENT_KEYS: Record<string, KeySpec> = {
   hostname: OURS,
   listen: OURS,
   data_dir: OURS,
+  spool_max_bytes: OURS,
+  spool_max_age: OURS,
+  shutdown_grace: OURS,
   log_level: OURS,
 };
 
@@ -80,7 +83,17 @@ const GO_TARGET_KEYS: Record<string, KeySpec> = {
 };
 
 const OUTPUT_KINDS = ['datakit', 'file', 'pyroscope'] as const;
-const DATAKIT_OUTPUT_KEYS: Record<string, KeySpec> = { name: OURS, url: OURS, timeout: OURS, headers: OURS };
+/** Keys every network output takes: deadline, headers, concurrency, TLS. */
+const NETWORK_OUTPUT_KEYS: Record<string, KeySpec> = {
+  timeout: OURS,
+  headers: OURS,
+  concurrency: OURS,
+  tls_ca: OURS,
+  tls_cert: OURS,
+  tls_key: OURS,
+  insecure_skip_verify: OURS,
+};
+const DATAKIT_OUTPUT_KEYS: Record<string, KeySpec> = { name: OURS, url: OURS, ...NETWORK_OUTPUT_KEYS };
 const FILE_OUTPUT_KEYS: Record<string, KeySpec> = { name: OURS, dir: OURS };
 const PYROSCOPE_OUTPUT_KEYS: Record<string, KeySpec> = {
   name: OURS,
@@ -90,8 +103,7 @@ const PYROSCOPE_OUTPUT_KEYS: Record<string, KeySpec> = {
   basic_auth: OURS,
   bearer_token: OURS,
   bearer_token_file: OURS,
-  headers: OURS,
-  timeout: OURS,
+  ...NETWORK_OUTPUT_KEYS,
 };
 const BASIC_AUTH_KEYS: Record<string, KeySpec> = { username: OURS, password: OURS, password_file: OURS };
 const PYROSCOPE_APIS = ['push', 'ingest'] as const;
@@ -145,14 +157,18 @@ function editDistance(a: string, b: string): number {
 function suggest(word: string, options: readonly string[]): string {
   let best: string | undefined;
   let bestD = Infinity;
+  const limit = Math.max(2, Math.floor(word.length / 3));
   for (const o of options) {
+    // The distance is at least the length difference: skipping those keeps a
+    // megabyte-long key from costing seconds (length × option) to refuse.
+    if (Math.abs(word.length - o.length) > limit) continue;
     const dist = editDistance(word.toLowerCase(), o.toLowerCase());
     if (dist < bestD) {
       best = o;
       bestD = dist;
     }
   }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? ` (did you mean "${best}"?)` : '';
+  return best !== undefined && bestD <= limit ? ` (did you mean "${best}"?)` : '';
 }
 
 /** Reports unknown keys; records DataKit-only keys as ignored. */
@@ -286,7 +302,41 @@ function validateAgent(ctx: Ctx, root: Table): AgentConfig {
   let logLevel: LogLevel = 'info';
   if ((LOG_LEVELS as readonly string[]).includes(level)) logLevel = level as LogLevel;
   else ctx.error(joinPath(path, 'log_level'), `must be one of ${LOG_LEVELS.join(', ')}, got "${level}"${suggest(level, LOG_LEVELS)}`);
-  return { hostname, listen, dataDir, logLevel };
+  const spoolMaxBytes = readSize(ctx, t, 'spool_max_bytes', path) ?? LIMITS.spoolMaxBytes;
+  const spoolMaxAgeMs = readDuration(ctx, t, 'spool_max_age', path) ?? LIMITS.spoolMaxAgeMs;
+  if (spoolMaxAgeMs <= 0) ctx.error(joinPath(path, 'spool_max_age'), 'must be more than 0s (it bounds how long undelivered profiles are kept)');
+  const shutdownGraceMs = readDuration(ctx, t, 'shutdown_grace', path) ?? LIMITS.shutdownGraceMs;
+  return { hostname, listen, dataDir, logLevel, spoolMaxBytes, spoolMaxAgeMs, shutdownGraceMs };
+}
+
+const SIZE_UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 };
+
+/** A byte size: an integer number of bytes, or a string like "512MiB" or "1GB". */
+function readSize(ctx: Ctx, t: Table, key: string, path: string): number | undefined {
+  const v = t[key];
+  if (v === undefined) return undefined;
+  const keyPath = joinPath(path, key);
+  const allowed = 'a number of bytes or a size like "512MiB" or "1GB"';
+  let n: number | undefined;
+  if (typeof v === 'number' || typeof v === 'bigint') n = Number(v);
+  else if (typeof v === 'string') {
+    // Trimmed first: `\s*` on both sides of an optional unit backtracks quadratically on long blanks.
+    const m = /^(\d+(?:\.\d+)?)\s*([A-Za-z]*)$/.exec(v.trim());
+    const unit = SIZE_UNITS[(m?.[2] || 'B').toUpperCase()];
+    if (m && unit !== undefined) n = Math.floor(Number(m[1]) * unit);
+    else {
+      ctx.error(keyPath, `"${v}" is not a size: write ${allowed}`);
+      return undefined;
+    }
+  } else {
+    ctx.error(keyPath, `must be ${allowed}, got ${describe(v)}`);
+    return undefined;
+  }
+  if (!Number.isSafeInteger(n) || n < 1024 * 1024) {
+    ctx.error(keyPath, `must be at least 1MiB, got ${String(v)}`);
+    return undefined;
+  }
+  return n;
 }
 
 function isHostPort(s: string): boolean {
@@ -308,6 +358,15 @@ function validateTlsKeys(ctx: Ctx, t: Table, path: string, isHttps: boolean): Tl
   const skip = readBool(ctx, t, 'insecure_skip_verify', path) ?? false;
   if ((cert === undefined) !== (key === undefined)) {
     ctx.error(joinPath(path, cert === undefined ? 'tls_key' : 'tls_cert'), 'tls_cert and tls_key go together: set both for a client certificate, or neither');
+  }
+  // Read now, so --check reports a missing or unreadable file where it is named.
+  for (const [k, f] of [['tls_ca', ca], ['tls_cert', cert], ['tls_key', key]] as const) {
+    if (f === undefined) continue;
+    try {
+      accessSync(f, fsConstants.R_OK);
+    } catch (err) {
+      ctx.error(joinPath(path, k), `cannot read "${f}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
   }
   const anyTlsKey = ca !== undefined || cert !== undefined || key !== undefined || skip;
   // DataKit applies the TLS keys only with tls_open = true; an https URL
@@ -357,7 +416,13 @@ function parseHttpUrl(ctx: Ctx, raw: string, keyPath: string, defaultPath: strin
   const base = `${u.protocol}//${u.host}${pathname}${defaultPath === null ? u.search : ''}`;
   const out: ParsedUrl = { baseUrl: base, isHttps: u.protocol === 'https:' };
   if (u.username !== '' || u.password !== '') {
-    return { ...out, basicAuth: { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } };
+    try {
+      return { ...out, basicAuth: { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } };
+    } catch {
+      // URL keeps "%zz" as written; decoding it throws URIError. Never echo the credentials.
+      ctx.error(keyPath, 'user:password has a "%" that is not a %XX escape (write a literal % as %25)');
+      return undefined;
+    }
   }
   return out;
 }
@@ -536,6 +601,22 @@ function readSecret(ctx: Ctx, t: Table, key: string, path: string): { value: str
   return inline === undefined ? undefined : { value: inline };
 }
 
+interface NetworkOutputCommon {
+  readonly timeoutMs: number;
+  readonly headers: Record<string, string>;
+  readonly concurrency: number;
+  readonly tls?: TlsConfig;
+}
+
+function readNetworkOutputCommon(ctx: Ctx, t: Table, path: string, isHttps: boolean): NetworkOutputCommon {
+  const timeoutMs = readDuration(ctx, t, 'timeout', path) ?? LIMITS.outputTimeoutMs;
+  if (timeoutMs <= 0) ctx.error(joinPath(path, 'timeout'), 'must be more than 0s');
+  const headers = readStringTable(ctx, t, 'headers', path);
+  const concurrency = readPositiveInt(ctx, t, 'concurrency', path, 64) ?? LIMITS.outputConcurrency;
+  const tls = validateTlsKeys(ctx, t, path, isHttps);
+  return { timeoutMs, headers, concurrency, ...(tls ? { tls } : {}) };
+}
+
 function validatePyroscopeOutput(ctx: Ctx, t: Table, path: string, name: string): PyroscopeOutputConfig | undefined {
   const before = ctx.issues.length;
   checkKeys(ctx, t, path, PYROSCOPE_OUTPUT_KEYS);
@@ -550,9 +631,7 @@ function validatePyroscopeOutput(ctx: Ctx, t: Table, path: string, name: string)
     ctx.error(joinPath(path, 'api'), `must be "push" (connect PusherService/Push) or "ingest" (legacy /ingest), got "${api}"${suggest(api, PYROSCOPE_APIS)}`);
   }
   const tenantId = readString(ctx, t, 'tenant_id', path) ?? '';
-  const timeoutMs = readDuration(ctx, t, 'timeout', path) ?? LIMITS.outputTimeoutMs;
-  if (timeoutMs <= 0) ctx.error(joinPath(path, 'timeout'), 'must be more than 0s');
-  const headers = readStringTable(ctx, t, 'headers', path);
+  const common = readNetworkOutputCommon(ctx, t, path, url?.isHttps ?? false);
   let auth: OutputAuth | undefined;
   const bearer = readSecret(ctx, t, 'bearer_token', path);
   if (t.basic_auth !== undefined) {
@@ -586,8 +665,7 @@ function validatePyroscopeOutput(ctx: Ctx, t: Table, path: string, name: string)
     api: api as PyroscopeOutputConfig['api'],
     tenantId,
     ...(auth ? { auth } : {}),
-    headers,
-    timeoutMs,
+    ...common,
   };
 }
 
@@ -652,11 +730,17 @@ function validateOutputs(ctx: Ctx, root: Table, agent: AgentConfig): { outputs: 
       ctx.error(joinPath(path, 'url'), 'is required: the intake URL, like url = "http://127.0.0.1:9529/profiling/v1/input"');
     }
     const url = rawUrl === undefined ? undefined : parseHttpUrl(ctx, rawUrl, joinPath(path, 'url'), null);
-    const timeoutMs = readDuration(ctx, t, 'timeout', path) ?? LIMITS.outputTimeoutMs;
-    if (timeoutMs <= 0) ctx.error(joinPath(path, 'timeout'), 'must be more than 0s');
-    const headers = readStringTable(ctx, t, 'headers', path);
+    const common = readNetworkOutputCommon(ctx, t, path, url?.isHttps ?? false);
     if (url) {
-      const out: DatakitOutputConfig = { kind: 'datakit', name, source: { file: ctx.opts.file, line: ctx.line(path) }, url: rawUrl!, timeoutMs, headers };
+      // user:password in the URL is sent as basic auth, and never shown.
+      const out: DatakitOutputConfig = {
+        kind: 'datakit',
+        name,
+        source: { file: ctx.opts.file, line: ctx.line(path) },
+        url: url.baseUrl,
+        ...(url.basicAuth ? { auth: { kind: 'basic' as const, ...url.basicAuth } } : {}),
+        ...common,
+      };
       outputs.push(out);
     }
   }
@@ -688,6 +772,10 @@ function validateOutputs(ctx: Ctx, root: Table, agent: AgentConfig): { outputs: 
   if (written.length === 0) {
     const dflt: FileOutputConfig = { kind: 'file', name: 'file', source: { file: ctx.opts.file, line: 1 }, dir: `${agent.dataDir}/profiles` };
     return { outputs: [dflt], defaultOutput: true };
+  }
+  // `file = []` names output kinds but no output: every profile would be dropped.
+  if (outputs.length === 0 && !ctx.issues.some((i) => i.path.startsWith('outputs'))) {
+    ctx.error('outputs', 'lists no output (only empty arrays): add an [[outputs.file]], [[outputs.datakit]] or [[outputs.pyroscope]] block, or leave outputs out for the default file output');
   }
   return { outputs, defaultOutput: false };
 }

@@ -1,19 +1,21 @@
 // Builds the outputs of a config: one sender and one delivery queue each,
 // each with its own connection pool, so a slow backend never holds a
-// connection another output needs. `dispatch` hands a record to every queue
-// and returns at once.
+// connection another output needs. With a spool, `dispatch` writes the
+// profile to disk once (linked for every output) before queueing it.
 
 import { Agent } from 'undici';
-import type { OutputConfig } from '../config/types.js';
+import type { OutputConfig, TlsConfig } from '../config/types.js';
+import { tlsConnectOptions } from '../scrape/dispatchers.js';
 import { LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
 import type { ProfileRecord } from '../profile/record.js';
-import type { Clock } from '../schedule/clock.js';
+import type { Clock, TimerHandle } from '../schedule/clock.js';
 import { DatakitSender } from './datakit.js';
 import { FileSender } from './file.js';
 import { PyroscopeSender } from './pyroscope.js';
-import { DeliveryQueue, type DeliveryEvents, type ProfileSender, type QueueStats } from './queue.js';
+import { DeliveryQueue, memoryStore, type DeliveryEvents, type ProfileSender, type QueueStats, type QueueStore } from './queue.js';
 import type { Backoff } from './retry.js';
+import { Spool, type SpoolDrop } from './spool.js';
 
 export interface OutputDeps {
   readonly clock: Clock;
@@ -22,61 +24,225 @@ export interface OutputDeps {
   readonly backoff?: Backoff;
 }
 
+export interface SpoolSettings {
+  readonly dir: string;
+  readonly maxBytes: number;
+  readonly maxAgeMs: number;
+}
+
+/** How often spool_max_age is applied even when nothing new arrives. */
+const SPOOL_BOUNDS_EVERY_MS = 60_000;
+
+function spoolStore(spool: Spool): QueueStore {
+  return {
+    durable: true,
+    load: (output, item) => (item.record ? Promise.resolve(item.record) : spool.load(output, item.id)),
+    release: (output, id) => spool.release(output, id),
+  };
+}
+
 export class OutputSet {
-  readonly queues: DeliveryQueue[];
-  private readonly agents: Agent[] = [];
+  private queues = new Map<string, { config: OutputConfig; queue: DeliveryQueue; agent?: Agent }>();
+  private boundsTimer: TimerHandle | null = null;
+  private readonly log: Logger;
+  private writeErrorSaid = '';
 
-  constructor(
-    readonly configs: readonly OutputConfig[],
+  private constructor(
     private readonly deps: OutputDeps,
+    private readonly spool: Spool | null,
   ) {
-    this.queues = configs.map(
-      (c) =>
-        new DeliveryQueue({
-          sender: this.senderFor(c),
-          clock: deps.clock,
-          logger: deps.logger,
-          ...(deps.events ? { events: deps.events } : {}),
-          ...(deps.backoff ? { backoff: deps.backoff } : {}),
-        }),
-    );
+    this.log = deps.logger;
   }
 
-  private agent(): Agent {
-    const a = new Agent({ keepAliveTimeout: LIMITS.keepAliveMs, connections: LIMITS.outputConcurrency });
-    this.agents.push(a);
-    return a;
+  /** Opens the spool (when given), replays what it holds, and builds every output. */
+  static async open(configs: readonly OutputConfig[], deps: OutputDeps, spoolSettings?: SpoolSettings): Promise<OutputSet> {
+    let spool: Spool | null = null;
+    let replay = new Map<string, Array<{ id: string }>>();
+    if (spoolSettings) {
+      const opened = await Spool.open({ ...spoolSettings, logger: deps.logger, now: () => deps.clock.now() }, configs.map((c) => c.name));
+      spool = opened.spool;
+      replay = opened.pending;
+      if (opened.dropped.length > 0) {
+        deps.logger.warn(
+          { dropped: opened.dropped.length, outputs: [...new Set(opened.dropped.map((d) => d.output))] },
+          `the spool held ${opened.dropped.length} profile(s) for outputs that are no longer configured; dropped`,
+        );
+      }
+    }
+    const set = new OutputSet(deps, spool);
+    for (const c of configs) set.add(c);
+    let replayed = 0;
+    for (const [name, entries] of replay) {
+      const q = set.queues.get(name)?.queue;
+      for (const e of entries) q?.enqueue({ id: e.id });
+      replayed += entries.length;
+    }
+    if (replayed > 0) deps.logger.info({ profiles: replayed, spool: spool?.dir }, `replaying ${replayed} profile delivery(ies) from the spool`);
+    if (spool) {
+      await set.applyBounds();
+      set.scheduleBounds();
+    }
+    return set;
   }
 
-  private senderFor(c: OutputConfig): ProfileSender {
+  private add(c: OutputConfig): void {
+    const { sender, agent } = this.senderFor(c);
+    const queue = new DeliveryQueue({
+      sender,
+      clock: this.deps.clock,
+      logger: this.deps.logger,
+      ...(c.kind !== 'file' && c.concurrency !== undefined ? { concurrency: c.concurrency } : {}),
+      store: this.spool ? spoolStore(this.spool) : memoryStore,
+      ...(this.deps.events ? { events: this.deps.events } : {}),
+      ...(this.deps.backoff ? { backoff: this.deps.backoff } : {}),
+    });
+    this.queues.set(c.name, { config: c, queue, ...(agent ? { agent } : {}) });
+  }
+
+  private senderFor(c: OutputConfig): { sender: ProfileSender; agent?: Agent } {
     const now = () => this.deps.clock.now();
+    const agent = (tls: TlsConfig | undefined, concurrency: number | undefined) =>
+      new Agent({
+        keepAliveTimeout: LIMITS.keepAliveMs,
+        connections: concurrency ?? LIMITS.outputConcurrency,
+        ...(tls ? { connect: tlsConnectOptions(tls) } : {}),
+      });
     switch (c.kind) {
-      case 'datakit':
-        return new DatakitSender(c, this.agent(), now);
-      case 'pyroscope':
-        return new PyroscopeSender(c, this.agent(), this.deps.logger, now);
+      case 'datakit': {
+        const a = agent(c.tls, c.concurrency);
+        return { sender: new DatakitSender(c, a, now), agent: a };
+      }
+      case 'pyroscope': {
+        const a = agent(c.tls, c.concurrency);
+        return { sender: new PyroscopeSender(c, a, this.deps.logger, now), agent: a };
+      }
       case 'file':
-        return new FileSender(c);
+        return { sender: new FileSender(c) };
     }
   }
 
-  dispatch(record: ProfileRecord): void {
-    for (const q of this.queues) q.enqueue(record);
+  get names(): string[] {
+    return [...this.queues.keys()];
+  }
+
+  /** The queues, for status pages and tests. */
+  get all(): DeliveryQueue[] {
+    return [...this.queues.values()].map((q) => q.queue);
+  }
+
+  /**
+   * Writes the record to the spool (when there is one) and queues it for
+   * every output. Resolves once it is on disk; never waits for a send.
+   */
+  async dispatch(record: ProfileRecord): Promise<void> {
+    const names = this.names;
+    if (this.spool) {
+      try {
+        await this.spool.put(record, names);
+        this.writeErrorSaid = '';
+      } catch (err) {
+        // Disk full or gone: still deliver from memory rather than lose it.
+        const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        if (this.writeErrorSaid !== code) {
+          this.log.error({ err: { code, message: (err as Error).message }, spool: this.spool.dir }, `cannot write to the spool (${code}): profiles are held in memory only until it works again`);
+        }
+        this.writeErrorSaid = code;
+        for (const { queue } of this.queues.values()) queue.enqueue({ id: record.id, record });
+        return;
+      }
+      for (const { queue } of this.queues.values()) queue.enqueue(record);
+      await this.applyBounds();
+      return;
+    }
+    for (const { queue } of this.queues.values()) queue.enqueue(record);
+  }
+
+  private async applyBounds(): Promise<void> {
+    if (!this.spool) return;
+    const dropped = await this.spool.enforceBounds();
+    if (dropped.length === 0) return;
+    this.forgetDropped(dropped);
+    const byReason = new Map<string, number>();
+    for (const d of dropped) byReason.set(d.reason, (byReason.get(d.reason) ?? 0) + 1);
+    for (const [reason, n] of byReason) {
+      this.log.warn(
+        { dropped: n, reason, spool_bytes: this.spool.bytes },
+        reason === 'too_old'
+          ? `dropped ${n} profile delivery(ies) older than spool_max_age from the spool`
+          : `the spool is over spool_max_bytes: dropped the ${n} oldest profile delivery(ies)`,
+      );
+    }
+  }
+
+  private forgetDropped(dropped: readonly SpoolDrop[]): void {
+    const byOutput = new Map<string, Map<string, Set<string>>>();
+    for (const d of dropped) {
+      const perReason = byOutput.get(d.output) ?? new Map<string, Set<string>>();
+      const ids = perReason.get(d.reason) ?? new Set<string>();
+      ids.add(d.id);
+      perReason.set(d.reason, ids);
+      byOutput.set(d.output, perReason);
+    }
+    for (const [output, perReason] of byOutput) {
+      const q = this.queues.get(output)?.queue;
+      for (const [reason, ids] of perReason) q?.forget(ids, reason as SpoolDrop['reason']);
+    }
+  }
+
+  private scheduleBounds(): void {
+    this.boundsTimer = this.deps.clock.setTimer(() => {
+      void this.applyBounds().finally(() => this.scheduleBounds());
+    }, SPOOL_BOUNDS_EVERY_MS);
+  }
+
+  /**
+   * Applies a reloaded config: unchanged outputs keep their queue; changed
+   * ones get a new sender and keep their queue; removed ones are closed and
+   * their spooled profiles dropped; new ones start empty.
+   */
+  async reconfigure(configs: readonly OutputConfig[]): Promise<void> {
+    const wanted = new Map(configs.map((c) => [c.name, c]));
+    for (const [name, entry] of [...this.queues]) {
+      const next = wanted.get(name);
+      if (!next) {
+        this.queues.delete(name);
+        await entry.queue.close();
+        await entry.agent?.destroy().catch(() => undefined);
+        if (this.spool) {
+          const dropped = await this.spool.removeOutput(name);
+          if (dropped.length > 0) this.log.warn({ output: name, dropped: dropped.length }, `output "${name}" was removed: ${dropped.length} undelivered profile(s) for it dropped`);
+        }
+      } else if (JSON.stringify(next) !== JSON.stringify(entry.config)) {
+        const { sender, agent } = this.senderFor(next);
+        entry.queue.replaceSender(sender);
+        const oldAgent = entry.agent;
+        this.queues.set(name, { config: next, queue: entry.queue, ...(agent ? { agent } : {}) });
+        void oldAgent?.close().catch(() => undefined);
+      }
+    }
+    for (const c of configs) if (!this.queues.has(c.name)) this.add(c);
   }
 
   stats(): Record<string, QueueStats> {
-    return Object.fromEntries(this.queues.map((q) => [q.name, q.stats()]));
+    return Object.fromEntries([...this.queues].map(([name, { queue }]) => [name, queue.stats()]));
   }
 
   /** Waits (bounded) for every queue to empty; returns profiles still undelivered. */
   async drain(timeoutMs: number): Promise<number> {
-    const left = await Promise.all(this.queues.map((q) => q.drain(timeoutMs)));
+    const left = await Promise.all(this.all.map((q) => q.drain(timeoutMs)));
     return left.reduce((a, b) => a + b, 0);
   }
 
+  /** Stops every output; returns how many deliveries were left (kept in the spool when there is one). */
   async close(): Promise<number> {
-    const left = await Promise.all(this.queues.map((q) => q.close()));
-    await Promise.allSettled(this.agents.map((a) => a.destroy()));
+    if (this.boundsTimer) this.deps.clock.clearTimer(this.boundsTimer);
+    this.boundsTimer = null;
+    const left = await Promise.all(this.all.map((q) => q.close()));
+    await Promise.allSettled([...this.queues.values()].map((q) => q.agent?.destroy()));
     return left.reduce((a, b) => a + b, 0);
+  }
+
+  get durable(): boolean {
+    return this.spool !== null;
   }
 }

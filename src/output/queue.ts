@@ -1,9 +1,11 @@
-// Per-output delivery: a bounded queue, a few sends at a time, and one
-// backoff for the whole output when its backend fails (a dead backend gets one
-// probe per backoff step, not a burst per profile). A slow or dead output
-// only ever delays itself: enqueue never waits.
+// Per-output delivery: a queue, a few sends at a time, and one backoff for
+// the whole output when its backend fails (a dead backend gets one probe per
+// backoff step, not a burst per profile). A slow or dead output only ever
+// delays itself: enqueue never waits.
 //
-// This queue is in memory; it is the seam where the on-disk spool plugs in.
+// The queue holds ids; the profiles themselves live in a QueueStore: the
+// on-disk spool (durable, bounded by bytes and age) or, for --once and when
+// no spool is given, memory (bounded by count).
 
 import { LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
@@ -19,6 +21,33 @@ export interface ProfileSender {
   close?(): Promise<void>;
 }
 
+/** A profile waiting for an output: its id, and the record when it is in memory. */
+export interface QueueItem {
+  readonly id: string;
+  readonly record?: ProfileRecord;
+}
+
+/** Where queued profiles live. */
+export interface QueueStore {
+  /** The record of an item (from memory or disk); throws when it cannot be read. */
+  load(output: string, item: QueueItem): Promise<ProfileRecord>;
+  /** The output is done with the item (delivered or given up on). */
+  release(output: string, id: string): Promise<void>;
+  /** Whether profiles left in the queue at close survive (the spool) or are lost (memory). */
+  readonly durable: boolean;
+}
+
+export const memoryStore: QueueStore = {
+  load: async (_output, item) => {
+    if (!item.record) throw new Error(`profile ${item.id} is not in memory`);
+    return item.record;
+  },
+  release: async () => undefined,
+  durable: false,
+};
+
+export type DropReason = 'rejected' | 'queue_full' | 'shutdown' | 'spool_full' | 'too_old' | 'output_removed' | 'corrupt';
+
 export interface QueueStats {
   readonly sent: number;
   readonly retried: number;
@@ -30,30 +59,38 @@ export interface QueueStats {
 export interface DeliveryEvents {
   onSent?(output: string, record: ProfileRecord): void;
   onRetry?(output: string, record: ProfileRecord, err: DeliveryError, delayMs: number): void;
-  onDrop?(output: string, record: ProfileRecord, reason: 'rejected' | 'queue_full' | 'shutdown', err?: DeliveryError): void;
+  /** `record` is the full record when it was in memory, else only its id. */
+  onDrop?(output: string, record: ProfileRecord | { readonly id: string }, reason: DropReason, err?: DeliveryError): void;
 }
 
 export interface DeliveryQueueOptions {
   readonly sender: ProfileSender;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly store?: QueueStore;
+  /** Count bound (memory store); the spool bounds itself by bytes and age. */
   readonly maxQueued?: number;
   readonly concurrency?: number;
   readonly backoff?: Backoff;
   readonly events?: DeliveryEvents;
 }
 
+function isRecord(x: ProfileRecord | QueueItem): x is ProfileRecord {
+  return 'pprof' in x;
+}
+
 export class DeliveryQueue {
   readonly name: string;
-  private readonly sender: ProfileSender;
+  private sender: ProfileSender;
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly store: QueueStore;
   private readonly maxQueued: number;
   private readonly concurrency: number;
   private readonly backoff: Backoff;
   private readonly events: DeliveryEvents;
 
-  private readonly pending: ProfileRecord[] = [];
+  private pending: QueueItem[] = [];
   private inFlight = 0;
   private failures = 0;
   private backoffUntil = 0;
@@ -69,19 +106,31 @@ export class DeliveryQueue {
     this.name = opts.sender.name;
     this.clock = opts.clock;
     this.log = opts.logger.child({ output: opts.sender.name, output_kind: opts.sender.kind });
-    this.maxQueued = opts.maxQueued ?? LIMITS.outputQueueProfiles;
+    this.store = opts.store ?? memoryStore;
+    this.maxQueued = opts.maxQueued ?? (this.store.durable ? Infinity : LIMITS.outputQueueProfiles);
     this.concurrency = opts.concurrency ?? LIMITS.outputConcurrency;
     this.backoff = opts.backoff ?? new Backoff();
     this.events = opts.events ?? {};
   }
 
-  enqueue(record: ProfileRecord): void {
+  /** A new sender for the same output (reload changed its settings); the queue stays. */
+  replaceSender(sender: ProfileSender): void {
+    const old = this.sender;
+    this.sender = sender;
+    void old.close?.();
+  }
+
+  enqueue(entry: ProfileRecord | QueueItem): void {
+    // A durable store keeps the bytes on disk; the queue then holds only the
+    // id, so a long outage costs disk, not memory.
+    const item: QueueItem = isRecord(entry) ? (this.store.durable ? { id: entry.id } : { id: entry.id, record: entry }) : entry;
     if (this.closed) {
-      this.drop(record, 'shutdown');
+      if (!this.store.durable) this.drop(item, 'shutdown');
       return;
     }
     if (this.pending.length >= this.maxQueued) {
       const oldest = this.pending.shift()!;
+      void this.store.release(this.name, oldest.id);
       this.drop(oldest, 'queue_full');
       if (this.fullSinceLastLog++ === 0) {
         this.log.warn(
@@ -90,17 +139,28 @@ export class DeliveryQueue {
         );
       }
     }
-    this.pending.push(record);
+    this.pending.push(item);
     this.pump();
+  }
+
+  /** Forgets items the store dropped (spool bounds, removed output). */
+  forget(ids: ReadonlySet<string>, reason: DropReason): void {
+    const keep: QueueItem[] = [];
+    for (const item of this.pending) {
+      if (ids.has(item.id)) this.drop(item, reason);
+      else keep.push(item);
+    }
+    this.pending = keep;
+    this.notifyIfIdle();
   }
 
   stats(): QueueStats {
     return { ...this.counts, depth: this.pending.length, inFlight: this.inFlight };
   }
 
-  private drop(record: ProfileRecord, reason: 'rejected' | 'queue_full' | 'shutdown', err?: DeliveryError): void {
+  private drop(item: QueueItem, reason: DropReason, err?: DeliveryError): void {
     this.counts.dropped++;
-    this.events.onDrop?.(this.name, record, reason, err);
+    this.events.onDrop?.(this.name, item.record ?? { id: item.id }, reason, err);
   }
 
   private pump(): void {
@@ -113,9 +173,9 @@ export class DeliveryQueue {
     while (this.inFlight < this.concurrency && this.pending.length > 0) {
       // While the backend is failing, probe with one send at a time.
       if (this.failures > 0 && this.inFlight > 0) break;
-      const record = this.pending.shift()!;
+      const item = this.pending.shift()!;
       this.inFlight++;
-      void this.sendOne(record);
+      void this.sendOne(item);
     }
     this.notifyIfIdle();
   }
@@ -128,9 +188,21 @@ export class DeliveryQueue {
     }, at - this.clock.now());
   }
 
-  private async sendOne(record: ProfileRecord): Promise<void> {
+  private async sendOne(item: QueueItem): Promise<void> {
+    let record: ProfileRecord;
+    try {
+      record = await this.store.load(this.name, item);
+    } catch (err) {
+      // A spool file that cannot be read (quarantined) cannot be sent, ever.
+      this.inFlight--;
+      this.drop(item, 'corrupt');
+      this.log.error({ profile_id: item.id, err: { message: (err as Error).message } }, `cannot read a queued profile, dropped: ${(err as Error).message}`);
+      this.pump();
+      return;
+    }
     try {
       await this.sender.send(record, this.abort.signal);
+      await this.store.release(this.name, item.id);
       this.inFlight--;
       this.counts.sent++;
       if (this.failures > 0) {
@@ -146,21 +218,23 @@ export class DeliveryQueue {
       this.inFlight--;
       const err = e instanceof DeliveryError ? e : new DeliveryError(`${this.name}: ${(e as Error)?.message ?? String(e)}`, true);
       if (this.closed && this.abort.signal.aborted) {
-        this.drop(record, 'shutdown', err);
+        // Abandoned at shutdown: the spool keeps it for the next start.
+        if (!this.store.durable) this.drop({ id: item.id, record }, 'shutdown', err);
       } else if (err.retryable) {
         this.failures++;
         this.counts.retried++;
         const delay = Math.min(LIMITS.retryAfterMaxMs, Math.max(this.backoff.delayMs(this.failures), err.opts.retryAfterMs ?? 0));
         this.backoffUntil = Math.max(this.backoffUntil, this.clock.now() + delay);
-        this.pending.unshift(record);
+        this.pending.unshift(item.record ? item : { id: item.id });
         const fields = { err: { message: err.message, status: err.opts.status, code: err.opts.code }, attempt: this.failures, retry_in_ms: Math.round(delay) };
         if (this.failures === 1) this.log.warn(fields, `send failed, will retry: ${err.message}`);
         else this.log.debug(fields, 'send failed again');
         this.events.onRetry?.(this.name, record, err, delay);
       } else {
-        this.drop(record, 'rejected', err);
+        await this.store.release(this.name, item.id);
+        this.drop({ id: item.id, record }, 'rejected', err);
         this.log.error(
-          { err: { message: err.message, status: err.opts.status }, response: err.opts.body, profile_id: record.id, type: record.type, service: record.service },
+          { err: { message: err.message, status: err.opts.status, code: err.opts.code }, response: err.opts.body, profile_id: record.id, type: record.type, service: record.service },
           `backend rejected the profile, dropped (not retried): ${err.message}`,
         );
       }
@@ -189,15 +263,20 @@ export class DeliveryQueue {
     return this.pending.length + this.inFlight;
   }
 
-  /** Stops sending: aborts sends in flight and drops what is left (the spool keeps it once it exists). */
+  /**
+   * Stops sending and aborts sends in flight. What is left stays in a
+   * durable store for the next start, or is dropped from memory. Returns how
+   * many profiles were left.
+   */
   async close(): Promise<number> {
     this.closed = true;
     if (this.wakeTimer) this.clock.clearTimer(this.wakeTimer);
     this.wakeTimer = null;
+    const left = this.pending.length + this.inFlight;
     this.abort.abort();
-    const left = this.pending.splice(0);
-    for (const r of left) this.drop(r, 'shutdown');
+    const rest = this.pending.splice(0);
+    if (!this.store.durable) for (const item of rest) this.drop(item, 'shutdown');
     await this.sender.close?.();
-    return left.length;
+    return left;
   }
 }

@@ -1,5 +1,45 @@
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DeltaBaseline } from './delta.js';
 import type { ProfileTypeName } from './types.js';
+
+/**
+ * The last scraped body of each cumulative (target, type), on disk, so a
+ * restarted collector continues its deltas where it stopped instead of
+ * losing one window per type to a fresh baseline. Written without fsync: a
+ * torn file only costs that one baseline (it fails to decode and the next
+ * scrape becomes the baseline).
+ */
+export class BaselineFiles {
+  constructor(private readonly dir: string) {}
+
+  private path(targetId: string, type: ProfileTypeName): string {
+    return join(this.dir, `${targetId.replace(/[^A-Za-z0-9_-]/g, '_')}-${type}.pb.gz`);
+  }
+
+  async save(targetId: string, type: ProfileTypeName, body: Uint8Array): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const p = this.path(targetId, type);
+    const tmp = `${p}.tmp-${process.pid}`;
+    await writeFile(tmp, body);
+    await rename(tmp, p);
+  }
+
+  /** The saved body and when it was saved, or null. */
+  async load(targetId: string, type: ProfileTypeName): Promise<{ body: Buffer; savedAtMs: number } | null> {
+    const p = this.path(targetId, type);
+    try {
+      const [body, st] = await Promise.all([readFile(p), stat(p)]);
+      return { body, savedAtMs: st.mtimeMs };
+    } catch {
+      return null;
+    }
+  }
+
+  async remove(targetId: string, type: ProfileTypeName): Promise<void> {
+    await rm(this.path(targetId, type), { force: true });
+  }
+}
 
 /**
  * Delta baselines by target identity and type. Lives outside any scheduler

@@ -4,7 +4,8 @@
 
 import type { Target } from '../discovery/static.js';
 import { LIMITS } from '../limits.js';
-import type { BaselineStore } from './baselines.js';
+import type { BaselineFiles, BaselineStore } from './baselines.js';
+import type { DeltaBaseline } from './delta.js';
 import { decodeProfile, encodeProfile, gzipProfile, inflateProfile, int64, isGzip } from './codec.js';
 import { computeDelta } from './delta.js';
 import { freezeRecord, newRecordId, type ProfileRecord } from './record.js';
@@ -36,6 +37,9 @@ export type ProcessResult =
 
 export interface ProcessorOptions {
   readonly baselines: BaselineStore;
+  /** Where baselines survive a restart of the collector (none for --once). */
+  readonly baselineFiles?: BaselineFiles;
+  readonly baselineMaxAgeMs?: number;
   readonly maxDecompressedBytes?: number;
   readonly now?: () => number;
 }
@@ -44,13 +48,35 @@ const msToNs = (ms: number): bigint => BigInt(Math.round(ms)) * 1_000_000n;
 
 export class ProfileProcessor {
   private readonly baselines: BaselineStore;
+  private readonly baselineFiles: BaselineFiles | undefined;
+  private readonly baselineMaxAgeMs: number;
   private readonly maxDecompressedBytes: number;
   private readonly now: () => number;
 
   constructor(opts: ProcessorOptions) {
     this.baselines = opts.baselines;
+    this.baselineFiles = opts.baselineFiles;
+    this.baselineMaxAgeMs = opts.baselineMaxAgeMs ?? LIMITS.baselineMaxAgeMs;
     this.maxDecompressedBytes = opts.maxDecompressedBytes ?? LIMITS.maxDecompressedBytes;
     this.now = opts.now ?? Date.now;
+  }
+
+  /** The baseline a previous run of the collector left on disk, if it is recent and readable. */
+  private async savedBaseline(s: ScrapedProfile): Promise<DeltaBaseline | undefined> {
+    const saved = await this.baselineFiles?.load(s.target.id, s.type);
+    if (!saved || this.now() - saved.savedAtMs > this.baselineMaxAgeMs) return undefined;
+    try {
+      const raw = await inflateProfile(saved.body, this.maxDecompressedBytes);
+      const p = decodeProfile(raw);
+      validateProfile(p);
+      const idx = sampleTypeIndexes(p, PROFILE_TYPES[s.type].deltaSampleTypes, s.type);
+      const t = int64(p.timeNanos);
+      if (t <= 0n) return undefined;
+      const first = computeDelta(undefined, p, idx, t);
+      return first.baseline;
+    } catch {
+      return undefined; // a torn or foreign file: this scrape becomes the baseline
+    }
   }
 
   async process(s: ScrapedProfile): Promise<ProcessResult> {
@@ -87,8 +113,10 @@ export class ProfileProcessor {
     const deltaIdx = sampleTypeIndexes(profile, spec.deltaSampleTypes, s.type);
     const timeNs = int64(profile.timeNanos);
     const timeNanos = timeNs > 0n ? timeNs : msToNs(s.finishedAtMs);
-    const outcome = computeDelta(this.baselines.get(target.id, s.type), profile, deltaIdx, timeNanos);
+    const previous = this.baselines.get(target.id, s.type) ?? (await this.savedBaseline(s));
+    const outcome = computeDelta(previous, profile, deltaIdx, timeNanos);
     this.baselines.set(target.id, s.type, outcome.baseline);
+    await this.baselineFiles?.save(target.id, s.type, s.body).catch(() => undefined);
     if (outcome.kind === 'baseline') return { kind: 'baseline', scrapedSamples, empty };
     if (outcome.kind === 'reset') return { kind: 'reset', reason: outcome.reason, scrapedSamples, empty };
 

@@ -20,6 +20,21 @@ function readPem(file: string, key: string): Buffer {
   }
 }
 
+/**
+ * undici connect options for DataKit's TLS keys: verification on unless
+ * insecure_skip_verify, tls_ca trusted instead of the system CAs, a client
+ * certificate from tls_cert and tls_key.
+ * Reads the files; throws TlsFileError naming the key when one cannot be read.
+ */
+export function tlsConnectOptions(tls: TlsConfig): NonNullable<Agent.Options['connect']> {
+  return {
+    rejectUnauthorized: !tls.insecureSkipVerify,
+    ...(tls.caFile ? { ca: readPem(tls.caFile, 'tls_ca') } : {}),
+    ...(tls.certFile ? { cert: readPem(tls.certFile, 'tls_cert') } : {}),
+    ...(tls.keyFile ? { key: readPem(tls.keyFile, 'tls_key') } : {}),
+  };
+}
+
 export class DispatcherPool {
   private readonly plain: Agent;
   private readonly tls = new Map<string, Agent>();
@@ -45,14 +60,7 @@ export class DispatcherPool {
     const key = JSON.stringify([tls.caFile, tls.certFile, tls.keyFile, tls.insecureSkipVerify]);
     let agent = this.tls.get(key);
     if (!agent) {
-      agent = new Agent(
-        this.options({
-          rejectUnauthorized: !tls.insecureSkipVerify,
-          ...(tls.caFile ? { ca: readPem(tls.caFile, 'tls_ca') } : {}),
-          ...(tls.certFile ? { cert: readPem(tls.certFile, 'tls_cert') } : {}),
-          ...(tls.keyFile ? { key: readPem(tls.keyFile, 'tls_key') } : {}),
-        }),
-      );
+      agent = new Agent(this.options(tlsConnectOptions(tls)));
       this.tls.set(key, agent);
     }
     return agent;

@@ -218,7 +218,15 @@ describe('defaults', () => {
     assert.equal(t.service, 'unnamed-service');
     assert.equal(t.env, '');
     assert.equal(t.version, '');
-    assert.deepEqual(config.agent, { hostname: HOST, listen: '127.0.0.1:9466', dataDir: 'data', logLevel: 'info' });
+    assert.deepEqual(config.agent, {
+      hostname: HOST,
+      listen: '127.0.0.1:9466',
+      dataDir: 'data',
+      logLevel: 'info',
+      spoolMaxBytes: 1024 * 1024 * 1024,
+      spoolMaxAgeMs: 24 * 3600 * 1000,
+      shutdownGraceMs: 10_000,
+    });
   });
 
   const cases: Array<[interval: string, pd: number, timeout: number]> = [
@@ -669,5 +677,25 @@ describe('body_size_limit_mb as DataKit writes it', () => {
   test('a positive value is MiB', () => {
     const config = parseConfig('[[inputs.profile]]\nbody_size_limit_mb = 8\n[[inputs.profile.go]]\nurl = "http://127.0.0.1:6060"\n', 'dk.conf', { env: {}, osHostname: 'h' });
     assert.equal(config.targets[0]!.bodySizeLimitBytes, 8 * 1024 * 1024);
+  });
+});
+
+describe('spool and shutdown settings', () => {
+  const agent = (lines: string) =>
+    parseConfig(`[agent]\n${lines}\n[[inputs.profile.go]]\nurl = "http://127.0.0.1:6060"\n`, 'a.conf', { env: {}, osHostname: 'h' }).agent;
+  test('sizes as bytes or with units, durations as Go durations', () => {
+    assert.equal(agent('spool_max_bytes = 2097152').spoolMaxBytes, 2 * 1024 * 1024);
+    assert.equal(agent('spool_max_bytes = "512MiB"').spoolMaxBytes, 512 * 1024 * 1024);
+    assert.equal(agent('spool_max_bytes = "2GB"').spoolMaxBytes, 2e9);
+    assert.equal(agent('spool_max_age = "2h"').spoolMaxAgeMs, 7_200_000);
+    assert.equal(agent('shutdown_grace = "3s"').shutdownGraceMs, 3000);
+  });
+  test('bad sizes are errors on their line', () => {
+    for (const [value, phrase] of [['"12 parsecs"', /not a size/], ['"10KiB"', /at least 1MiB/], ['true', /must be a number of bytes/]] as const) {
+      assert.throws(
+        () => agent(`spool_max_bytes = ${value}`),
+        (e: unknown) => e instanceof ConfigError && e.issues.length === 1 && e.issues[0]!.line === 2 && e.issues[0]!.path === 'agent.spool_max_bytes' && phrase.test(e.issues[0]!.message),
+      );
+    }
   });
 });
