@@ -8,6 +8,8 @@ export interface HintContext {
   readonly status?: number;
   /** Every enabled type of this target answers 404. */
   readonly allTypesNotFound?: boolean;
+  /** A 404 without Go's X-Go-Pprof header: the mux answered, not net/http/pprof. */
+  readonly notFromPprof?: boolean;
   readonly cpuWindowSeconds?: number;
   readonly profileDurationMs?: number;
 }
@@ -15,9 +17,13 @@ export interface HintContext {
 export function hintFor(ctx: HintContext): string | undefined {
   switch (ctx.code) {
     case 'not_found':
-      return ctx.allTypesNotFound
-        ? 'every pprof path answers 404: net/http/pprof is not registered on this server\'s mux; import _ "net/http/pprof" when serving http.DefaultServeMux, or register pprof.Index, pprof.Profile and friends on your own mux (or fix the path in url)'
-        : 'this profile type is not exposed by the target; remove it from enabled_types or check the pprof path prefix in url';
+      if (ctx.allTypesNotFound) {
+        return 'every pprof path answers 404: net/http/pprof is not registered on this server\'s mux; import _ "net/http/pprof" when serving http.DefaultServeMux, or register pprof.Index, pprof.Profile and friends on your own mux (or fix the path in url)';
+      }
+      if (ctx.notFromPprof) {
+        return 'this 404 is not from net/http/pprof (its errors carry the header X-Go-Pprof): net/http/pprof is not registered on this server\'s mux at this path; import _ "net/http/pprof" when serving http.DefaultServeMux, or register pprof.Index, pprof.Profile and friends on your own mux (or fix the path in url)';
+      }
+      return 'this profile type is not exposed by the target; remove it from enabled_types or check the pprof path prefix in url';
     case 'cpu_in_use':
       return 'another CPU profiler runs in this process (dd-trace-go, a Pyroscope agent, or a second collector): stop one of them or remove "cpu" from enabled_types';
     case 'write_timeout':

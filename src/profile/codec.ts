@@ -4,7 +4,7 @@
 // is capped so a gzip bomb cannot take the process down.
 
 import { promisify } from 'node:util';
-import { gunzip as gunzipCb, gzip as gzipCb, constants as zlibConstants } from 'node:zlib';
+import { createGunzip, gunzip as gunzipCb, gzip as gzipCb, constants as zlibConstants } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { InvalidProfileError, ProfileTooLargeError } from './errors.js';
 
@@ -16,31 +16,99 @@ export function isGzip(body: Uint8Array): boolean {
 }
 
 /** What a body that is not a profile looks like, in words a user can act on. */
+/** Whether bytes look like text (an error page, JSON), not binary. */
+function looksLikeText(head: Uint8Array): boolean {
+  if (head.length === 0) return false;
+  let printable = 0;
+  for (const b of head) if (b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127) || b >= 0xc0) printable++;
+  return printable / head.length > 0.95;
+}
+
+/** What a body that is not a profile looks like, in words a user can act on. */
 export function describeNonProfile(body: Uint8Array, contentType?: string): string {
-  const head = Buffer.from(body.subarray(0, 512)).toString('utf8').trimStart().toLowerCase();
-  if ((contentType ?? '').includes('text/html') || head.startsWith('<!doctype html') || head.startsWith('<html') || head.startsWith('<')) {
+  const headBytes = body.subarray(0, 512);
+  const head = Buffer.from(headBytes).toString('utf8').trimStart().toLowerCase();
+  const ct = (contentType ?? '').toLowerCase();
+  const text = looksLikeText(headBytes);
+  if (ct.includes('text/html') || (text && (head.startsWith('<!doctype html') || head.startsWith('<html') || head.startsWith('<')))) {
     return 'the response is an HTML page, not a pprof profile: wrong port, or a proxy or login page in between?';
   }
-  if ((contentType ?? '').includes('json') || head.startsWith('{') || head.startsWith('[')) {
+  if (ct.includes('json') || (text && (head.startsWith('{') || head.startsWith('[')))) {
     return 'the response is JSON, not a pprof profile: is this the service\'s API port rather than its pprof endpoint?';
   }
   if (body.length === 0) return 'the response body is empty, not a pprof profile';
+  if (text) return `the response is text, not a pprof profile: "${Buffer.from(headBytes).toString('utf8').slice(0, 80).replace(/\s+/g, ' ').trim()}"`;
   return `the response is not a pprof profile (${body.length} bytes starting ${Buffer.from(body.subarray(0, 8)).toString('hex')})`;
 }
 
-/** Gunzips (when gzipped) with a cap on the decompressed size. */
+/** The gzip trailer's ISIZE: what the encoder says the (last member's) data inflates to, mod 2^32. */
+function declaredInflatedSize(body: Uint8Array): number {
+  return body.length >= 18 ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).readUInt32LE(body.length - 4) : 0;
+}
+
+/**
+ * Inflates and throws the output away, counting: true as soon as it passes
+ * `max`. Memory stays at a chunk or two however large the stream inflates.
+ */
+function inflatesPast(body: Uint8Array, max: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const z = createGunzip({ chunkSize: 64 * 1024 });
+    let n = 0;
+    let settled = false;
+    z.on('data', (chunk: Buffer) => {
+      n += chunk.length;
+      if (n > max && !settled) {
+        settled = true;
+        z.destroy();
+        resolve(true);
+      }
+    });
+    z.on('end', () => {
+      if (!settled) resolve(false);
+      settled = true;
+    });
+    z.on('error', (err) => {
+      if (!settled) reject(err);
+      settled = true;
+    });
+    z.end(body);
+  });
+}
+
+function tooLarge(body: Uint8Array, maxDecompressedBytes: number): ProfileTooLargeError {
+  return new ProfileTooLargeError(
+    `the profile decompresses to more than ${Math.round(maxDecompressedBytes / 1048576)} MiB (${body.length} bytes compressed): refused as a possible gzip bomb`,
+  );
+}
+
+function broken(err: unknown): InvalidProfileError {
+  const e = err as NodeJS.ErrnoException;
+  return new InvalidProfileError(`the gzip stream is broken (${e.code ?? e.message}): truncated or corrupt response`);
+}
+
+/**
+ * Gunzips (when gzipped) with a cap on the decompressed size. When the gzip
+ * trailer claims more than the cap (a gzip bomb, or a truncated body whose
+ * last bytes are not a trailer), the stream is first inflated without keeping
+ * the output: a bomb is refused without ever holding the cap in memory.
+ */
 export async function inflateProfile(body: Uint8Array, maxDecompressedBytes: number): Promise<Buffer> {
   if (!isGzip(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (declaredInflatedSize(body) > maxDecompressedBytes) {
+    let past: boolean;
+    try {
+      past = await inflatesPast(body, maxDecompressedBytes);
+    } catch (err) {
+      throw broken(err);
+    }
+    if (past) throw tooLarge(body, maxDecompressedBytes);
+  }
   try {
     return await gunzipAsync(body, { maxOutputLength: maxDecompressedBytes });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
-      throw new ProfileTooLargeError(
-        `the profile decompresses to more than ${Math.round(maxDecompressedBytes / 1048576)} MiB (${body.length} bytes compressed): refused as a possible gzip bomb`,
-      );
-    }
-    throw new InvalidProfileError(`the gzip stream is broken (${e.code ?? e.message}): truncated or corrupt response`);
+    if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) throw tooLarge(body, maxDecompressedBytes);
+    throw broken(err);
   }
 }
 
