@@ -8,14 +8,14 @@
 //   RawSample        { bytes raw_profile = 1; string ID = 2; }
 
 import { request, type Dispatcher } from 'undici';
-import type { OutputAuth, PyroscopeOutputConfig } from '../config/types.js';
+import type { PyroscopeOutputConfig } from '../config/types.js';
 import { pyroscopeLabels } from '../labels.js';
 import { LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
 import type { ProfileRecord } from '../profile/record.js';
 import { PROFILE_TYPES, type ProfileTypeName } from '../profile/types.js';
 import { readCapped } from '../util/body.js';
-import { redactedUrl } from './datakit.js';
+import { authorizationHeader, outputSecrets, redactSecrets, redactedUrl } from './datakit.js';
 import { buildMultipart } from './multipart.js';
 import { lenField, message } from './protobuf.js';
 import type { ProfileSender } from './queue.js';
@@ -52,11 +52,11 @@ export const SAMPLE_TYPE_CONFIG: Readonly<Record<ProfileTypeName, SampleTypeConf
   heap: {
     alloc_objects: { units: 'objects', cumulative: false },
     alloc_space: { units: 'bytes', cumulative: false },
-    inuse_objects: { units: 'objects', aggregation: 'avg', cumulative: false },
-    inuse_space: { units: 'bytes', aggregation: 'avg', cumulative: false },
+    inuse_objects: { units: 'objects', aggregation: 'average', cumulative: false },
+    inuse_space: { units: 'bytes', aggregation: 'average', cumulative: false },
   },
   goroutine: {
-    goroutine: { units: 'goroutines', 'display-name': 'goroutines', aggregation: 'avg', cumulative: false },
+    goroutine: { units: 'goroutines', 'display-name': 'goroutines', aggregation: 'average', cumulative: false },
   },
   mutex: {
     contentions: { units: 'lock_samples', 'display-name': 'mutex_count', cumulative: false },
@@ -105,12 +105,6 @@ export function ingestBody(record: ProfileRecord): { contentType: string; body: 
   ]);
 }
 
-function authHeader(auth: OutputAuth | undefined): Record<string, string> {
-  if (!auth) return {};
-  if (auth.kind === 'bearer') return { authorization: `Bearer ${auth.token}` };
-  return { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` };
-}
-
 /** A connect error body: {"code": "...", "message": "..."}; undefined when it is not one. */
 export function parseConnectError(body: string): { code: string; message: string } | undefined {
   try {
@@ -126,6 +120,7 @@ export class PyroscopeSender implements ProfileSender {
   readonly kind = 'pyroscope';
   readonly name: string;
   private readonly renamedSaid = new Set<string>();
+  private readonly secrets: string[];
 
   constructor(
     private readonly cfg: PyroscopeOutputConfig,
@@ -134,12 +129,13 @@ export class PyroscopeSender implements ProfileSender {
     private readonly now: () => number = Date.now,
   ) {
     this.name = cfg.name;
+    this.secrets = outputSecrets(cfg.auth, cfg.headers);
   }
 
   private headers(extra: Record<string, string>): Record<string, string> {
     return {
       ...this.cfg.headers,
-      ...authHeader(this.cfg.auth),
+      ...authorizationHeader(this.cfg.auth),
       ...(this.cfg.tenantId ? { 'x-scope-orgid': this.cfg.tenantId } : {}),
       'user-agent': 'pprof-pull-collector/0.1',
       ...extra,
@@ -180,15 +176,17 @@ export class PyroscopeSender implements ProfileSender {
     } catch (err) {
       throw networkDeliveryError(what, err, deadline.aborted);
     }
-    const text = (await readCapped(res.body, LIMITS.errorBodySnippetBytes, true).catch(() => null))?.toString('utf8') ?? '';
+    const raw = (await readCapped(res.body, LIMITS.errorBodySnippetBytes, true).catch(() => null))?.toString('utf8') ?? '';
     if (res.statusCode >= 200 && res.statusCode < 300) return;
+    const text = redactSecrets(raw, this.secrets);
     const ra = res.headers['retry-after'];
     const retryAfter = Array.isArray(ra) ? ra[0] : ra;
     const connect = push ? parseConnectError(text) : undefined;
     if (connect) {
       // The connect code decides; the HTTP status only stands in when there is none.
       const base = httpDeliveryError(what, res.statusCode, '', retryAfter, this.now());
-      throw new DeliveryError(`${what}: ${connect.code}: ${connect.message}`, RETRYABLE_CONNECT_CODES.has(connect.code) || res.statusCode === 429, {
+      // Redacted again after JSON unescaping (a secret may have been escaped in the body).
+      throw new DeliveryError(`${what}: ${connect.code}: ${redactSecrets(connect.message, this.secrets)}`, RETRYABLE_CONNECT_CODES.has(connect.code) || res.statusCode === 429, {
         ...base.opts,
         code: connect.code,
         body: text,
