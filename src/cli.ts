@@ -7,9 +7,10 @@ import { ConfigError, formatDuration, formatIssue, loadConfigFile, type Config }
 import { LOG_LEVELS, type LogLevel } from './config/types.js';
 import { staticTargets, type Target } from './discovery/static.js';
 import type { CollectOutcome } from './health.js';
-import { createLogger } from './log.js';
+import { createLogger, type LogFormat } from './log.js';
 import { CollectorMetrics } from './metrics.js';
 import { StatusServer } from './server/http.js';
+import { statusRoutes } from './server/targets.js';
 import { PROFILE_TYPES } from './profile/types.js';
 import { systemClock } from './schedule/clock.js';
 
@@ -19,7 +20,7 @@ export const EXIT_USAGE = 2;
 
 const DEFAULT_CONFIG = 'conf.d/profile.conf';
 
-const USAGE = `Usage: collector [-c FILE] [--check | --once] [--log-level LEVEL]
+const USAGE = `Usage: collector [-c FILE] [--check | --once] [--log-level LEVEL] [--log-format FMT]
 
 Scrapes Go net/http/pprof endpoints on a schedule and ships cpu, heap,
 goroutine, mutex and block profiles to DataKit or files.
@@ -31,6 +32,7 @@ Options:
       --once            one full cycle of every target and type, wait for
                         delivery, print a summary; exit 0 only if all worked
       --log-level LEVEL ${LOG_LEVELS.join(' | ')} (overrides [agent] log_level)
+      --log-format FMT  json | pretty (default: pretty on a terminal, json otherwise)
       --version         print the version
   -h, --help            print this help
 
@@ -56,6 +58,7 @@ interface Args {
   check: boolean;
   once: boolean;
   logLevel?: LogLevel;
+  logFormat: LogFormat;
   help: boolean;
   version: boolean;
 }
@@ -72,6 +75,7 @@ function parse(argv: readonly string[]): Args {
         check: { type: 'boolean' },
         once: { type: 'boolean' },
         'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
         version: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -86,11 +90,14 @@ function parse(argv: readonly string[]): Args {
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
   }
   if (values.check && values.once) throw new UsageError('--check and --once cannot be used together');
+  const format = values['log-format'];
+  if (format !== undefined && format !== 'json' && format !== 'pretty') throw new UsageError(`--log-format must be json or pretty, got "${format}"`);
   return {
     config: values.config ?? DEFAULT_CONFIG,
     check: values.check ?? false,
     once: values.once ?? false,
     ...(level ? { logLevel: level as LogLevel } : {}),
+    logFormat: (format as LogFormat | undefined) ?? (process.stdout.isTTY ? 'pretty' : 'json'),
     help: values.help ?? false,
     version: values.version ?? false,
   };
@@ -180,8 +187,8 @@ async function runOnce(config: Config, logLevel: LogLevel, io: CliIO): Promise<n
   return ok ? EXIT_OK : EXIT_FAILURE;
 }
 
-async function runForever(file: string, config: Config, logLevel: LogLevel): Promise<number> {
-  const logger = createLogger({ level: logLevel });
+async function runForever(file: string, config: Config, logLevel: LogLevel, logFormat: LogFormat): Promise<number> {
+  const logger = createLogger({ level: logLevel, format: logFormat });
   for (const n of config.notices) logger.warn({ line: n.line, key: n.path }, `${config.file}:${n.line}: ${n.path}: ${n.message}`);
   const metrics = new CollectorMetrics();
   const collector = new Collector(config, { clock: systemClock, logger, metrics, durable: true });
@@ -198,11 +205,21 @@ async function runForever(file: string, config: Config, logLevel: LogLevel): Pro
     return EXIT_FAILURE;
   }
   let server: StatusServer | null = null;
+  let stopping = false;
+  const startedAtMs = Date.now();
   if (config.agent.listen !== '') {
-    server = new StatusServer({ listen: config.agent.listen, metrics, logger });
+    const routes = statusRoutes({
+      status: () => collector.status(),
+      outputStats: () => collector.outputSet?.stats() ?? {},
+      lastProfiles: collector.lastProfiles,
+      about: () => ({ configFile: file, version: version(), startedAtMs }),
+      now: () => Date.now(),
+    });
+    const ready = () => (stopping ? { ready: false, why: 'shutting down' } : { ready: true, why: 'config loaded; outputs deliver or spool' });
+    server = new StatusServer({ listen: config.agent.listen, metrics, logger, routes, ready });
     try {
       const url = await server.start();
-      logger.info({ url }, `status server on ${url} (/metrics, /healthz, /readyz)`);
+      logger.info({ url }, `status server on ${url} (/targets, /metrics, /healthz, /readyz)`);
     } catch (err) {
       // Scraping goes on without it; the operator is told why.
       logger.error({ err: { message: (err as Error).message } }, `cannot listen on ${config.agent.listen} for the status server (${(err as NodeJS.ErrnoException).code ?? 'error'}); running without it. Set [agent] listen to a free address, or "" to turn it off`);
@@ -235,6 +252,7 @@ async function runForever(file: string, config: Config, logLevel: LogLevel): Pro
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   process.off('SIGHUP', onHup);
+  stopping = true;
   logger.info({ signal }, `${signal}: stopping (grace ${formatDuration(config.agent.shutdownGraceMs)})`);
   const report = await collector.stop();
   await server?.close();
@@ -275,5 +293,5 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
     return EXIT_OK;
   }
   if (args.once) return runOnce(config, logLevel, io);
-  return runForever(args.config, config, logLevel);
+  return runForever(args.config, config, logLevel, args.logFormat);
 }

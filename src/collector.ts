@@ -22,6 +22,7 @@ import { sleep, type Clock, type TimerHandle } from './schedule/clock.js';
 import { Scheduler, type JobSpec } from './schedule/scheduler.js';
 import { CpuProfileGate, CpuWindows } from './scrape/cpu-gate.js';
 import { DispatcherPool } from './scrape/dispatchers.js';
+import { LastProfiles } from './server/last-profiles.js';
 import { ProfilePipeline } from './pipeline.js';
 
 export interface CollectorDeps {
@@ -38,6 +39,36 @@ export interface CollectorDeps {
    * they survive a crash or restart (the daemon). --once runs without.
    */
   readonly durable?: boolean;
+}
+
+export interface TypeStatus {
+  readonly type: ProfileTypeName;
+  /** up: the last scrape worked; down: it failed; skipped: it did not run (CPU busy); pending: not scraped yet. */
+  readonly health: 'up' | 'down' | 'skipped' | 'pending';
+  readonly result?: CollectOutcome['result'];
+  readonly lastScrapeAtMs?: number;
+  readonly durationMs?: number;
+  readonly nextScrapeAtMs?: number;
+  readonly samples?: number;
+  readonly bytes?: number;
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly hint?: string;
+  readonly consecutiveFailures: number;
+  readonly lastSuccessAtMs?: number;
+  /** The last shipped profile, when it is still kept for download. */
+  readonly profile?: { readonly id: string; readonly bytes: number; readonly startNs: string; readonly endNs: string };
+}
+
+export interface TargetStatus {
+  readonly id: string;
+  readonly url: string;
+  readonly service: string;
+  readonly env: string;
+  readonly version: string;
+  readonly instance: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly intervalMs: number;
+  readonly types: TypeStatus[];
 }
 
 export interface StopReport {
@@ -98,6 +129,8 @@ export class Collector {
   private readonly pipeline: ProfilePipeline;
   private readonly log: Logger;
   private statsTimer: TimerHandle | null = null;
+  /** The last shipped profile per target and type, for the status page. */
+  readonly lastProfiles = new LastProfiles();
   private lastStats = '';
 
   constructor(
@@ -180,6 +213,46 @@ export class Collector {
   private async emit(record: ProfileRecord): Promise<void> {
     const outputs = this.outputs ?? (await this.openOutputs());
     await outputs.dispatch(record);
+    this.lastProfiles.put(record);
+  }
+
+  /** What /targets and /api/targets show: every target and type, as of now. */
+  status(): TargetStatus[] {
+    return this.targets.map((t) => ({
+      id: t.id,
+      url: t.baseUrl,
+      service: t.service,
+      env: t.env,
+      version: t.version,
+      instance: t.instance,
+      tags: t.tags,
+      intervalMs: t.config.intervalMs,
+      types: t.config.enabledTypes.map((type): TypeStatus => {
+        const h = this.health.get(t.id, type);
+        const next = this.scheduler.nextRun(`${t.id}/${type}`);
+        const last = h?.last;
+        const profile = this.lastProfiles.get(t.id, type);
+        return {
+          type,
+          health: !last ? 'pending' : last.result === 'failed' ? 'down' : last.result === 'skipped' ? 'skipped' : 'up',
+          ...(last
+            ? {
+                result: last.result,
+                lastScrapeAtMs: last.startedAtMs,
+                durationMs: last.durationMs,
+                samples: last.samples,
+                bytes: last.bytes,
+                ...(last.error ? { error: last.error } : {}),
+                ...(last.hint ? { hint: last.hint } : {}),
+              }
+            : {}),
+          consecutiveFailures: h?.consecutiveFailures ?? 0,
+          ...(h?.lastSuccessAtMs !== undefined ? { lastSuccessAtMs: h.lastSuccessAtMs } : {}),
+          ...(next !== undefined ? { nextScrapeAtMs: next } : {}),
+          ...(profile ? { profile: { id: profile.id, bytes: profile.pprof.length, startNs: profile.startNs.toString(), endNs: profile.endNs.toString() } } : {}),
+        };
+      }),
+    }));
   }
 
   get currentTargets(): readonly Target[] {
@@ -278,6 +351,7 @@ export class Collector {
     this.baselines.retainTargets(ids);
     this.cpuWindows.retainTargets(ids);
     this.health.retainTargets(ids);
+    this.lastProfiles.retainTargets(ids);
     await this.outputs?.reconfigure(config.outputs);
     this.log.info({ added: added.length, removed: removed.length, changed: changed.length }, 'config reloaded');
   }

@@ -3,6 +3,7 @@
 // It also decides what is worth a log line: a failure is logged when it
 // starts or changes, not on every scrape; a recovery is logged once.
 
+import type { ProfileStats } from './profile/stats.js';
 import type { ProfileTypeName } from './profile/types.js';
 
 export type CollectResult = 'shipped' | 'baseline' | 'reset' | 'skipped' | 'failed';
@@ -21,6 +22,8 @@ export interface CollectOutcome {
   /** What to do about it, in words. */
   readonly hint?: string;
   readonly recordId?: string;
+  /** Sums of the scraped (and shipped) profile, for derived runtime metrics. */
+  readonly stats?: ProfileStats;
 }
 
 export interface TypeHealth {

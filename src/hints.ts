@@ -12,6 +12,8 @@ export interface HintContext {
   readonly notFromPprof?: boolean;
   readonly cpuWindowSeconds?: number;
   readonly profileDurationMs?: number;
+  /** The error message, for hints that depend on what the body looked like. */
+  readonly message?: string;
 }
 
 export function hintFor(ctx: HintContext): string | undefined {
@@ -41,6 +43,9 @@ export function hintFor(ctx: HintContext): string | undefined {
     case 'too_large':
       return 'the decompressed profile is over the 256 MiB cap: the target serves something that is not a sane profile';
     case 'invalid_profile':
+      if (/HTML page/.test(ctx.message ?? '')) return 'an HTML page answers here: the url points at the wrong port (a web UI), or a proxy or login page sits in between; point url at the port net/http/pprof listens on';
+      if (/JSON/.test(ctx.message ?? '')) return 'a JSON API answers here: point url at the port and path net/http/pprof serves (default /debug/pprof)';
+      if (/gzip stream is broken/.test(ctx.message ?? '')) return 'the profile was cut off on the way: a proxy with a body limit, or the target closing the connection early';
       return 'the endpoint does not serve pprof data: check the port and the path prefix in url';
     case 'tls_file':
       return 'fix the path or the permissions of the TLS file named above';

@@ -2,14 +2,31 @@
 // stdout, one line per event, with target/type/error fields.
 
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 import type { LogLevel } from './config/types.js';
 
 export type Logger = PinoLogger;
+
+export type LogFormat = 'json' | 'pretty';
 
 export interface LoggerOptions {
   readonly level: LogLevel;
   /** Where lines go (stdout by default); tests pass a stream to read them. */
   readonly destination?: DestinationStream;
+  /** json (one object per line) or pretty (for people at a terminal). */
+  readonly format?: LogFormat;
+}
+
+/** Human-readable lines on stdout, written synchronously like the JSON ones. */
+function prettyStdout(): DestinationStream {
+  return PinoPretty({
+    sync: true,
+    colorize: process.stdout.isTTY === true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname',
+    singleLine: true,
+    destination: 1,
+  });
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
@@ -22,7 +39,7 @@ export function createLogger(opts: LoggerOptions): Logger {
       // Defence in depth: nothing should log these, but if it does they are hidden.
       redact: { paths: ['password', '*.password', 'authorization', '*.authorization', 'headers.authorization'], censor: '[redacted]' },
     },
-    opts.destination ?? pino.destination({ fd: 1, sync: true }),
+    opts.destination ?? (opts.format === 'pretty' ? prettyStdout() : pino.destination({ fd: 1, sync: true })),
   );
 }
 

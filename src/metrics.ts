@@ -86,6 +86,23 @@ export class CollectorMetrics {
     registers: [this.registry],
   });
 
+  // Runtime metrics derived from the profiles themselves ([inputs.profile]
+  // generate_metrics, on by default), per service/env/version/instance.
+  private readonly derived = {
+    cpuCores: this.runtimeGauge('collector_go_cpu_cores', 'CPU cores the process used during the last CPU profile (CPU time / window).'),
+    heapLiveBytes: this.runtimeGauge('collector_go_heap_live_bytes', 'Live heap bytes (inuse_space) at the last heap scrape, as Go estimates them from its sampled profile.'),
+    heapLiveObjects: this.runtimeGauge('collector_go_heap_live_objects', 'Live heap objects (inuse_objects) at the last heap scrape.'),
+    allocBytesRate: this.runtimeGauge('collector_go_alloc_bytes_per_second', 'Bytes allocated per second over the last heap delta window (alloc_space delta / window).'),
+    allocObjectsRate: this.runtimeGauge('collector_go_alloc_objects_per_second', 'Objects allocated per second over the last heap delta window.'),
+    goroutines: this.runtimeGauge('collector_go_goroutines', 'Goroutines in the last goroutine profile.'),
+    mutexWait: this.runtimeGauge('collector_go_mutex_wait_seconds_per_second', 'Seconds spent waiting on contended mutexes per second, over the last mutex delta window (0 when mutex profiling is off in the target).'),
+    blockWait: this.runtimeGauge('collector_go_block_wait_seconds_per_second', 'Seconds spent blocked (channels, select, locks) per second, over the last block delta window (0 when block profiling is off).'),
+  };
+
+  private runtimeGauge(name: string, help: string): Gauge<'service' | 'env' | 'version' | 'instance'> {
+    return new Gauge({ name, help, labelNames: ['service', 'env', 'version', 'instance'], registers: [this.registry] });
+  }
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const depths = () => this.queueDepths();
     this.outputQueue = new Gauge({
@@ -112,6 +129,39 @@ export class CollectorMetrics {
     if (o.error) this.scrapeFailures.inc({ ...labels, code: o.error.code });
     if (o.result === 'shipped' || o.result === 'baseline') this.profileSamples.set(labels, o.samples);
     if (o.result === 'reset') this.deltaResets.inc(labels);
+    if (t.config.generateMetrics && o.stats) this.observeDerived(o, t);
+  }
+
+  private observeDerived(o: CollectOutcome, t: Target): void {
+    const labels = { service: t.service, env: t.env, version: t.version, instance: t.instance };
+    const { scraped, delta, windowSeconds } = o.stats!;
+    const perSecond = (v: number | undefined) => (v !== undefined && windowSeconds && windowSeconds > 0 ? v / windowSeconds : undefined);
+    const set = (g: Gauge<'service' | 'env' | 'version' | 'instance'>, v: number | undefined) => {
+      if (v !== undefined && Number.isFinite(v)) g.set(labels, v);
+    };
+    const d = this.derived;
+    switch (o.type) {
+      case 'cpu':
+        if (o.result === 'shipped') set(d.cpuCores, perSecond(scraped.cpu !== undefined ? scraped.cpu / 1e9 : undefined));
+        break;
+      case 'heap':
+        set(d.heapLiveBytes, scraped.inuse_space);
+        set(d.heapLiveObjects, scraped.inuse_objects);
+        if (delta) {
+          set(d.allocBytesRate, perSecond(delta.alloc_space));
+          set(d.allocObjectsRate, perSecond(delta.alloc_objects));
+        }
+        break;
+      case 'goroutine':
+        set(d.goroutines, scraped.goroutine);
+        break;
+      case 'mutex':
+        if (delta) set(d.mutexWait, perSecond(delta.delay !== undefined ? delta.delay / 1e9 : undefined));
+        break;
+      case 'block':
+        if (delta) set(d.blockWait, perSecond(delta.delay !== undefined ? delta.delay / 1e9 : undefined));
+        break;
+    }
   }
 
   /** Drops the series of targets that are gone (after a reload). */
@@ -121,5 +171,7 @@ export class CollectorMetrics {
       this.targetUp.remove(labels);
       this.profileSamples.remove(labels);
     }
+    const runtime = { service: t.service, env: t.env, version: t.version, instance: t.instance };
+    for (const g of Object.values(this.derived)) g.remove(runtime);
   }
 }

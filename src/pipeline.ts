@@ -43,8 +43,13 @@ class SaidOnce {
   }
 }
 
+/** A failure that goes on is summed up in one log line this often. */
+export const REPEAT_SUMMARY_EVERY_MS = 5 * 60_000;
+
 export class ProfilePipeline {
   private readonly once = new SaidOnce();
+  /** Per (target, type): repeats of the current failure since it was last logged. */
+  private readonly repeats = new Map<string, { since: number; count: number }>();
 
   constructor(private readonly deps: PipelineDeps) {}
 
@@ -125,6 +130,7 @@ export class ProfilePipeline {
         samples: processed.kind === 'shipped' ? processed.record.sampleCount : processed.scrapedSamples,
         ...(hint ? { hint } : {}),
         ...(processed.kind === 'shipped' ? { recordId: processed.record.id } : {}),
+        stats: processed.stats,
       });
     } catch (err) {
       return this.failed(target, type, log, err, startedAtMs, bytes, windowSeconds);
@@ -180,6 +186,7 @@ export class ProfilePipeline {
     }
     const hint = hintFor({
       code,
+      message,
       allTypesNotFound: code === 'not_found' && this.allOthersNotFound(target, type),
       notFromPprof: err instanceof ScrapeError && err.code === 'not_found' && !err.fromGoPprof,
       cpuWindowSeconds: windowSeconds,
@@ -219,13 +226,32 @@ export class ProfilePipeline {
     // request id) must not log every scrape.
     if (transition === 'new_failure' && prev?.result === 'failed' && prev.error?.code === outcome.error?.code) transition = 'same_failure';
     if (outcome.error && outcome.error.code !== 'write_timeout') {
-      if (transition === 'new_failure' || (outcome.result === 'skipped' && this.once.first(`${target.id}/${type}/${outcome.error.code}`))) {
+      const key = `${target.id}/${type}`;
+      if (transition === 'new_failure' || (outcome.result === 'skipped' && this.once.first(`${key}/${outcome.error.code}`))) {
         log.warn({ err: outcome.error, hint: outcome.hint }, `${type} scrape ${outcome.result}: ${outcome.error.message}`);
+        this.repeats.set(key, { since: this.deps.clock.now(), count: 0 });
       } else if (transition === 'same_failure') {
-        log.debug({ err: outcome.error }, `${type} scrape still failing`);
+        // Repeats are counted, and summed up in one line every few minutes;
+        // the metrics count every one.
+        const r = this.repeats.get(key) ?? { since: this.deps.clock.now(), count: 0 };
+        r.count++;
+        this.repeats.set(key, r);
+        const now = this.deps.clock.now();
+        if (now - r.since >= REPEAT_SUMMARY_EVERY_MS) {
+          log.warn(
+            { err: outcome.error, hint: outcome.hint, failures: r.count, minutes: Math.round((now - r.since) / 60_000) },
+            `${type} scrape still failing: ${r.count} more failure(s) in the last ${Math.round((now - r.since) / 60_000)} min: ${outcome.error.message}`,
+          );
+          this.repeats.set(key, { since: now, count: 0 });
+        } else {
+          log.debug({ err: outcome.error }, `${type} scrape still failing`);
+        }
       }
     }
-    if (transition === 'recovered' && !outcome.error) log.info(`${type} scrape recovered`);
+    if (transition === 'recovered' && !outcome.error) {
+      this.repeats.delete(`${target.id}/${type}`);
+      log.info(`${type} scrape recovered`);
+    }
     if (!outcome.error) log.debug({ result: outcome.result, samples: outcome.samples, bytes: outcome.bytes, duration_ms: outcome.durationMs }, `${type} ${outcome.result}`);
     this.deps.observe?.(outcome, target);
     return outcome;

@@ -9,6 +9,7 @@ import type { DeltaBaseline } from './delta.js';
 import { decodeProfile, encodeProfile, gzipProfile, inflateProfile, int64, isGzip } from './codec.js';
 import { computeDelta } from './delta.js';
 import { freezeRecord, newRecordId, type ProfileRecord } from './record.js';
+import { sumsBySampleType, type ProfileStats } from './stats.js';
 import { PROFILE_TYPES, type ProfileTypeName } from './types.js';
 import { sampleTypeIndexes, validateProfile } from './validate.js';
 
@@ -26,6 +27,8 @@ export interface ScrapedProfile {
 interface Common {
   /** Samples in the profile as scraped (before any delta). */
   readonly scrapedSamples: number;
+  /** Sums per sample type, for the runtime metrics derived from profiles. */
+  readonly stats: ProfileStats;
   /** The scraped profile had no samples at all (for mutex/block: profiling is off). */
   readonly empty: boolean;
 }
@@ -107,9 +110,11 @@ export class ProfileProcessor {
       // Ship the bytes as scraped; Go's bytes are gzipped already.
       const pprof = isGzip(s.body) ? s.body : await gzipProfile(raw);
       const record = freezeRecord({ ...base, id: newRecordId(this.now()), startNs, endNs, pprof, sampleCount: scrapedSamples, isDelta: false });
-      return { kind: 'shipped', record, scrapedSamples, empty };
+      const windowSeconds = Number(endNs - startNs) / 1e9;
+      return { kind: 'shipped', record, scrapedSamples, empty, stats: { scraped: sumsBySampleType(profile), windowSeconds } };
     }
 
+    const scrapedSums = sumsBySampleType(profile);
     const deltaIdx = sampleTypeIndexes(profile, spec.deltaSampleTypes, s.type);
     const timeNs = int64(profile.timeNanos);
     const timeNanos = timeNs > 0n ? timeNs : msToNs(s.finishedAtMs);
@@ -117,8 +122,8 @@ export class ProfileProcessor {
     const outcome = computeDelta(previous, profile, deltaIdx, timeNanos);
     this.baselines.set(target.id, s.type, outcome.baseline);
     await this.baselineFiles?.save(target.id, s.type, s.body).catch(() => undefined);
-    if (outcome.kind === 'baseline') return { kind: 'baseline', scrapedSamples, empty };
-    if (outcome.kind === 'reset') return { kind: 'reset', reason: outcome.reason, scrapedSamples, empty };
+    if (outcome.kind === 'baseline') return { kind: 'baseline', scrapedSamples, empty, stats: { scraped: scrapedSums } };
+    if (outcome.kind === 'reset') return { kind: 'reset', reason: outcome.reason, scrapedSamples, empty, stats: { scraped: scrapedSums } };
 
     const pprof = await gzipProfile(encodeProfile(outcome.profile));
     const record = freezeRecord({
@@ -130,6 +135,11 @@ export class ProfileProcessor {
       sampleCount: outcome.profile.sample.length,
       isDelta: true,
     });
-    return { kind: 'shipped', record, scrapedSamples, empty };
+    const stats: ProfileStats = {
+      scraped: scrapedSums,
+      delta: sumsBySampleType(outcome.profile),
+      windowSeconds: Number(timeNanos - outcome.windowStartNanos) / 1e9,
+    };
+    return { kind: 'shipped', record, scrapedSamples, empty, stats };
   }
 }
