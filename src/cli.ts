@@ -113,6 +113,7 @@ export function renderPlan(config: Config, collectorTargets: readonly Target[]):
     lines.push(`    tags: ${Object.entries(t.tags).map(([k, v]) => `${k}=${v}`).join(' ')}`);
     if (c.basicAuth) lines.push('    auth: basic (user and password from the url; not shown)');
     if (c.tls) lines.push(`    tls: ${c.tls.insecureSkipVerify ? 'certificate NOT verified (insecure_skip_verify)' : 'verified'}${c.tls.caFile ? `, ca ${c.tls.caFile}` : ''}${c.tls.certFile ? `, client cert ${c.tls.certFile}` : ''}`);
+    else if (t.baseUrl.startsWith('https:')) lines.push('    tls: verified with the system CAs');
   }
   lines.push('', `outputs (${config.outputs.length}):`);
   for (const o of config.outputs) lines.push(`  ${describeOutput(o)}${config.defaultOutput ? '  (default: the config has no [[outputs.*]])' : ''}`);

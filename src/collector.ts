@@ -12,7 +12,7 @@ import type { CollectorMetrics } from './metrics.js';
 import { OutputSet } from './output/index.js';
 import type { DeliveryEvents } from './output/queue.js';
 import type { Backoff } from './output/retry.js';
-import { redactedUrl } from './output/datakit.js';
+import { redactedUrl } from './redact.js';
 import { BaselineFiles, BaselineStore } from './profile/baselines.js';
 import { join } from 'node:path';
 import { ProfileProcessor } from './profile/processor.js';
@@ -342,6 +342,9 @@ export class Collector {
    * not change keep their queue.
    */
   async reload(config: Config): Promise<void> {
+    // Outputs first: if one cannot be set up, nothing else has changed yet.
+    await this.outputs?.reconfigure(config.outputs);
+    this.dispatchers.reloadTls();
     const oldTargets = this.targets;
     this.config = config;
     this.targets = this.resolveTargets(config);
@@ -352,7 +355,6 @@ export class Collector {
     this.cpuWindows.retainTargets(ids);
     this.health.retainTargets(ids);
     this.lastProfiles.retainTargets(ids);
-    await this.outputs?.reconfigure(config.outputs);
     this.log.info({ added: added.length, removed: removed.length, changed: changed.length }, 'config reloaded');
   }
 
@@ -410,6 +412,7 @@ export class Collector {
       const gapMs = target.config.profileDurationMs;
       const rest = types.filter((t) => !isCumulative(t)).map(async (type) => ({ type, outcome: await this.pipeline.collect(target, type, signal) }));
       const second = (async () => {
+        if (cumulative.length === 0) return [];
         await sleep(clock, gapMs, signal);
         return Promise.all(
           cumulative.map(async (type, i) => {

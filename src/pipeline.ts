@@ -5,6 +5,7 @@
 import { formatDuration } from './config/duration.js';
 import type { Target } from './discovery/static.js';
 import { hintFor } from './hints.js';
+import { outputSecrets, redactSecrets } from './redact.js';
 import type { CollectOutcome, CollectResult, HealthStore } from './health.js';
 import type { Logger } from './log.js';
 import { InvalidProfileError, ProfileTooLargeError } from './profile/errors.js';
@@ -184,6 +185,8 @@ export class ProfilePipeline {
       code = 'internal';
       message = `unexpected error: ${(err as Error)?.stack ?? String(err)}`;
     }
+    // A target may echo what it was sent (its credentials) in an error body.
+    message = redactSecrets(message, this.secretsOf(target));
     const hint = hintFor({
       code,
       message,
@@ -193,6 +196,18 @@ export class ProfilePipeline {
       profileDurationMs: target.config.profileDurationMs,
     });
     return this.finish(target, type, log, { result, startedAtMs, bytes, error: { code, message }, ...(hint ? { hint } : {}) });
+  }
+
+  private readonly targetSecrets = new WeakMap<Target, string[]>();
+
+  private secretsOf(target: Target): string[] {
+    let secrets = this.targetSecrets.get(target);
+    if (!secrets) {
+      const auth = target.config.basicAuth;
+      secrets = auth ? outputSecrets({ kind: 'basic', username: auth.username, password: auth.password }) : [];
+      this.targetSecrets.set(target, secrets);
+    }
+    return secrets;
   }
 
   private allOthersNotFound(target: Target, type: ProfileTypeName): boolean {

@@ -212,7 +212,9 @@ export class OutputSet {
           const dropped = await this.spool.removeOutput(name);
           if (dropped.length > 0) this.log.warn({ output: name, dropped: dropped.length }, `output "${name}" was removed: ${dropped.length} undelivered profile(s) for it dropped`);
         }
-      } else if (JSON.stringify(next) !== JSON.stringify(entry.config)) {
+      } else if (JSON.stringify(next) !== JSON.stringify(entry.config) || (next.kind !== 'file' && next.tls)) {
+        // Changed, or has TLS files that may have been rotated: a new sender
+        // (and connection pool) reads them again; the queue stays.
         const { sender, agent } = this.senderFor(next);
         entry.queue.replaceSender(sender);
         const oldAgent = entry.agent;

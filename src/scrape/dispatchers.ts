@@ -66,6 +66,17 @@ export class DispatcherPool {
     return agent;
   }
 
+  /**
+   * Forgets the TLS pools so the next scrape reads the certificate files
+   * again (a reload after rotating certificates); the old pools finish what
+   * they are doing and close.
+   */
+  reloadTls(): void {
+    const old = [...this.tls.values()];
+    this.tls.clear();
+    for (const a of old) void a.close().catch(() => undefined);
+  }
+
   async close(): Promise<void> {
     const all = [this.plain, ...this.tls.values()];
     this.tls.clear();

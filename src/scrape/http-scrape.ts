@@ -59,13 +59,22 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(v) ? v[0] : v;
 }
 
-function describeNetworkError(err: Error): { code: ScrapeErrorCode; text: string } {
+function describeNetworkError(err: Error, isHttps: boolean): { code: ScrapeErrorCode; text: string } {
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const c = e.cause ?? e;
   const code = c.code ?? e.code ?? '';
   if (code === 'ECONNREFUSED') return { code: 'network', text: 'connection refused: is the service running and listening on this port?' };
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { code: 'network', text: `host not found (${code})` };
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return { code: 'network', text: 'the connection was reset by the target' };
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') {
+    // Under TLS 1.3 a server that wants a client certificate and gets none
+    // just closes the connection: say so rather than only "reset".
+    return {
+      code: 'network',
+      text: isHttps
+        ? 'the target closed the connection without an answer: if it requires a client certificate, set tls_cert and tls_key (and tls_open = true)'
+        : 'the connection was reset by the target',
+    };
+  }
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return { code: 'network', text: `host unreachable (${code})` };
   if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/i.test(code) || /certificate|tls|ssl/i.test(c.message ?? '')) {
     return { code: 'tls', text: `TLS handshake failed: ${c.message || code}` };
@@ -132,7 +141,7 @@ export async function httpScrape(req: HttpScrapeRequest): Promise<HttpScrapeResp
       throw new ScrapeError('timeout', `${what}: no complete response within http_timeout (${req.timeoutMs / 1000}s)`);
     }
     if (req.signal?.aborted) throw new ScrapeError('aborted', `${what}: abandoned (collector shutting down)`);
-    const { code, text } = describeNetworkError(err as Error);
+    const { code, text } = describeNetworkError(err as Error, req.url.startsWith('https:'));
     throw new ScrapeError(code, `${what}: ${text}`);
   }
 }

@@ -1,0 +1,376 @@
+// Secrets never reach the collector's output: credentials in a target URL, in
+// a DataKit output URL, a Pyroscope basic_auth password from ${PYRO_PASS}, a
+// bearer token from bearer_token_file, and a custom header value. The real Go
+// fixture is scraped (through a loopback proxy that records the Authorization
+// header it gets); the strict DataKit and Pyroscope doubles check the
+// credentials; an "echo" backend fails every send with a body that repeats
+// the credentials it was sent (a 500, retried, then a 401, dropped with its
+// body logged). Everything the collector prints in --check, --once and a
+// 15 s daemon run at log_level debug is searched for every secret, plain and
+// as it travels (base64 of user:password).
+//
+//   node --import tsx --test --test-concurrency=1 test/integration/secrets.test.ts
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it, type TestContext } from 'node:test';
+import { buildGoTarget, goAvailable, startGoTarget } from '../../fixtures/go-target/harness.js';
+import { DatakitIntake, INTAKE_PATH } from '../helpers/datakit-intake.js';
+import { Cleanup, CollectorProcess, ROOT, waitFor } from '../helpers/processes.js';
+import { PyroscopeServer, PUSH_PATH } from '../helpers/pyroscope-server.js';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const basic = (user: string, pass: string) => `Basic ${b64(`${user}:${pass}`)}`;
+
+const TARGET_USER = 'scraper';
+const TARGET_PASS = 'S3cr3tPass';
+const DK_USER = 'dk';
+const DK_PASS = 'D4taK1tPass';
+const PYRO_USER = 'pyro';
+const PYRO_PASS = 'PyroPa55word';
+const BEARER = 'T0kenFromF1le';
+const ECHO_DK_USER = 'dk2';
+const ECHO_DK_PASS = 'Ech0edPa55';
+const HEADER_SECRET = 'H3aderK3yValue';
+
+/** Every form a secret could leak in: the plain value and the Authorization value that carries it. */
+const SECRET_FORMS: ReadonlyArray<readonly [string, string]> = [
+  ['target password', TARGET_PASS],
+  ['target basic auth (base64)', b64(`${TARGET_USER}:${TARGET_PASS}`)],
+  ['datakit password', DK_PASS],
+  ['datakit basic auth (base64)', b64(`${DK_USER}:${DK_PASS}`)],
+  ['pyroscope password', PYRO_PASS],
+  ['pyroscope basic auth (base64)', b64(`${PYRO_USER}:${PYRO_PASS}`)],
+  ['bearer token', BEARER],
+  ['echoed datakit password', ECHO_DK_PASS],
+  ['echoed datakit basic auth (base64)', b64(`${ECHO_DK_USER}:${ECHO_DK_PASS}`)],
+  ['custom header value', HEADER_SECRET],
+];
+
+const cleanup = new Cleanup();
+let goProblem: string | null = null;
+
+before(() => {
+  if (!goAvailable()) {
+    goProblem = '`go` is not on PATH: this end-to-end test needs the Go toolchain (apt-get install -y golang-go); it is not skipped';
+    return;
+  }
+  try {
+    buildGoTarget();
+  } catch (err) {
+    goProblem = `building fixtures/go-target failed: ${(err as Error).message}`;
+  }
+});
+afterEach(() => cleanup.run());
+after(() => cleanup.run());
+
+const q = (s: string) => JSON.stringify(s);
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'pprof-secrets-'));
+  cleanup.add(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  cleanup.add(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** A loopback HTTP proxy to `upstream` that records the Authorization header of every request. */
+async function recordingProxy(upstream: string): Promise<{ url: string; seen: Array<{ path: string; authorization: string | undefined }> }> {
+  const up = new URL(upstream);
+  const seen: Array<{ path: string; authorization: string | undefined }> = [];
+  const server = createServer((req, res) => {
+    seen.push({ path: (req.url ?? '').split('?')[0]!, authorization: req.headers.authorization });
+    const fwd = httpRequest({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    fwd.on('error', (err) => {
+      if (!res.headersSent) res.writeHead(502).end(String(err));
+      else res.destroy();
+    });
+    req.pipe(fwd);
+  });
+  return { url: await listen(server), seen };
+}
+
+interface EchoRequest {
+  readonly path: string;
+  readonly authorization: string | undefined;
+  readonly apiKey: string | undefined;
+  readonly status: number;
+}
+
+/**
+ * A backend that fails every send and repeats what it was sent: per path, the
+ * 1st, 3rd, ... request gets a 500 (retried), the 2nd, 4th, ... a 401 (not
+ * retried: dropped, its body logged). The body echoes the Authorization and
+ * X-Api-Key headers and the decoded basic credentials.
+ */
+async function echoBackend(): Promise<{ url: string; requests: EchoRequest[] }> {
+  const requests: EchoRequest[] = [];
+  const perPath = new Map<string, number>();
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const path = (req.url ?? '').split('?')[0]!;
+      const n = (perPath.get(path) ?? 0) + 1;
+      perPath.set(path, n);
+      const status = n % 2 === 1 ? 500 : 401;
+      const h: IncomingHttpHeaders = req.headers;
+      const auth = h.authorization;
+      const decoded = auth?.startsWith('Basic ') ? Buffer.from(auth.slice(6), 'base64').toString('utf8') : '';
+      requests.push({ path, authorization: auth, apiKey: h['x-api-key'] as string | undefined, status });
+      res
+        .writeHead(status, { 'content-type': 'text/plain; charset=utf-8' })
+        .end(`${status === 500 ? 'internal error' : 'unauthorized'}: you sent Authorization: ${auth ?? '(none)'}; credentials ${decoded}; X-Api-Key ${String(h['x-api-key'])}\n`);
+    });
+  });
+  return { url: await listen(server), requests };
+}
+
+/** The collector with PYRO_PASS in its environment. */
+function spawnWithEnv(args: readonly string[]): CollectorProcess {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'collector.js'), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PYRO_PASS },
+  });
+  const c = new CollectorProcess(child);
+  cleanup.add(() => c.kill());
+  return c;
+}
+
+/** Every secret form found in `text`, by name. */
+function leaks(text: string): string[] {
+  return SECRET_FORMS.filter(([, v]) => text.includes(v)).map(([name, v]) => `${name} (${v})`);
+}
+
+function assertNoLeak(what: string, c: CollectorProcess): void {
+  const all = `${c.stdout}\n${c.stderr}`;
+  const found = leaks(all);
+  if (found.length > 0) {
+    const lines = all.split('\n').filter((l) => SECRET_FORMS.some(([, v]) => l.includes(v)));
+    assert.fail(`${what} printed secrets: ${found.join(', ')}\nfirst lines:\n${lines.slice(0, 5).join('\n')}`);
+  }
+}
+
+describe('secrets are never printed', () => {
+  it('check, once and a 15 s debug run: credentials are used on the wire and never printed', { timeout: 120_000 }, async (t: TestContext) => {
+    if (goProblem) assert.fail(goProblem);
+    const dir = tempDir();
+    const go = await startGoTarget({ parked: 5 });
+    cleanup.add(() => go.kill());
+    const proxy = await recordingProxy(go.url);
+    const intake = await new DatakitIntake().start();
+    cleanup.add(() => intake.close());
+    const pyro = await new PyroscopeServer({ expectAuthorization: basic(PYRO_USER, PYRO_PASS) }).start();
+    cleanup.add(() => pyro.close());
+    const echo = await echoBackend();
+
+    const tokenFile = join(dir, 'pyroscope.token');
+    writeFileSync(tokenFile, `${BEARER}\n`);
+    const withCreds = (url: string, user: string, pass: string) => url.replace('http://', `http://${user}:${pass}@`);
+    const cfg = join(dir, 'profile.conf');
+    writeFileSync(
+      cfg,
+      [
+        '[agent]',
+        'hostname = "secret-host"',
+        'listen = ""',
+        `data_dir = ${q(join(dir, 'data'))}`,
+        'log_level = "debug"',
+        'shutdown_grace = "3s"',
+        '',
+        '[[inputs.profile.go]]',
+        `url = ${q(withCreds(proxy.url, TARGET_USER, TARGET_PASS))}`,
+        'interval = "10s"',
+        'profile_duration = "2s"',
+        'service = "secret-svc"',
+        'env = "it"',
+        'version = "1.0.0"',
+        'enabled_types = ["cpu", "goroutine", "heap"]',
+        '',
+        '[[outputs.datakit]]',
+        `url = ${q(withCreds(intake.url, DK_USER, DK_PASS))}`,
+        'timeout = "3s"',
+        '',
+        '[[outputs.pyroscope]]',
+        'name = "pyro-basic"',
+        `url = ${q(pyro.url)}`,
+        'timeout = "3s"',
+        '[outputs.pyroscope.basic_auth]',
+        `username = ${q(PYRO_USER)}`,
+        'password = "${PYRO_PASS}"',
+        '',
+        '[[outputs.pyroscope]]',
+        'name = "pyro-bearer-echo"',
+        `url = ${q(echo.url)}`,
+        'timeout = "3s"',
+        `bearer_token_file = ${q(tokenFile)}`,
+        '',
+        '[[outputs.datakit]]',
+        'name = "datakit-echo"',
+        `url = ${q(withCreds(`${echo.url}${INTAKE_PATH}`, ECHO_DK_USER, ECHO_DK_PASS))}`,
+        'timeout = "3s"',
+        '[outputs.datakit.headers]',
+        `X-Api-Key = ${q(HEADER_SECRET)}`,
+        '',
+      ].join('\n'),
+    );
+
+    // --check: valid, describes auth without the secrets.
+    const check = spawnWithEnv(['-c', cfg, '--check']);
+    assert.deepEqual(await check.waitExit(30_000), { code: 0, signal: null }, check.stderr);
+    assert.ok(check.stdout.includes('    auth: basic (user and password from the url; not shown)\n'), `--check:\n${check.stdout}`);
+    assert.ok(check.stdout.includes(`  datakit "datakit" -> ${intake.url} (basic auth as ${DK_USER})\n`), `--check:\n${check.stdout}`);
+    assert.ok(check.stdout.includes(`  pyroscope "pyro-basic" -> ${pyro.url} (api push, basic auth as ${PYRO_USER})\n`), `--check:\n${check.stdout}`);
+    assert.ok(check.stdout.includes(`  pyroscope "pyro-bearer-echo" -> ${echo.url} (api push, bearer token from ${tokenFile})\n`), `--check:\n${check.stdout}`);
+    assert.ok(check.stdout.includes(`  datakit "datakit-echo" -> ${echo.url}${INTAKE_PATH} (basic auth as ${ECHO_DK_USER}, headers: X-Api-Key; values not shown)\n`), `--check:\n${check.stdout}`);
+    assertNoLeak('--check', check);
+
+    // --once at debug: the good outputs get every profile, the echo outputs fail (exit 1).
+    const once = spawnWithEnv(['-c', cfg, '--once', '--log-level', 'debug']);
+    const onceExit = await once.waitExit(60_000);
+    assert.deepEqual(onceExit, { code: 1, signal: null }, `--once exits 1 (the echo outputs fail); stdout:\n${once.stdout}\nstderr:\n${once.stderr.slice(-3000)}`);
+    assert.match(once.stdout, /^some profiles were not scraped or not delivered/m);
+    const onceUploads = intake.uploads.length;
+    const onceAccepted = pyro.accepted.length;
+    assert.equal(onceUploads, 3, `one upload per type reached DataKit in --once\n${once.stdout}\n${once.stderr.slice(0, 6000)}`);
+    assert.equal(onceAccepted, 3, 'one profile per type reached Pyroscope in --once');
+    assertNoLeak('--once', once);
+
+    // The daemon, ~15 s at debug.
+    const startedAt = Date.now();
+    const c = spawnWithEnv(['-c', cfg]);
+    await waitFor(
+      () =>
+        intake.uploads.length > onceUploads &&
+        pyro.accepted.length > onceAccepted &&
+        echo.requests.filter((r) => r.path === PUSH_PATH && r.status === 401).length > 3 &&
+        echo.requests.filter((r) => r.path === INTAKE_PATH && r.status === 401).length > 3,
+      25_000,
+      'deliveries to DataKit and Pyroscope and both failures (500 and 401) at each echo output during the daemon run',
+    );
+    const rest = Math.max(0, 15_000 - (Date.now() - startedAt));
+    const early = await Promise.race([c.exited, new Promise<null>((r) => setTimeout(() => r(null), rest))]);
+    assert.equal(early, null, `the collector exited early: ${c.stderr.slice(-2000)}`);
+    c.signal('SIGTERM');
+    assert.deepEqual(await c.waitExit(30_000), { code: 0, signal: null }, c.stderr.slice(-2000));
+
+    t.diagnostic(
+      `target requests ${proxy.seen.length}, datakit uploads ${intake.uploads.length}, pyroscope accepted ${pyro.accepted.length}, echo requests ${echo.requests.length}; collector printed ${[check, once, c].reduce((n, p) => n + p.stdout.length + p.stderr.length, 0)} bytes`,
+    );
+
+    // The credentials were sent where they belong, every time.
+    assert.ok(proxy.seen.length >= 6, `the target was scraped (${proxy.seen.length} requests)`);
+    assert.deepEqual([...new Set(proxy.seen.map((s) => s.authorization))], [basic(TARGET_USER, TARGET_PASS)], 'every scrape carried the url credentials');
+    assert.deepEqual(intake.rejections.map((r) => r.reason), [], 'DataKit double rejections');
+    assert.deepEqual([...new Set(intake.uploads.map((u) => u.headers.authorization))], [basic(DK_USER, DK_PASS)], 'every DataKit upload carried the url credentials');
+    assert.deepEqual(pyro.rejections.map((r) => `${r.status} ${r.reason}`), [], 'Pyroscope double rejections (a wrong Authorization is one)');
+    const echoAuth = (path: string) => [...new Set(echo.requests.filter((r) => r.path === path).map((r) => `${r.authorization} / ${r.apiKey}`))];
+    assert.deepEqual(echoAuth(PUSH_PATH), [`Bearer ${BEARER} / undefined`], 'every push to the echo backend carried the bearer token from the file');
+    assert.deepEqual(echoAuth(INTAKE_PATH), [`${basic(ECHO_DK_USER, ECHO_DK_PASS)} / ${HEADER_SECRET}`], 'every DataKit send to the echo backend carried its credentials and header');
+
+    // The collector said the echo backends failed, and which way, without the secrets.
+    const logs = c.logLines();
+    const msgs = logs.map((l) => String(l.msg ?? ''));
+    assert.ok(msgs.some((m) => m.startsWith('send failed, will retry: ') && m.includes('answered 500')), 'a retried 500 is logged');
+    const dropped = logs.filter((l) => String(l.msg ?? '').startsWith('backend rejected the profile, dropped (not retried): '));
+    assert.ok(dropped.length >= 2, `dropped 401s are logged (${dropped.length})`);
+    assert.ok(dropped.every((l) => typeof l.response === 'string' && l.response.includes('unauthorized: you sent Authorization: ')), 'the logged response body is kept (only the secrets are hidden)');
+    assertNoLeak('the daemon', c);
+  });
+
+  it(
+    'a target that echoes the Authorization header in an error body: the scrape error never shows it',
+    { timeout: 60_000 },
+    async () => {
+      const dir = tempDir();
+      const seen: Array<string | undefined> = [];
+      const server = createServer((req, res) => {
+        seen.push(req.headers.authorization);
+        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`boom: you sent Authorization: ${req.headers.authorization ?? '(none)'}\n`);
+      });
+      const url = await listen(server);
+      const cfg = join(dir, 'echo-target.conf');
+      writeFileSync(
+        cfg,
+        [
+          '[agent]',
+          'listen = ""',
+          `data_dir = ${q(join(dir, 'data'))}`,
+          '',
+          '[[inputs.profile.go]]',
+          `url = ${q(url.replace('http://', `http://${TARGET_USER}:${TARGET_PASS}@`))}`,
+          'service = "echo-target"',
+          'enabled_types = ["goroutine"]',
+          '',
+          '[[outputs.file]]',
+          `dir = ${q(join(dir, 'profiles'))}`,
+          '',
+        ].join('\n'),
+      );
+      const c = spawnWithEnv(['-c', cfg, '--once', '--log-level', 'debug']);
+      assert.deepEqual(await c.waitExit(30_000), { code: 1, signal: null }, c.stderr);
+      assert.deepEqual(seen, [basic(TARGET_USER, TARGET_PASS)], 'the scrape carried the url credentials');
+      assert.match(c.stdout, /goroutine\s+failed .*answered 500/, c.stdout);
+      assertNoLeak('--once against an echoing target', c);
+    },
+  );
+
+  it('an invalid config with secrets in it: --check names the problems, never the secrets', { timeout: 30_000 }, async () => {
+    const dir = tempDir();
+    const cfg = join(dir, 'bad.conf');
+    writeFileSync(
+      cfg,
+      [
+        '[agent]',
+        'listen = ""',
+        `data_dir = ${q(join(dir, 'data'))}`,
+        '',
+        '[[inputs.profile.go]]',
+        `url = "http://${TARGET_USER}:${TARGET_PASS}@127.0.0.1:99999"`,
+        'service = "x"',
+        '',
+        '[[outputs.datakit]]',
+        `url = "http://${DK_USER}:${DK_PASS}@127.0.0.1:9529/profiling/v1/input"`,
+        'tls_ca_file = "x"',
+        '',
+        '[[outputs.pyroscope]]',
+        `url = "http://${PYRO_USER}:${PYRO_PASS}@127.0.0.1:4040"`,
+        `bearer_token = ${q(BEARER)}`,
+        '[outputs.pyroscope.basic_auth]',
+        'username = "u"',
+        `password = ${q(ECHO_DK_PASS)}`,
+        '',
+      ].join('\n'),
+    );
+    const c = spawnWithEnv(['-c', cfg, '--check']);
+    assert.deepEqual(await c.waitExit(30_000), { code: 1, signal: null });
+    const lines = c.stderr.split('\n').filter((l) => l !== '');
+    assert.equal(lines.at(-1), `4 problem(s) in ${cfg}`, c.stderr);
+    assert.match(c.stderr, new RegExp(`^${cfg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:6: inputs\\.profile\\.go\\.url: `, 'm'), c.stderr);
+    assert.ok(c.stderr.includes(':11: outputs.datakit.tls_ca_file: unknown key "tls_ca_file"'), c.stderr);
+    assert.ok(c.stderr.includes(':14: outputs.pyroscope.url: must not carry user:password; use [outputs.pyroscope.basic_auth]'), c.stderr);
+    assert.ok(c.stderr.includes(':15: outputs.pyroscope.bearer_token: set basic_auth or bearer_token, not both'), c.stderr);
+    assertNoLeak('--check of an invalid config', c);
+  });
+});
