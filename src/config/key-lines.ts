@@ -35,6 +35,15 @@ export function joinPath(base: string, key: string): string {
   return base === '' ? seg : `${base}.${seg}`;
 }
 
+/**
+ * Key segments recorded per key or header. The validator reads a few levels
+ * deep only; recording every prefix of `[a.a.a…]` thousands of keys long
+ * made the scan quadratic (seconds for a few hundred KB). Deeper segments
+ * are still read past, just not recorded: a lookup falls back to the
+ * deepest recorded ancestor.
+ */
+const MAX_RECORDED_DEPTH = 32;
+
 export function locateKeys(source: string): KeyLines {
   const lines = new Map<string, number>();
   const arrayCounts = new Map<string, number>();
@@ -137,25 +146,31 @@ export function locateKeys(source: string): KeyLines {
           i++;
           return;
         }
+        const start = i;
         record(`${path}[${idx}]`, line);
         skipValue(`${path}[${idx}]`);
         idx++;
         skipBlank();
         if (peek() === ',') i++;
+        else if (i === start) i++; // never loop in place on text not understood here
       }
     }
     if (c === '{') {
+      // TOML 1.1 (which smol-toml reads) lets an inline table span lines,
+      // with comments and a trailing comma.
       i++;
       for (;;) {
-        skipSpaces();
-        if (i >= src.length || peek() === '\n') return;
+        skipBlank();
+        if (i >= src.length) return;
         if (peek() === '}') {
           i++;
           return;
         }
+        const start = i;
         keyValue(path);
-        skipSpaces();
+        skipBlank();
         if (peek() === ',') i++;
+        else if (i === start) i++;
       }
     }
     while (i < src.length && !',]}\n#'.includes(src[i]!)) i++;
@@ -165,7 +180,7 @@ export function locateKeys(source: string): KeyLines {
   function keyValue(base: string): void {
     const at = line;
     let p = base;
-    for (const s of readKey()) {
+    for (const s of readKey().slice(0, MAX_RECORDED_DEPTH)) {
       p = joinPath(p, s);
       record(p, at);
     }
@@ -200,7 +215,7 @@ export function locateKeys(source: string): KeyLines {
       i += isArray ? 2 : 1;
       const segs = readKey();
       i += isArray ? 2 : 1;
-      table = resolveHeader(segs, isArray);
+      table = resolveHeader(segs.slice(0, MAX_RECORDED_DEPTH), isArray && segs.length <= MAX_RECORDED_DEPTH);
       record(table, at);
       // Implicit parents written only through this header get its line too,
       // and so does the array itself of [[a.b]] (`a.b` as well as `a.b[0]`).

@@ -23,7 +23,7 @@ import {
   type PyroscopeOutputConfig,
   type TlsConfig,
 } from './types.js';
-import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
 import { PYROSCOPE_MAX_LABELS, pyroscopeLabels } from '../labels.js';
 
 type Table = Record<string, unknown>;
@@ -578,6 +578,9 @@ function validateInputs(ctx: Ctx, root: Table): GoTargetConfig[] {
   return targets;
 }
 
+/** A secret file is a token or a password, never more. */
+const MAX_SECRET_FILE_BYTES = 64 * 1024;
+
 /**
  * A secret from `key` or from the file named by `key_file` (one of the two).
  * The file is read now, so --check reports a missing one; its trailing
@@ -592,6 +595,13 @@ function readSecret(ctx: Ctx, t: Table, key: string, path: string): { value: str
   }
   if (file !== undefined) {
     try {
+      // A device, FIFO or huge file named by mistake (/dev/zero, /dev/stdin)
+      // would hang the loader or exhaust memory: secrets come from small regular files.
+      const st = statSync(file);
+      if (!st.isFile() || st.size > MAX_SECRET_FILE_BYTES) {
+        ctx.error(joinPath(path, `${key}_file`), `cannot read "${file}": ${st.isFile() ? `larger than ${MAX_SECRET_FILE_BYTES / 1024} KiB` : 'not a regular file'}`);
+        return undefined;
+      }
       return { value: readFileSync(file, 'utf8').replace(/\r?\n$/, ''), from: file };
     } catch (err) {
       ctx.error(joinPath(path, `${key}_file`), `cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
