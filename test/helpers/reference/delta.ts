@@ -1,3 +1,6 @@
+// Reference implementation (pprof-format objects, written for clarity):
+// the oracle the production path in src/profile/raw.ts is tested against.
+
 // Deltas of Go's cumulative profiles (heap alloc_*, mutex and block).
 //
 // Go reports these as totals since the process started. What a backend wants
@@ -17,7 +20,7 @@
 // the new baseline and nothing is shipped: a negative value is never shipped.
 
 import type { Label, Profile } from 'pprof-format';
-import { int64, uint } from './codec.js';
+import { int64, uint } from '../../../src/profile/codec.js';
 import { compactProfile, type CompactSample } from './compact.js';
 
 export interface DeltaBaseline {

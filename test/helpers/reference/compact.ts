@@ -1,3 +1,6 @@
+// Reference implementation (pprof-format objects, written for clarity):
+// the oracle the production path in src/profile/raw.ts is tested against.
+
 // Rebuilds a profile around a new set of samples: locations, functions,
 // mappings and strings that no sample uses are dropped, and ids are renumbered
 // 1..n in table order. Strict readers (Parca, Pyroscope's fast paths) assume
@@ -5,7 +8,7 @@
 // drops samples must keep it.
 
 import { Function as PFunction, Label, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
-import { uint } from './codec.js';
+import { uint } from '../../../src/profile/codec.js';
 
 export interface CompactSample {
   readonly locationIds: readonly number[];

@@ -1,10 +1,13 @@
+// Reference implementation (pprof-format objects, written for clarity):
+// the oracle the production path in src/profile/raw.ts is tested against.
+
 // Structural checks a backend would otherwise do after it said "200 queued":
 // every reference in the profile points at something that exists. A profile
 // that fails here is not shipped.
 
-import type { Profile } from 'pprof-format';
-import { uint } from './codec.js';
-import { InvalidProfileError } from './errors.js';
+import { Profile } from 'pprof-format';
+import { describeNonProfile, int64, uint } from '../../../src/profile/codec.js';
+import { InvalidProfileError } from '../../../src/profile/errors.js';
 
 export function validateProfile(p: Profile): void {
   const strings = p.stringTable.strings;
@@ -85,3 +88,34 @@ export function sampleTypeIndexes(p: Profile, names: readonly string[], profileT
     return i;
   });
 }
+
+/** Sums of each sample type (by name), the slow way. */
+export function sumsBySampleType(p: Profile): Record<string, number> {
+  const names = p.sampleType.map((st) => p.stringTable.strings[uint(st.type)] ?? '');
+  const sums = names.map(() => 0n);
+  for (const s of p.sample) {
+    for (let i = 0; i < sums.length; i++) sums[i]! += int64(s.value[i] ?? 0);
+  }
+  const out: Record<string, number> = {};
+  names.forEach((n, i) => {
+    out[n] = Number(sums[i]);
+  });
+  return out;
+}
+
+/** Decodes protobuf bytes; anything that is not a pprof message is an InvalidProfileError. */
+export function decodeProfile(raw: Uint8Array, original: Uint8Array = raw, contentType?: string): Profile {
+  let p: Profile;
+  try {
+    p = Profile.decode(raw);
+  } catch {
+    throw new InvalidProfileError(describeNonProfile(original, contentType));
+  }
+  // pprof-format gives a message without a string table the default [''], so
+  // one entry means the body had none; a real profile names its sample types.
+  if (p.sampleType.length === 0 || p.stringTable.strings.length <= 1) {
+    throw new InvalidProfileError(describeNonProfile(original, contentType));
+  }
+  return p;
+}
+
