@@ -145,8 +145,9 @@ export function renderOnceTable(
   return `${pad(table)}\n`;
 }
 
-async function runOnce(config: Config, logLevel: LogLevel, io: CliIO): Promise<number> {
-  const logger = createLogger({ level: logLevel, destination: { write: (s: string) => void io.stderr(s) } });
+async function runOnce(config: Config, logLevel: LogLevel, logFormat: LogFormat, io: CliIO): Promise<number> {
+  // The table goes to stdout; logs to stderr, in the format asked for.
+  const logger = createLogger({ level: logLevel, format: logFormat, destination: { write: (s: string) => void io.stderr(s) } });
   const delivered = new Map<string, Set<string>>();
   const failedDelivery = new Map<string, string[]>();
   const collector = new Collector(config, {
@@ -293,6 +294,6 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
     io.stdout(renderPlan(config, staticTargets(config)));
     return EXIT_OK;
   }
-  if (args.once) return runOnce(config, logLevel, io);
+  if (args.once) return runOnce(config, logLevel, args.logFormat, io);
   return runForever(args.config, config, logLevel, args.logFormat);
 }

@@ -2,7 +2,8 @@
 // stdout, one line per event, with target/type/error fields.
 
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
-import { PinoPretty } from 'pino-pretty';
+import { writeSync } from 'node:fs';
+import { prettyFactory } from 'pino-pretty';
 import type { LogLevel } from './config/types.js';
 
 export type Logger = PinoLogger;
@@ -17,16 +18,29 @@ export interface LoggerOptions {
   readonly format?: LogFormat;
 }
 
-/** Human-readable lines on stdout, written synchronously like the JSON ones. */
-function prettyStdout(): DestinationStream {
-  return PinoPretty({
-    sync: true,
-    colorize: process.stdout.isTTY === true,
+/**
+ * Human-readable lines, written synchronously like the JSON ones, to a file
+ * descriptor (stdout) or to any {write} destination (--once writes to stderr).
+ */
+function pretty(destination: number | DestinationStream): DestinationStream {
+  const prettify = prettyFactory({
+    colorize: destination === 1 && process.stdout.isTTY === true,
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: 'pid,hostname',
     singleLine: true,
-    destination: 1,
+    // Our err fields are {code, message}: one line, not an error block.
+    errorLikeObjectKeys: [],
   });
+  const out = (s: string) => (typeof destination === 'number' ? writeSync(destination, s) : destination.write(s));
+  return {
+    write(line: string) {
+      try {
+        out(prettify(line));
+      } catch {
+        out(line); // never lose a line to formatting
+      }
+    },
+  };
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
@@ -38,8 +52,11 @@ export function createLogger(opts: LoggerOptions): Logger {
       formatters: { level: (label) => ({ level: label }) },
       // Defence in depth: nothing should log these, but if it does they are hidden.
       redact: { paths: ['password', '*.password', 'authorization', '*.authorization', 'headers.authorization'], censor: '[redacted]' },
+      // Our `err` fields are plain {code, message} objects; only real Errors
+      // get pino's serializer (which would add an empty stack to the others).
+      serializers: { err: (e: unknown) => (e instanceof Error ? pino.stdSerializers.err(e) : e) },
     },
-    opts.destination ?? (opts.format === 'pretty' ? prettyStdout() : pino.destination({ fd: 1, sync: true })),
+    opts.format === 'pretty' ? pretty(opts.destination ?? 1) : (opts.destination ?? pino.destination({ fd: 1, sync: true })),
   );
 }
 

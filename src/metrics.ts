@@ -128,8 +128,33 @@ export class CollectorMetrics {
     else if (o.result !== 'skipped') this.targetUp.set(labels, 1);
     if (o.error) this.scrapeFailures.inc({ ...labels, code: o.error.code });
     if (o.result === 'shipped' || o.result === 'baseline') this.profileSamples.set(labels, o.samples);
+    // A cumulative type's series starts at 0 with its baseline, so that
+    // increase() and rate() see the first reset (a series born at 1 shows none).
+    if (o.result === 'baseline') this.deltaResets.inc(labels, 0);
     if (o.result === 'reset') this.deltaResets.inc(labels);
     if (t.config.generateMetrics && o.stats) this.observeDerived(o, t);
+    // A value from before the target went down is not its value now.
+    if (o.result === 'failed') this.forgetDerived(o.type, t);
+  }
+
+  private forgetDerived(type: string, t: Target): void {
+    const labels = { service: t.service, env: t.env, version: t.version, instance: t.instance };
+    const d = this.derived;
+    const byType: Record<string, Array<Gauge<'service' | 'env' | 'version' | 'instance'>>> = {
+      cpu: [d.cpuCores],
+      heap: [d.heapLiveBytes, d.heapLiveObjects, d.allocBytesRate, d.allocObjectsRate],
+      goroutine: [d.goroutines],
+      mutex: [d.mutexWait],
+      block: [d.blockWait],
+    };
+    for (const g of byType[type] ?? []) g.remove(labels);
+  }
+
+  /** Outputs start with zero series, so rate() and alerts see them from the start. */
+  initOutput(output: string): void {
+    this.outputSent.inc({ output }, 0);
+    this.outputRetries.inc({ output }, 0);
+    this.outputDropped.inc({ output, reason: 'rejected' }, 0);
   }
 
   private observeDerived(o: CollectOutcome, t: Target): void {

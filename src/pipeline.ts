@@ -115,7 +115,10 @@ export class ProfilePipeline {
         finishedAtMs: res.finishedAtMs,
       });
       let hint: string | undefined;
-      if (processed.empty && spec.emptyHint) {
+      // Empty after the baseline: nothing was recorded over a whole interval,
+      // which for mutex and block means profiling is off (a fresh process may
+      // simply have had no contention yet at its first scrape).
+      if (processed.empty && spec.emptyHint && processed.kind !== 'baseline') {
         hint = spec.emptyHint;
         if (this.once.first(`${target.id}/${type}/empty`)) log.warn({ hint }, `${type} profile has no samples`);
       }

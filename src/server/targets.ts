@@ -25,7 +25,8 @@ const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.ch
 function ago(ms: number | undefined, now: number): string {
   if (ms === undefined) return '-';
   const d = Math.round((now - ms) / 1000);
-  return d >= 0 ? `${d}s ago` : `in ${-d}s`;
+  // Within half a second either way: "now", not "0s ago" for a slot about to fire.
+  return d > 0 ? `${d}s ago` : d < 0 ? `in ${-d}s` : 'now';
 }
 
 /** Flame graphs are computed once per profile id. */

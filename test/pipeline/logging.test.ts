@@ -1,0 +1,210 @@
+// Failure logging in the pipeline: a failure is news when it starts (one warn
+// line), its repeats are not (debug), a failure that goes on is summed up in
+// one warn line every REPEAT_SUMMARY_EVERY_MS, a recovery is one info line,
+// and the metrics count every single failure whatever the log says.
+//
+// The real ProfilePipeline, processor and HTTP scrape against a local
+// node:http server that answers 503 (then a real goroutine profile); a fake
+// clock stands for the minutes between scrapes; the logger writes into an
+// array.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { HealthStore, type CollectOutcome } from '../../src/health.js';
+import { createLogger } from '../../src/log.js';
+import { CollectorMetrics } from '../../src/metrics.js';
+import { ProfilePipeline, REPEAT_SUMMARY_EVERY_MS } from '../../src/pipeline.js';
+import { BaselineStore } from '../../src/profile/baselines.js';
+import { ProfileProcessor } from '../../src/profile/processor.js';
+import type { ProfileRecord } from '../../src/profile/record.js';
+import { CpuProfileGate, CpuWindows } from '../../src/scrape/cpu-gate.js';
+import { DispatcherPool } from '../../src/scrape/dispatchers.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { ROOT } from '../helpers/processes.js';
+import { parsePromText, valueOf } from '../helpers/prom-text.js';
+import { testTarget } from '../helpers/targets.js';
+
+const GOROUTINE_PROFILE = readFileSync(join(ROOT, 'fixtures', 'profiles', 'goroutine.pb.gz'));
+const INTERVAL_MS = 10_000;
+
+let mode: 'fail' | 'ok' = 'fail';
+let served = 0;
+let server: Server;
+let port = 0;
+const pool = new DispatcherPool();
+
+before(async () => {
+  server = createServer((req, res) => {
+    served++;
+    req.resume();
+    if (mode === 'fail') {
+      // The body varies (a request id): the wording of the error changes on
+      // every scrape, its code does not, so it is still the same failure.
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' }).end(`upstream unavailable (request ${served})\n`);
+    } else {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(GOROUTINE_PROFILE);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+});
+
+after(async () => {
+  await pool.close();
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+interface Line {
+  level: string;
+  msg: string;
+  type?: string;
+  failures?: number;
+  minutes?: number;
+  err?: { code?: string };
+  hint?: string;
+}
+
+function setup() {
+  const clock = new FakeClock();
+  const raw: string[] = [];
+  const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void raw.push(s) } });
+  const metrics = new CollectorMetrics({ defaultMetrics: false });
+  const outcomes: CollectOutcome[] = [];
+  const emitted: ProfileRecord[] = [];
+  const target = testTarget({ baseUrl: `http://127.0.0.1:${port}/debug/pprof`, enabledTypes: ['goroutine'], generateMetrics: true, intervalMs: INTERVAL_MS });
+  const pipeline = new ProfilePipeline({
+    clock,
+    logger,
+    dispatchers: pool,
+    processor: new ProfileProcessor({ baselines: new BaselineStore(), now: () => clock.now() }),
+    cpuGate: new CpuProfileGate(clock),
+    cpuWindows: new CpuWindows(),
+    health: new HealthStore(),
+    emit: async (r) => void emitted.push(r),
+    observe: (o, t) => {
+      outcomes.push(o);
+      metrics.observeOutcome(o, t);
+    },
+  });
+  const lines = () => raw.map((s) => JSON.parse(s) as Line);
+  const at = (level: string) => lines().filter((l) => l.level === level);
+  /** One scrape, then the clock moves one interval on. */
+  const scrape = async () => {
+    const o = await pipeline.collect(target, 'goroutine');
+    clock.stall(INTERVAL_MS);
+    return o;
+  };
+  const metric = async (name: string, labels: Record<string, string> = {}) =>
+    valueOf(parsePromText(await metrics.registry.metrics()), name, { service: target.service, instance: target.instance, type: 'goroutine', ...labels });
+  return { clock, lines, at, scrape, metric, outcomes, emitted };
+}
+
+describe('pipeline failure logging', () => {
+  it('warns once when a failure starts, sums repeats up every REPEAT_SUMMARY_EVERY_MS, says the recovery once; the metrics count every failure', async () => {
+    mode = 'fail';
+    const s = setup();
+    const repeatsPerSummary = Math.ceil(REPEAT_SUMMARY_EVERY_MS / INTERVAL_MS);
+    assert.ok(repeatsPerSummary >= 3, `REPEAT_SUMMARY_EVERY_MS ${REPEAT_SUMMARY_EVERY_MS} is a few intervals at least`);
+
+    // 1. The first failure: one warn line with the error and its code.
+    const first = await s.scrape();
+    assert.equal(first.result, 'failed');
+    assert.equal(first.error?.code, 'http_status');
+    let warns = s.at('warn');
+    assert.equal(warns.length, 1, 'one warn line for the first failure');
+    assert.equal(warns[0]!.type, 'goroutine');
+    assert.equal(warns[0]!.err?.code, 'http_status');
+    assert.match(warns[0]!.msg, /^goroutine scrape failed: .*answered 503/);
+
+    // 2. Repeats just short of the summary period: nothing more at warn,
+    // each one at debug.
+    for (let i = 1; i < repeatsPerSummary; i++) {
+      const o = await s.scrape();
+      assert.equal(o.result, 'failed', `repeat ${i}`);
+    }
+    assert.equal(s.at('warn').length, 1, `no warn line for ${repeatsPerSummary - 1} repeats within ${REPEAT_SUMMARY_EVERY_MS} ms`);
+    assert.equal(s.at('debug').filter((l) => l.msg === 'goroutine scrape still failing').length, repeatsPerSummary - 1, 'each repeat at debug');
+
+    // 3. The repeat that completes the period: one summary with the count.
+    await s.scrape();
+    warns = s.at('warn');
+    assert.equal(warns.length, 2, 'a summary line once the period has passed');
+    const summary = warns[1]!;
+    assert.equal(summary.failures, repeatsPerSummary, 'the summary counts the repeats since the first line');
+    assert.equal(summary.minutes, Math.round(REPEAT_SUMMARY_EVERY_MS / 60_000));
+    assert.match(summary.msg, new RegExp(`^goroutine scrape still failing: ${repeatsPerSummary} more failure\\(s\\) in the last \\d+ min: .*503`));
+
+    // 4. The next period starts from the summary: again silent until it is over.
+    for (let i = 1; i < repeatsPerSummary; i++) await s.scrape();
+    assert.equal(s.at('warn').length, 2, 'silent again during the second period');
+    await s.scrape();
+    assert.equal(s.at('warn').length, 3, 'a second summary after the second period');
+    assert.equal(s.at('warn')[2]!.failures, repeatsPerSummary);
+
+    // The metrics saw every failure, logged or not.
+    const failures = 1 + 2 * repeatsPerSummary;
+    assert.equal(s.outcomes.length, failures);
+    assert.equal(await s.metric('collector_scrapes_total', { result: 'failed' }), failures, 'collector_scrapes_total{result="failed"}');
+    assert.equal(await s.metric('collector_scrape_failures_total', { code: 'http_status' }), failures, 'collector_scrape_failures_total{code="http_status"}');
+    assert.equal(await s.metric('collector_target_up'), 0);
+    assert.equal(s.at('info').length, 0, 'no info line while failing');
+
+    // 5. Recovery: one info line, then quiet successes.
+    mode = 'ok';
+    const ok = await s.scrape();
+    assert.equal(ok.result, 'shipped', JSON.stringify(ok.error));
+    assert.equal(s.emitted.length, 1, 'the profile went to the outputs');
+    const infos = s.at('info');
+    assert.equal(infos.length, 1, 'one info line for the recovery');
+    assert.equal(infos[0]!.msg, 'goroutine scrape recovered');
+    await s.scrape();
+    await s.scrape();
+    assert.equal(s.at('info').length, 1, 'successes after the recovery are not news');
+    assert.equal(s.at('warn').length, 3, 'no warn line while it works');
+    assert.equal(await s.metric('collector_target_up'), 1);
+    assert.equal(await s.metric('collector_scrapes_total', { result: 'shipped' }), 3);
+    assert.equal(await s.metric('collector_scrapes_total', { result: 'failed' }), failures, 'failures counted before stay counted');
+
+    // 6. A new failure after the recovery is news again, at once.
+    mode = 'fail';
+    await s.scrape();
+    warns = s.at('warn');
+    assert.equal(warns.length, 4, 'a failure after a recovery is logged at warn');
+    assert.match(warns[3]!.msg, /^goroutine scrape failed: /);
+    await s.scrape();
+    assert.equal(s.at('warn').length, 4, 'and its first repeat is not');
+    assert.equal(await s.metric('collector_scrapes_total', { result: 'failed' }), failures + 2);
+  });
+
+  it('a different error code is a new failure: logged at warn at once, not folded into the summary', async () => {
+    mode = 'fail';
+    const s = setup();
+    await s.scrape();
+    await s.scrape();
+    assert.equal(s.at('warn').length, 1);
+    // The same target now refuses connections: another code, another story.
+    const saved = port;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+    try {
+      const o = await s.scrape();
+      assert.equal(o.error?.code, 'network', JSON.stringify(o.error));
+      const warns = s.at('warn');
+      assert.equal(warns.length, 2, 'the new code is logged at warn');
+      assert.equal(warns[1]!.err?.code, 'network');
+      assert.equal(await s.metric('collector_scrape_failures_total', { code: 'network' }), 1);
+      assert.equal(await s.metric('collector_scrape_failures_total', { code: 'http_status' }), 2);
+    } finally {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(saved, '127.0.0.1', () => resolve());
+      });
+    }
+  });
+});
