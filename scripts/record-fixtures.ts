@@ -70,6 +70,16 @@ async function main(): Promise<void> {
     await big.stop();
   }
 
+  // The benchmark's ~200 KB heap (10,000 stacks, 32 frames) and a full 9 s CPU window.
+  const bench = await startGoTarget({ allocStacks: 10_000, allocDepth: 32, memRate: 4096 });
+  try {
+    await sleep(8000);
+    save('heap-bench.pb.gz', await get(`${bench.url}/debug/pprof/heap`), 'heap, ~10,000 allocation stacks 32 frames deep (main.manyStacks): the ~200 KB heap of the benchmark');
+    save('cpu-9s.pb.gz', await get(`${bench.url}/debug/pprof/profile?seconds=9`), 'cpu, a full 9 s window, as the collector scrapes it by default');
+  } finally {
+    await bench.stop();
+  }
+
   writeFileSync(
     join(OUT, 'manifest.json'),
     `${JSON.stringify({ recorded: new Date().toISOString(), go_target: 'fixtures/go-target', parked_goroutines: PARKED, gap_ms: GAP_MS, steps: STEPS, files }, null, 2)}\n`,

@@ -13,9 +13,9 @@ import { OutputSet } from './output/index.js';
 import type { DeliveryEvents } from './output/queue.js';
 import type { Backoff } from './output/retry.js';
 import { redactedUrl } from './redact.js';
-import { BaselineFiles, BaselineStore } from './profile/baselines.js';
 import { join } from 'node:path';
 import { ProfileProcessor } from './profile/processor.js';
+import { InlineEngine, WorkerPool, makeRunner, type ProfileEngine } from './profile/workers.js';
 import type { ProfileRecord } from './profile/record.js';
 import { isCumulative, type ProfileTypeName } from './profile/types.js';
 import { sleep, type Clock, type TimerHandle } from './schedule/clock.js';
@@ -117,7 +117,6 @@ export class Collector {
   private config: Config;
   private targets: Target[] = [];
   private outputs: OutputSet | null = null;
-  private readonly baselines = new BaselineStore();
   private readonly cpuWindows = new CpuWindows();
   private readonly cpuGate: CpuProfileGate;
   private readonly overlapsSaid = new Set<string>();
@@ -129,6 +128,7 @@ export class Collector {
   private readonly pipeline: ProfilePipeline;
   private readonly log: Logger;
   private statsTimer: TimerHandle | null = null;
+  private readonly engine: ProfileEngine;
   /** The last shipped profile per target and type, for the status page. */
   readonly lastProfiles = new LastProfiles();
   private lastStats = '';
@@ -156,15 +156,19 @@ export class Collector {
       onClockJump: () => this.log.warn('the wall clock stepped back: every job moved to its next slot from the new time'),
     });
     const durable = deps.durable ?? false;
+    // The daemon decodes and computes deltas in worker threads (which own
+    // the baselines, saved under data_dir); --once inline, in memory.
+    const settings = {
+      ...(durable ? { baselineDir: join(config.agent.dataDir, 'state', 'baselines') } : {}),
+      maxSavedAgeMs: LIMITS.baselineMaxAgeMs,
+    };
+    this.engine =
+      durable && config.agent.profileWorkers > 0 ? new WorkerPool(config.agent.profileWorkers, settings, deps.logger) : new InlineEngine(makeRunner(settings));
     this.pipeline = new ProfilePipeline({
       clock: deps.clock,
       logger: deps.logger,
       dispatchers: this.dispatchers,
-      processor: new ProfileProcessor({
-        baselines: this.baselines,
-        ...(durable ? { baselineFiles: new BaselineFiles(join(config.agent.dataDir, 'state', 'baselines')) } : {}),
-        now: () => deps.clock.now(),
-      }),
+      processor: new ProfileProcessor({ engine: this.engine, now: () => deps.clock.now() }),
       cpuGate: this.cpuGate,
       cpuWindows: this.cpuWindows,
       health: this.health,
@@ -201,6 +205,7 @@ export class Collector {
   /** Opens the outputs (and, when durable, the spool, replaying what it holds). */
   private async openOutputs(): Promise<OutputSet> {
     if (this.outputs) return this.outputs;
+    for (const o of this.config.outputs) this.deps.metrics?.initOutput(o.name);
     const a = this.config.agent;
     this.outputs = await OutputSet.open(
       this.config.outputs,
@@ -344,6 +349,7 @@ export class Collector {
   async reload(config: Config): Promise<void> {
     // Outputs first: if one cannot be set up, nothing else has changed yet.
     await this.outputs?.reconfigure(config.outputs);
+    for (const o of config.outputs) this.deps.metrics?.initOutput(o.name);
     this.dispatchers.reloadTls();
     const oldTargets = this.targets;
     this.config = config;
@@ -351,7 +357,7 @@ export class Collector {
     const ids = new Set(this.targets.map((t) => t.id));
     for (const t of oldTargets) if (!ids.has(t.id)) this.deps.metrics?.forgetTarget(t, t.config.enabledTypes);
     const { added, removed, changed } = this.scheduler.sync(this.jobsFor(this.targets));
-    this.baselines.retainTargets(ids);
+    this.engine.retainTargets(ids);
     this.cpuWindows.retainTargets(ids);
     this.health.retainTargets(ids);
     this.lastProfiles.retainTargets(ids);
@@ -383,6 +389,7 @@ export class Collector {
       undelivered = await this.outputs.close();
     }
     await this.dispatchers.close();
+    await this.engine.close();
     if (undelivered > 0) {
       this.log.warn(
         { undelivered, spooled },

@@ -21,6 +21,8 @@ export interface AgentConfig {
   readonly spoolMaxAgeMs: number;
   /** On SIGTERM/SIGINT: how long scrapes and sends in flight may still take. */
   readonly shutdownGraceMs: number;
+  /** Worker threads for decoding and deltas; 0 runs them on the main thread. */
+  readonly profileWorkers: number;
 }
 
 export interface TlsConfig {

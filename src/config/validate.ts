@@ -25,6 +25,7 @@ import {
 } from './types.js';
 import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
 import { PYROSCOPE_MAX_LABELS, pyroscopeLabels } from '../labels.js';
+import { defaultWorkerCount } from '../profile/workers.js';
 
 type Table = Record<string, unknown>;
 
@@ -48,6 +49,7 @@ const AGENT_KEYS: Record<string, KeySpec> = {
   spool_max_bytes: OURS,
   spool_max_age: OURS,
   shutdown_grace: OURS,
+  profile_workers: OURS,
   log_level: OURS,
 };
 
@@ -306,7 +308,13 @@ function validateAgent(ctx: Ctx, root: Table): AgentConfig {
   const spoolMaxAgeMs = readDuration(ctx, t, 'spool_max_age', path) ?? LIMITS.spoolMaxAgeMs;
   if (spoolMaxAgeMs <= 0) ctx.error(joinPath(path, 'spool_max_age'), 'must be more than 0s (it bounds how long undelivered profiles are kept)');
   const shutdownGraceMs = readDuration(ctx, t, 'shutdown_grace', path) ?? LIMITS.shutdownGraceMs;
-  return { hostname, listen, dataDir, logLevel, spoolMaxBytes, spoolMaxAgeMs, shutdownGraceMs };
+  let profileWorkers = defaultWorkerCount();
+  if (t.profile_workers !== undefined) {
+    const v = t.profile_workers;
+    if ((typeof v === 'number' || typeof v === 'bigint') && Number.isInteger(Number(v)) && Number(v) >= 0 && Number(v) <= 64) profileWorkers = Number(v);
+    else ctx.error(joinPath(path, 'profile_workers'), `must be a whole number from 0 (no worker threads) to 64, got ${typeof v === 'string' ? JSON.stringify(v) : describe(v)}`);
+  }
+  return { hostname, listen, dataDir, logLevel, spoolMaxBytes, spoolMaxAgeMs, shutdownGraceMs, profileWorkers };
 }
 
 const SIZE_UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 };

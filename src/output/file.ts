@@ -3,7 +3,7 @@
 // and renamed, pprof first, so a reader that sees the .json sees a complete
 // profile beside it.
 
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileOutputConfig } from '../config/types.js';
 import { rfc3339Nano, type ProfileRecord } from '../profile/record.js';
@@ -40,21 +40,21 @@ export function fileSidecar(record: ProfileRecord, pprofName: string): Record<st
   };
 }
 
+/**
+ * Temp name, then rename: a reader never sees half a file. No fsync: the
+ * spool already holds the profile durably until this write is done, and a
+ * crash before the data reaches the disk replays it from there.
+ */
 async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeFile(tmp, data);
   await rename(tmp, path);
 }
 
 export class FileSender implements ProfileSender {
   readonly kind = 'file';
   readonly name: string;
+  private readonly madeDirs = new Set<string>();
 
   constructor(private readonly cfg: FileOutputConfig) {
     this.name = cfg.name;
@@ -68,12 +68,17 @@ export class FileSender implements ProfileSender {
     const stem = join(this.cfg.dir, fileStem(record));
     const pprofPath = `${stem}.pprof`;
     try {
-      await mkdir(join(this.cfg.dir, safe(record.service)), { recursive: true });
+      const dir = join(this.cfg.dir, safe(record.service));
+      if (!this.madeDirs.has(dir)) {
+        await mkdir(dir, { recursive: true });
+        this.madeDirs.add(dir);
+      }
       await writeAtomic(pprofPath, record.pprof);
       const sidecar = fileSidecar(record, pprofPath.slice(pprofPath.lastIndexOf('/') + 1));
       await writeAtomic(`${stem}.json`, Buffer.from(`${JSON.stringify(sidecar, null, 2)}\n`));
     } catch (err) {
       await rm(pprofPath, { force: true }).catch(() => undefined);
+      this.madeDirs.clear(); // the directory may be what went missing
       const e = err as NodeJS.ErrnoException;
       // A full disk or a permission problem can be fixed while we wait; retry.
       throw new DeliveryError(`writing ${pprofPath}: ${e.code ?? e.message}`, true, { ...(e.code ? { code: e.code } : {}) });

@@ -151,15 +151,16 @@ export class OutputSet {
         return;
       }
       for (const { queue } of this.queues.values()) queue.enqueue(record);
-      await this.applyBounds();
+      await this.applyBounds(false);
       return;
     }
     for (const { queue } of this.queues.values()) queue.enqueue(record);
   }
 
-  private async applyBounds(): Promise<void> {
+  /** Applies the spool bounds; `checkAge` false: only spool_max_bytes (cheap, after each write). */
+  private async applyBounds(checkAge = true): Promise<void> {
     if (!this.spool) return;
-    const dropped = await this.spool.enforceBounds();
+    const dropped = await this.spool.enforceBounds(checkAge);
     if (dropped.length === 0) return;
     this.forgetDropped(dropped);
     const byReason = new Map<string, number>();

@@ -142,6 +142,7 @@ export class Spool {
   private readonly quarantineDir: string;
   private readonly held = new Map<string, Held>();
   private totalBytes = 0;
+  private readonly madeDirs = new Set<string>();
   private readonly now: () => number;
   private readonly log: Logger;
 
@@ -235,7 +236,10 @@ export class Spool {
     }
     try {
       for (const output of outputs) {
-        await mkdir(this.outputDir(output), { recursive: true });
+        if (!this.madeDirs.has(output)) {
+          await mkdir(this.outputDir(output), { recursive: true });
+          this.madeDirs.add(output);
+        }
         await link(tmp, this.path(output, record.id));
       }
     } finally {
@@ -290,6 +294,7 @@ export class Spool {
       }
     }
     await rm(this.outputDir(output), { recursive: true, force: true });
+    this.madeDirs.delete(output);
     return dropped;
   }
 
@@ -297,10 +302,12 @@ export class Spool {
    * Applies spool_max_age and spool_max_bytes: the oldest profiles go first.
    * Returns what was dropped, per output, so the queues forget them too.
    */
-  async enforceBounds(): Promise<SpoolDrop[]> {
+  async enforceBounds(checkAge = true): Promise<SpoolDrop[]> {
     const dropped: SpoolDrop[] = [];
     if (this.held.size === 0) return dropped;
-    const cutoff = this.now() - this.opts.maxAgeMs;
+    // Under the byte bound, only the (periodic) age check has anything to do.
+    if (!checkAge && this.totalBytes <= this.opts.maxBytes) return dropped;
+    const cutoff = checkAge ? this.now() - this.opts.maxAgeMs : -Infinity;
     const byAge = [...this.held.entries()].sort((a, b) => a[1].createdMs - b[1].createdMs || (a[0] < b[0] ? -1 : 1));
     for (const [id, h] of byAge) {
       const tooOld = h.createdMs < cutoff;

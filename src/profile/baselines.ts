@@ -11,13 +11,39 @@ import type { ProfileTypeName } from './types.js';
  * scrape becomes the baseline).
  */
 export class BaselineFiles {
-  constructor(private readonly dir: string) {}
+  private readonly savedAt = new Map<string, number>();
+
+  /**
+   * `everyMs`: a body is written at most this often per target and type. Any
+   * earlier scrape of the same process is a valid baseline (the delta just
+   * covers a longer window), so writing every scrape would buy nothing.
+   */
+  constructor(
+    private readonly dir: string,
+    private readonly everyMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  retainTargets(ids: ReadonlySet<string>): void {
+    for (const key of this.savedAt.keys()) if (!ids.has(key.slice(0, key.lastIndexOf('/')))) this.savedAt.delete(key);
+  }
+
+  /** Saves the body unless one was saved for this target and type within `everyMs`. */
+  async maybeSave(targetId: string, type: ProfileTypeName, body: Uint8Array): Promise<void> {
+    const key = `${targetId}/${type}`;
+    const last = this.savedAt.get(key);
+    const now = this.now();
+    if (last !== undefined && now - last < this.everyMs) return;
+    this.savedAt.set(key, now);
+    await this.save(targetId, type, body);
+  }
 
   private path(targetId: string, type: ProfileTypeName): string {
     return join(this.dir, `${targetId.replace(/[^A-Za-z0-9_-]/g, '_')}-${type}.pb.gz`);
   }
 
   async save(targetId: string, type: ProfileTypeName, body: Uint8Array): Promise<void> {
+    this.savedAt.set(`${targetId}/${type}`, this.now());
     await mkdir(this.dir, { recursive: true });
     const p = this.path(targetId, type);
     const tmp = `${p}.tmp-${process.pid}`;

@@ -125,11 +125,17 @@ export async function inflateProfile(body: Uint8Array, maxDecompressedBytes: num
 }
 
 /**
- * Scans and validates raw pprof bytes in one pass and sums each sample type.
+ * Scans and validates raw pprof bytes and sums each sample type (unless
+ * `sums: false`, when the caller reads and so validates every sample itself).
  * Bytes that are not a profile at all get an error saying what they look
  * like (HTML, JSON, text) rather than which protobuf field is off.
  */
-export function parseRawProfile(raw: Uint8Array, original: Uint8Array = raw, contentType?: string): { profile: RawProfile; index: ProfileIndex; sums: Record<string, number> } {
+export function parseRawProfile(
+  raw: Uint8Array,
+  original: Uint8Array = raw,
+  contentType?: string,
+  opts: { sums?: boolean } = {},
+): { profile: RawProfile; index: ProfileIndex; sums: Record<string, number> } {
   let profile: RawProfile;
   try {
     profile = scanProfile(raw);
@@ -138,7 +144,9 @@ export function parseRawProfile(raw: Uint8Array, original: Uint8Array = raw, con
   }
   if (profile.sampleTypes.length === 0 || profile.nStrings <= 1) throw new InvalidProfileError(describeNonProfile(original, contentType));
   const index = indexProfile(profile);
-  const sums = rawSums(profile, index); // reads (and so validates) every sample
+  // Reading every sample validates it; a caller that reads them anyway
+  // (the delta) can skip this pass.
+  const sums = opts.sums === false ? {} : rawSums(profile, index);
   return { profile, index, sums };
 }
 

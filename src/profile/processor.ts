@@ -4,11 +4,11 @@
 
 import type { Target } from '../discovery/static.js';
 import { LIMITS } from '../limits.js';
-import type { BaselineFiles, BaselineStore } from './baselines.js';
-import { DELTA_GZIP_LEVEL, gzipProfile, inflateProfile, isGzip, parseRawProfile } from './codec.js';
+import { BaselineStore, type BaselineFiles } from './baselines.js';
+import { ProfileJobRunner } from './job.js';
 import { freezeRecord, newRecordId, type ProfileRecord } from './record.js';
-import { rawDelta, rawSampleTypeIndexes, sampleTypeNames, type RawBaseline } from './raw.js';
 import type { ProfileStats } from './stats.js';
+import { InlineEngine, type ProfileEngine } from './workers.js';
 import { PROFILE_TYPES, type ProfileTypeName } from './types.js';
 
 export interface ScrapedProfile {
@@ -37,8 +37,10 @@ export type ProcessResult =
   | (Common & { readonly kind: 'reset'; readonly reason: string });
 
 export interface ProcessorOptions {
-  readonly baselines: BaselineStore;
-  /** Where baselines survive a restart of the collector (none for --once). */
+  /** Where the heavy work runs (and the baselines live); inline by default. */
+  readonly engine?: ProfileEngine;
+  /** For the inline default: its baseline store, and saved baselines on disk. */
+  readonly baselines?: BaselineStore;
   readonly baselineFiles?: BaselineFiles;
   readonly baselineMaxAgeMs?: number;
   readonly maxDecompressedBytes?: number;
@@ -48,41 +50,46 @@ export interface ProcessorOptions {
 const msToNs = (ms: number): bigint => BigInt(Math.round(ms)) * 1_000_000n;
 
 export class ProfileProcessor {
-  private readonly baselines: BaselineStore;
-  private readonly baselineFiles: BaselineFiles | undefined;
-  private readonly baselineMaxAgeMs: number;
   private readonly maxDecompressedBytes: number;
+  private readonly engine: ProfileEngine;
   private readonly now: () => number;
 
-  constructor(opts: ProcessorOptions) {
-    this.baselines = opts.baselines;
-    this.baselineFiles = opts.baselineFiles;
-    this.baselineMaxAgeMs = opts.baselineMaxAgeMs ?? LIMITS.baselineMaxAgeMs;
+  constructor(opts: ProcessorOptions = {}) {
     this.maxDecompressedBytes = opts.maxDecompressedBytes ?? LIMITS.maxDecompressedBytes;
     this.now = opts.now ?? Date.now;
+    this.engine =
+      opts.engine ??
+      new InlineEngine(
+        new ProfileJobRunner({
+          baselines: opts.baselines ?? new BaselineStore(),
+          ...(opts.baselineFiles ? { files: opts.baselineFiles } : {}),
+          maxSavedAgeMs: opts.baselineMaxAgeMs ?? LIMITS.baselineMaxAgeMs,
+          now: this.now,
+        }),
+      );
   }
 
-  /** The baseline a previous run of the collector left on disk, if it is recent and readable. */
-  private async savedBaseline(s: ScrapedProfile, deltaIdx: readonly number[]): Promise<RawBaseline | undefined> {
-    const saved = await this.baselineFiles?.load(s.target.id, s.type);
-    if (!saved || this.now() - saved.savedAtMs > this.baselineMaxAgeMs) return undefined;
-    try {
-      const { profile, index } = parseRawProfile(await inflateProfile(saved.body, this.maxDecompressedBytes), saved.body);
-      const t = BigInt(profile.timeNanos);
-      if (t <= 0n || sampleTypeNames(profile).join() === '') return undefined;
-      return rawDelta(profile, index, undefined, deltaIdx, t).baseline;
-    } catch {
-      return undefined; // a torn or foreign file: this scrape becomes the baseline
-    }
+  /** Forgets the baselines of targets that are gone (after a reload). */
+  retainTargets(ids: ReadonlySet<string>): void {
+    this.engine.retainTargets(ids);
+  }
+
+  async close(): Promise<void> {
+    await this.engine.close();
   }
 
   async process(s: ScrapedProfile): Promise<ProcessResult> {
     const spec = PROFILE_TYPES[s.type];
-    const raw = await inflateProfile(s.body, this.maxDecompressedBytes);
-    const { profile, index, sums } = parseRawProfile(raw, s.body, s.contentType);
-    const scrapedSamples = profile.nSamples;
-    const empty = scrapedSamples === 0;
     const { target } = s;
+    const r = await this.engine.run({
+      targetId: target.id,
+      type: s.type,
+      body: s.body,
+      ...(s.contentType ? { contentType: s.contentType } : {}),
+      maxDecompressedBytes: this.maxDecompressedBytes,
+      fallbackTimeNanos: msToNs(s.finishedAtMs),
+    });
+    const { scrapedSamples, empty, stats } = r;
 
     const base = {
       targetId: target.id,
@@ -95,39 +102,27 @@ export class ProfileProcessor {
       customTags: { ...target.customTags },
     };
 
-    if (spec.deltaSampleTypes.length === 0) {
+    if (r.kind === 'snapshot') {
       const startNs = msToNs(s.startedAtMs);
-      const dur = BigInt(profile.durationNanos);
       // CPU: the window Go measured, from when we asked. Snapshots: the request.
-      const endNs = spec.isCpu && dur > 0n ? startNs + dur : msToNs(s.finishedAtMs);
+      const endNs = spec.isCpu && r.durationNanos > 0n ? startNs + r.durationNanos : msToNs(s.finishedAtMs);
       // Ship the bytes as scraped; Go's bytes are gzipped already.
-      const pprof = isGzip(s.body) ? s.body : await gzipProfile(raw);
+      const pprof = r.gzipped ? Buffer.from(r.gzipped.buffer, r.gzipped.byteOffset, r.gzipped.byteLength) : s.body;
       const record = freezeRecord({ ...base, id: newRecordId(this.now()), startNs, endNs, pprof, sampleCount: scrapedSamples, isDelta: false });
-      const windowSeconds = Number(endNs - startNs) / 1e9;
-      return { kind: 'shipped', record, scrapedSamples, empty, stats: { scraped: sums, windowSeconds } };
+      return { kind: 'shipped', record, scrapedSamples, empty, stats: { ...stats, windowSeconds: Number(endNs - startNs) / 1e9 } };
     }
+    if (r.kind === 'baseline') return { kind: 'baseline', scrapedSamples, empty, stats };
+    if (r.kind === 'reset') return { kind: 'reset', reason: r.reason, scrapedSamples, empty, stats };
 
-    const deltaIdx = rawSampleTypeIndexes(profile, spec.deltaSampleTypes, s.type);
-    const timeNs = BigInt(profile.timeNanos);
-    const timeNanos = timeNs > 0n ? timeNs : msToNs(s.finishedAtMs);
-    const previous = this.baselines.get(target.id, s.type) ?? (await this.savedBaseline(s, deltaIdx));
-    const outcome = rawDelta(profile, index, previous, deltaIdx, timeNanos);
-    this.baselines.set(target.id, s.type, outcome.baseline);
-    await this.baselineFiles?.save(target.id, s.type, s.body).catch(() => undefined);
-    if (outcome.kind === 'baseline') return { kind: 'baseline', scrapedSamples, empty, stats: { scraped: sums } };
-    if (outcome.kind === 'reset') return { kind: 'reset', reason: outcome.reason, scrapedSamples, empty, stats: { scraped: sums } };
-
-    const pprof = await gzipProfile(outcome.profile, DELTA_GZIP_LEVEL);
     const record = freezeRecord({
       ...base,
       id: newRecordId(this.now()),
-      startNs: outcome.windowStartNanos,
-      endNs: timeNanos,
-      pprof,
-      sampleCount: outcome.samples,
+      startNs: r.windowStartNanos,
+      endNs: r.timeNanos,
+      pprof: Buffer.from(r.gzipped.buffer, r.gzipped.byteOffset, r.gzipped.byteLength),
+      sampleCount: r.samples,
       isDelta: true,
     });
-    const stats: ProfileStats = { scraped: sums, delta: outcome.sums, windowSeconds: Number(timeNanos - outcome.windowStartNanos) / 1e9 };
     return { kind: 'shipped', record, scrapedSamples, empty, stats };
   }
 }

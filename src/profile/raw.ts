@@ -123,6 +123,9 @@ export function scanProfile(buf: Uint8Array): RawProfile {
       }
       continue;
     }
+    // Scalar fields are varints; read as one, another wire type would misframe
+    // what follows (its bytes read as top-level fields). Go's pprof refuses it.
+    if (wire !== WIRE_VARINT && field >= 7 && field <= 15 && field !== 11 && field !== 13) invalid(`field ${field} has wire type ${wire}, not a varint`);
     switch (field) {
       case 7:
         dropFrames = r.uint();
@@ -691,8 +694,9 @@ class HashIndex {
     private readonly keysA: Uint32Array,
     private readonly keysB: Uint32Array,
   ) {
+    // Load factor at most ~0.7: few probes, and 4-8 bytes of slots per stack.
     let size = 16;
-    while (size < capacityFor * 2) size *= 2;
+    while (size * 0.7 < capacityFor) size *= 2;
     this.slots = new Int32Array(size).fill(-1);
     this.mask = size - 1;
   }
@@ -729,7 +733,7 @@ export interface RawBaseline {
   readonly totals: ValueArray;
 }
 
-export type RawDeltaOutcome =
+export type RawDeltaOutcome = { readonly scrapedSums: Record<string, number> } & (
   | { readonly kind: 'baseline'; readonly baseline: RawBaseline }
   | { readonly kind: 'reset'; readonly baseline: RawBaseline; readonly reason: string }
   | {
@@ -741,7 +745,8 @@ export type RawDeltaOutcome =
       readonly windowStartNanos: bigint;
       /** Sums per sample type of the delta profile. */
       readonly sums: Record<string, number>;
-    };
+    }
+);
 
 /** Bytes a baseline holds, for memory accounting. */
 export function baselineBytes(b: RawBaseline): number {
@@ -779,6 +784,15 @@ export function rawDelta(p: RawProfile, index: ProfileIndex, previous: RawBaseli
     }
   }
 
+  // Sums of the profile as scraped (for the derived runtime metrics).
+  const names = sampleTypeNames(p);
+  const scrapedSums: Record<string, number> = {};
+  for (let t = 0; t < nTypes; t++) {
+    let total: Int = 0;
+    for (let e = 0; e < m; e++) total = add(total, values.get(e * nTypes + t));
+    scrapedSums[names[t]!] = Number(total);
+  }
+
   const totals = new ValueArray(m * k);
   for (let e = 0; e < m; e++) for (let j = 0; j < k; j++) totals.set(e * k + j, values.get(e * nTypes + deltaIdx[j]!));
   const compactA = keysA.slice(0, m);
@@ -787,11 +801,11 @@ export function rawDelta(p: RawProfile, index: ProfileIndex, previous: RawBaseli
   for (let e = 0; e < m; e++) baselineIndex.insert(e);
   const baseline: RawBaseline = { timeNanos, n: m, k, keysA: compactA, keysB: compactB, index: baselineIndex, totals };
 
-  if (!previous) return { kind: 'baseline', baseline };
+  if (!previous) return { kind: 'baseline', baseline, scrapedSums };
   if (timeNanos <= previous.timeNanos) {
-    return { kind: 'reset', baseline, reason: `profile time went backwards or stood still (${previous.timeNanos} -> ${timeNanos})` };
+    return { kind: 'reset', baseline, scrapedSums, reason: `profile time went backwards or stood still (${previous.timeNanos} -> ${timeNanos})` };
   }
-  if (previous.k !== k) return { kind: 'reset', baseline, reason: 'the sample types changed' };
+  if (previous.k !== k) return { kind: 'reset', baseline, scrapedSums, reason: 'the sample types changed' };
   // A restart: any per-stack total went down (a stack seen before and now
   // missing counts as zero: Go never forgets a stack within one process).
   for (let pe = 0; pe < previous.n; pe++) {
@@ -800,7 +814,12 @@ export function rawDelta(p: RawProfile, index: ProfileIndex, previous: RawBaseli
       const before = previous.totals.get(pe * k + j);
       const now = e < 0 ? 0 : totals.get(e * k + j);
       if (less(now, before)) {
-        return { kind: 'reset', baseline, reason: e < 0 ? 'a stack seen before is gone (target restarted?)' : 'a cumulative value went down (target restarted?)' };
+        return {
+          kind: 'reset',
+          baseline,
+          scrapedSums,
+          reason: e < 0 ? 'a stack seen before is gone (target restarted?)' : 'a cumulative value went down (target restarted?)',
+        };
       }
     }
   }
@@ -828,10 +847,9 @@ export function rawDelta(p: RawProfile, index: ProfileIndex, previous: RawBaseli
     }
   }
   const profile = encodeSubset(index, c, kept, (e, t) => out.get(e * nTypes + t), (e) => firstSample[e]!, timeNanos, timeNanos - previous.timeNanos);
-  const names = sampleTypeNames(p);
   const sumsByName: Record<string, number> = {};
   names.forEach((n, t) => (sumsByName[n] = Number(sums[t])));
-  return { kind: 'delta', baseline, profile, samples: kept.length, windowStartNanos: previous.timeNanos, sums: sumsByName };
+  return { kind: 'delta', baseline, profile, samples: kept.length, windowStartNanos: previous.timeNanos, sums: sumsByName, scrapedSums };
 }
 
 // ---------------------------------------------------------------- encoding
@@ -860,10 +878,16 @@ function encodeSubset(
   let flatLocs = new Int32Array(Math.max(16, entries.length * 8));
   const locStart = new Int32Array(entries.length + 1);
   let nFlat = 0;
-  const sampleLabels: Array<{ key: number[]; str: number[]; num: Int[]; unit: number[] } | null> = [];
+  // Labels, flat: those of kept sample n are [labStart[n], labStart[n+1]).
+  const labKey: number[] = [];
+  const labStr: number[] = [];
+  const labNum: Int[] = [];
+  const labUnit: number[] = [];
+  const labStart = new Int32Array(entries.length + 1);
   entries.forEach((e, n) => {
     cursor.read(sampleOf(e), false);
     locStart[n] = nFlat;
+    labStart[n] = labKey.length;
     if (nFlat + cursor.nLocs > flatLocs.length) {
       const next = new Int32Array(Math.max(flatLocs.length * 2, nFlat + cursor.nLocs));
       next.set(flatLocs);
@@ -874,13 +898,14 @@ function encodeSubset(
       usedLoc[li] = 1;
       flatLocs[nFlat++] = li;
     }
-    const nl = cursor.nLabels;
-    sampleLabels.push(
-      nl > 0
-        ? { key: cursor.labelKey.slice(0, nl), str: cursor.labelStr.slice(0, nl), num: cursor.labelNum.slice(0, nl), unit: cursor.labelUnit.slice(0, nl) }
-        : null,
-    );
+    for (let j = 0; j < cursor.nLabels; j++) {
+      labKey.push(cursor.labelKey[j]!);
+      labStr.push(cursor.labelStr[j]!);
+      labNum.push(cursor.labelNum[j]!);
+      labUnit.push(cursor.labelUnit[j]!);
+    }
   });
+  labStart[entries.length] = labKey.length;
   locStart[entries.length] = nFlat;
   const locNew = new Int32Array(p.nLocations);
   const usedFn = new Uint8Array(p.nFunctions);
@@ -941,13 +966,10 @@ function encodeSubset(
     useStr(buildId);
     mapStrings[mi] = { filename, buildId };
   }
-  for (const l of sampleLabels) {
-    if (!l) continue;
-    for (let j = 0; j < l.key.length; j++) {
-      useStr(l.key[j]!);
-      useStr(l.str[j]!);
-      useStr(l.unit[j]!);
-    }
+  for (let j = 0; j < labKey.length; j++) {
+    useStr(labKey[j]!);
+    useStr(labStr[j]!);
+    useStr(labUnit[j]!);
   }
   usedStr[0] = 1;
   const strNew = new Int32Array(p.nStrings);
@@ -968,10 +990,18 @@ function encodeSubset(
   // Samples, written straight into the output: the lengths are computed
   // first, so nothing is encoded twice.
   const vals: Int[] = new Array(nTypes);
+  const labelLen = (j: number) => {
+    const k = strNew[labKey[j]!]!;
+    const st = strNew[labStr[j]!]!;
+    const u = strNew[labUnit[j]!]!;
+    const num = labNum[j]!;
+    return (k ? 1 + uintSize(k) : 0) + (st ? 1 + uintSize(st) : 0) + (num !== 0 && num !== 0n ? 1 + int64Size(num) : 0) + (u ? 1 + uintSize(u) : 0);
+  };
   entries.forEach((e, n) => {
     const l0 = locStart[n]!;
     const l1 = locStart[n + 1]!;
-    const l = sampleLabels[n];
+    const j0 = labStart[n]!;
+    const j1 = labStart[n + 1]!;
     let locLen = 0;
     for (let j = l0; j < l1; j++) locLen += uintSize(locNew[flatLocs[j]!]!);
     let valLen = 0;
@@ -980,17 +1010,9 @@ function encodeSubset(
       valLen += int64Size(vals[t]!);
     }
     let len = (l1 > l0 ? 1 + uintSize(locLen) + locLen : 0) + 1 + uintSize(valLen) + valLen;
-    const labelLens: number[] = [];
-    if (l) {
-      for (let j = 0; j < l.key.length; j++) {
-        const k = strNew[l.key[j]!]!;
-        const st = strNew[l.str[j]!]!;
-        const u = strNew[l.unit[j]!]!;
-        const num = l.num[j]!;
-        const ll = (k ? 1 + uintSize(k) : 0) + (st ? 1 + uintSize(st) : 0) + (num !== 0 && num !== 0n ? 1 + int64Size(num) : 0) + (u ? 1 + uintSize(u) : 0);
-        labelLens.push(ll);
-        len += 1 + uintSize(ll) + ll;
-      }
+    for (let j = j0; j < j1; j++) {
+      const ll = labelLen(j);
+      len += 1 + uintSize(ll) + ll;
     }
     w.tag(2, WIRE_LEN);
     w.uint(len);
@@ -1002,15 +1024,13 @@ function encodeSubset(
     w.tag(2, WIRE_LEN);
     w.uint(valLen);
     for (let t = 0; t < nTypes; t++) w.int64(vals[t]!);
-    if (l) {
-      for (let j = 0; j < l.key.length; j++) {
-        w.tag(3, WIRE_LEN);
-        w.uint(labelLens[j]!);
-        w.varintField(1, strNew[l.key[j]!]!);
-        w.varintField(2, strNew[l.str[j]!]!);
-        w.varintField(3, l.num[j]!);
-        w.varintField(4, strNew[l.unit[j]!]!);
-      }
+    for (let j = j0; j < j1; j++) {
+      w.tag(3, WIRE_LEN);
+      w.uint(labelLen(j));
+      w.varintField(1, strNew[labKey[j]!]!);
+      w.varintField(2, strNew[labStr[j]!]!);
+      w.varintField(3, labNum[j]!);
+      w.varintField(4, strNew[labUnit[j]!]!);
     }
   });
 
@@ -1023,8 +1043,8 @@ function encodeSubset(
     while (!r.done) {
       const t = r.tag();
       const f = t >>> 3;
-      if (f === 1) r.uint();
-      else if (f === 5 || f === 6) {
+      if (t === 8) r.uint();
+      else if (t === 40 || t === 48) {
         r.uint();
         sub.varintField(f, strNew[f === 5 ? mapStrings[mi]!.filename : mapStrings[mi]!.buildId]!);
       } else if ((t & 7) === WIRE_VARINT) sub.varintField(f, r.int64());

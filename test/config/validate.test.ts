@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { ConfigError, formatIssue, type ConfigIssue } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
+import { defaultWorkerCount } from '../../src/profile/workers.js';
 import type { Config, GoTargetConfig } from '../../src/config/types.js';
 
 const FILE = 'conf.d/test.conf';
@@ -226,6 +227,7 @@ describe('defaults', () => {
       spoolMaxBytes: 1024 * 1024 * 1024,
       spoolMaxAgeMs: 24 * 3600 * 1000,
       shutdownGraceMs: 10_000,
+      profileWorkers: defaultWorkerCount(),
     });
   });
 

@@ -1,0 +1,130 @@
+// Where profile jobs run: a pool of worker threads, so decoding, deltas and
+// gzip of large profiles happen off the main thread (which only schedules,
+// scrapes and ships), or inline (tests, --once, and profile_workers = 0).
+// Each target's jobs always go to the same worker, which owns its baselines:
+// nothing but the scraped body and the result crosses a thread.
+
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../log.js';
+import { stableHash } from '../schedule/phase.js';
+import { BaselineFiles, BaselineStore } from './baselines.js';
+import { fromJobError, ProfileJobRunner, type JobError, type ProfileJob, type ProfileJobResult } from './job.js';
+
+export interface ProfileEngine {
+  run(job: ProfileJob): Promise<ProfileJobResult>;
+  /** Forgets the baselines of targets that are gone. */
+  retainTargets(ids: ReadonlySet<string>): void;
+  close(): Promise<void>;
+}
+
+/** Settings a runner needs, in every thread. */
+export interface RunnerSettings {
+  /** Directory of saved baselines; none: baselines live in memory only. */
+  readonly baselineDir?: string;
+  readonly maxSavedAgeMs: number;
+}
+
+export function makeRunner(settings: RunnerSettings, baselines = new BaselineStore()): ProfileJobRunner {
+  return new ProfileJobRunner({
+    baselines,
+    ...(settings.baselineDir ? { files: new BaselineFiles(settings.baselineDir) } : {}),
+    maxSavedAgeMs: settings.maxSavedAgeMs,
+  });
+}
+
+/** Runs jobs on the calling thread. */
+export class InlineEngine implements ProfileEngine {
+  constructor(private readonly runner: ProfileJobRunner) {}
+
+  run(job: ProfileJob): Promise<ProfileJobResult> {
+    return this.runner.run(job);
+  }
+
+  retainTargets(ids: ReadonlySet<string>): void {
+    this.runner.retainTargets(ids);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Default pool size: every core but one (the main thread's), at least one, at most four. */
+export function defaultWorkerCount(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+
+type Reply = { id: number; ok: true; result: ProfileJobResult } | { id: number; ok: false; error: JobError };
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, { resolve: (r: ProfileJobResult) => void; reject: (e: Error) => void }>;
+}
+
+export class WorkerPool implements ProfileEngine {
+  private readonly slots: Slot[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    size: number,
+    private readonly settings: RunnerSettings,
+    private readonly logger: Logger,
+  ) {
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn(i));
+  }
+
+  private spawn(i: number): Slot {
+    const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: this.settings });
+    worker.unref();
+    const slot: Slot = { worker, pending: new Map() };
+    worker.on('message', (m: Reply) => {
+      const p = slot.pending.get(m.id);
+      if (!p) return;
+      slot.pending.delete(m.id);
+      if (m.ok) p.resolve(m.result);
+      else p.reject(fromJobError(m.error));
+    });
+    let dead = false;
+    const fail = (err: Error) => {
+      if (dead) return;
+      dead = true;
+      for (const p of slot.pending.values()) p.reject(err);
+      slot.pending.clear();
+      if (!this.closed) {
+        // A worker that died (out of memory, a bug) is replaced; its jobs fail
+        // once, and its targets take a new baseline (from disk when saved).
+        this.logger.error({ err: { message: err.message } }, `profile worker ${i} stopped (${err.message}); starting a new one`);
+        this.slots[i] = this.spawn(i);
+      }
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => {
+      if (!this.closed) fail(new Error(`profile worker exited with code ${code}`));
+    });
+    return slot;
+  }
+
+  run(job: ProfileJob): Promise<ProfileJobResult> {
+    if (this.closed) return Promise.reject(new Error('the profile workers are closed'));
+    const slot = this.slots[stableHash(job.targetId) % this.slots.length]!;
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.postMessage({ id, job });
+    });
+  }
+
+  retainTargets(ids: ReadonlySet<string>): void {
+    for (const s of this.slots) s.worker.postMessage({ retain: [...ids] });
+  }
+
+  /** Jobs waiting or running in the workers. */
+  get busy(): number {
+    return this.slots.reduce((n, s) => n + s.pending.size, 0);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled(this.slots.map((s) => s.worker.terminate()));
+  }
+}
