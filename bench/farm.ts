@@ -48,13 +48,13 @@ export function growingVersions(gz: Buffer, type: string, count: number, gapNs: 
   return out;
 }
 
-export function loadFarmProfiles(dir: string, versions = 16): FarmProfiles {
+export function loadFarmProfiles(dir: string, heapFile = 'heap-bench.pb.gz', versions = 16): FarmProfiles {
   const read = (name: string) => readFileSync(join(dir, name));
   const gap = 10_000_000_000n;
   return {
     cpu: read('cpu-9s.pb.gz'),
     goroutine: read('goroutine.pb.gz'),
-    heap: growingVersions(read('heap-bench.pb.gz'), 'heap', versions, gap),
+    heap: growingVersions(read(heapFile), 'heap', versions, gap),
     mutex: growingVersions(read('mutex-6.pb.gz'), 'mutex', versions, gap),
     block: growingVersions(read('block-6.pb.gz'), 'block', versions, gap),
   };

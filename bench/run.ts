@@ -1,4 +1,4 @@
-// npm run bench [-- --targets 100,500,1000 --seconds 40]
+// npm run bench [-- --targets 100,500,1000 --seconds 40 --typical 1000]
 //
 // Runs the real collector (a child process, file output) against a farm of
 // fake Go targets serving recorded profiles, at interval 10s, and prints for
@@ -163,8 +163,11 @@ function table(rows: string[][]): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { targets: { type: 'string', default: '100,500,1000' }, seconds: { type: 'string', default: '40' } } });
-  const sizes = values.targets.split(',').map(Number);
+  const { values } = parseArgs({
+    options: { targets: { type: 'string', default: '100,500,1000' }, seconds: { type: 'string', default: '40' }, typical: { type: 'string', default: '1000' } },
+  });
+  const sizes = values.targets.split(',').filter(Boolean).map(Number);
+  const typicalSizes = values.typical.split(',').filter(Boolean).map(Number);
   const seconds = Number(values.seconds);
 
   process.stdout.write('profile stage: heap delta per profile vs the floor (gunzip + gzip of the same bytes, level 6), medians\n');
@@ -172,11 +175,16 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'pprof-bench-stage-'));
   writeFileSync(join(dir, 'farm-heap-0.pb.gz'), profiles.heap[0]!);
   writeFileSync(join(dir, 'farm-heap-1.pb.gz'), profiles.heap[1]!);
-  const stage = await measureProfileStage(PROFILES, [
-    ['heap (fixture, 22 samples)', 'heap-5.pb.gz', 'heap-6.pb.gz'],
-    ['heap (3k stacks)', 'heap-large-1.pb.gz', 'heap-large-2.pb.gz'],
-  ]);
-  stage.push(...(await measureProfileStage(dir, [['heap (farm, 10k stacks)', 'farm-heap-0.pb.gz', 'farm-heap-1.pb.gz']])));
+  const typical = loadFarmProfiles(PROFILES, 'heap-typical.pb.gz');
+  writeFileSync(join(dir, 'typical-heap-0.pb.gz'), typical.heap[0]!);
+  writeFileSync(join(dir, 'typical-heap-1.pb.gz'), typical.heap[1]!);
+  const stage = await measureProfileStage(PROFILES, [['heap (fixture, 22 samples)', 'heap-5.pb.gz', 'heap-6.pb.gz']]);
+  stage.push(
+    ...(await measureProfileStage(dir, [
+      ['heap (typical, 3k stacks x 32 frames)', 'typical-heap-0.pb.gz', 'typical-heap-1.pb.gz'],
+      ['heap (bench, 10k stacks x 32 frames)', 'farm-heap-0.pb.gz', 'farm-heap-1.pb.gz'],
+    ])),
+  );
   rmSync(dir, { recursive: true, force: true });
   const stageRows = [['profile', 'gz bytes', 'samples', 'floor ms', 'delta ms', 'delta/floor', 'pprof-format decode+encode ms']];
   for (const f of stage) {
@@ -187,10 +195,15 @@ async function main(): Promise<void> {
   process.stdout.write(
     `collector against a farm of fake targets (5 types each, interval 10s, file output; ${WARMUP_MS / 1000}s warm-up, then ${seconds}s measured)\n`,
   );
-  const rows = [['targets', 'CPU % of one core', 'peak RSS MB', 'profiles/s', 'lateness p50 ms', 'lateness p99 ms', 'heap scrape+delta avg ms', 'failed scrapes']];
-  for (const n of sizes) {
-    const f = await runOnce(n, seconds, profiles);
+  const rows = [['heap', 'targets', 'CPU % of one core', 'peak RSS MB', 'profiles/s', 'lateness p50 ms', 'lateness p99 ms', 'heap scrape+delta avg ms', 'failed scrapes']];
+  const runs: Array<[string, number, ReturnType<typeof loadFarmProfiles>]> = [
+    ...sizes.map((n): [string, number, ReturnType<typeof loadFarmProfiles>] => ['~200 KB (10k stacks)', n, profiles]),
+    ...typicalSizes.map((n): [string, number, ReturnType<typeof loadFarmProfiles>] => ['~60 KB (3k stacks)', n, typical]),
+  ];
+  for (const [heapName, n, farmProfiles] of runs) {
+    const f = await runOnce(n, seconds, farmProfiles);
     rows.push([
+      heapName,
       String(f.targets),
       f.cpuPercent.toFixed(1),
       f.peakRssMb.toFixed(0),

@@ -70,6 +70,15 @@ async function main(): Promise<void> {
     await big.stop();
   }
 
+  // A typical heap (3,000 stacks, 32 frames, ~60 KB).
+  const typical = await startGoTarget({ allocStacks: 3000, allocDepth: 40, memRate: 4096 });
+  try {
+    await sleep(7000);
+    save('heap-typical.pb.gz', await get(`${typical.url}/debug/pprof/heap`), 'heap, ~3,000 allocation stacks 32 frames deep (main.manyStacks): a typical service heap (~60 KB)');
+  } finally {
+    await typical.stop();
+  }
+
   // The benchmark's ~200 KB heap (10,000 stacks, 32 frames) and a full 9 s CPU window.
   const bench = await startGoTarget({ allocStacks: 10_000, allocDepth: 32, memRate: 4096 });
   try {

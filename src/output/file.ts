@@ -1,9 +1,11 @@
 // [[outputs.file]]: one gzipped pprof file per profile, plus a JSON file with
 // the same stem holding type, window and tags. Both are written to a temp name
 // and renamed, pprof first, so a reader that sees the .json sees a complete
-// profile beside it.
+// profile beside it. No fsync: the spool keeps the profile durably until this
+// output has written it, and replays it after a crash.
 
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { writeAtomic } from '../util/files.js';
 import { join } from 'node:path';
 import type { FileOutputConfig } from '../config/types.js';
 import { rfc3339Nano, type ProfileRecord } from '../profile/record.js';
@@ -38,17 +40,6 @@ export function fileSidecar(record: ProfileRecord, pprofName: string): Record<st
     tags: record.tags,
     custom_tags: record.customTags,
   };
-}
-
-/**
- * Temp name, then rename: a reader never sees half a file. No fsync: the
- * spool already holds the profile durably until this write is done, and a
- * crash before the data reaches the disk replays it from there.
- */
-async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
 }
 
 export class FileSender implements ProfileSender {

@@ -46,6 +46,9 @@ export const memoryStore: QueueStore = {
   durable: false,
 };
 
+/** Records a durable queue keeps in memory beside the spool (beyond: ids only). */
+const DURABLE_MEMORY_BUDGET_BYTES = 16 * 1024 * 1024;
+
 export type DropReason = 'rejected' | 'queue_full' | 'shutdown' | 'spool_full' | 'too_old' | 'output_removed' | 'corrupt';
 
 export interface QueueStats {
@@ -100,6 +103,8 @@ export class DeliveryQueue {
   private idleWaiters: Array<() => void> = [];
   private counts = { sent: 0, retried: 0, dropped: 0 };
   private fullSinceLastLog = 0;
+  /** Bytes of records held in memory by a durable queue. */
+  private heldBytes = 0;
 
   constructor(opts: DeliveryQueueOptions) {
     this.sender = opts.sender;
@@ -121,9 +126,17 @@ export class DeliveryQueue {
   }
 
   enqueue(entry: ProfileRecord | QueueItem): void {
-    // A durable store keeps the bytes on disk; the queue then holds only the
-    // id, so a long outage costs disk, not memory.
-    const item: QueueItem = isRecord(entry) ? (this.store.durable ? { id: entry.id } : { id: entry.id, record: entry }) : entry;
+    // A durable store has the bytes on disk. The queue keeps a record in
+    // memory too while that stays within a small budget (no read back for
+    // the usual prompt send), and only the id beyond it, so a long outage
+    // costs disk, not memory.
+    let item: QueueItem;
+    if (!isRecord(entry)) item = entry;
+    else if (!this.store.durable) item = { id: entry.id, record: entry };
+    else if (this.heldBytes + entry.pprof.length <= DURABLE_MEMORY_BUDGET_BYTES) {
+      item = { id: entry.id, record: entry };
+      this.heldBytes += entry.pprof.length;
+    } else item = { id: entry.id };
     if (this.closed) {
       if (!this.store.durable) this.drop(item, 'shutdown');
       return;
@@ -147,8 +160,10 @@ export class DeliveryQueue {
   forget(ids: ReadonlySet<string>, reason: DropReason): void {
     const keep: QueueItem[] = [];
     for (const item of this.pending) {
-      if (ids.has(item.id)) this.drop(item, reason);
-      else keep.push(item);
+      if (ids.has(item.id)) {
+        this.unhold(item);
+        this.drop(item, reason);
+      } else keep.push(item);
     }
     this.pending = keep;
     this.notifyIfIdle();
@@ -188,6 +203,11 @@ export class DeliveryQueue {
     }, at - this.clock.now());
   }
 
+  /** The item is done with (sent, dropped) or back on disk only. */
+  private unhold(item: QueueItem): void {
+    if (this.store.durable && item.record) this.heldBytes -= item.record.pprof.length;
+  }
+
   private async sendOne(item: QueueItem): Promise<void> {
     let record: ProfileRecord;
     try {
@@ -203,6 +223,7 @@ export class DeliveryQueue {
     try {
       await this.sender.send(record, this.abort.signal);
       await this.store.release(this.name, item.id);
+      this.unhold(item);
       this.inFlight--;
       this.counts.sent++;
       if (this.failures > 0) {
@@ -232,6 +253,7 @@ export class DeliveryQueue {
         this.events.onRetry?.(this.name, record, err, delay);
       } else {
         await this.store.release(this.name, item.id);
+        this.unhold(item);
         this.drop({ id: item.id, record }, 'rejected', err);
         this.log.error(
           { err: { message: err.message, status: err.opts.status, code: err.opts.code }, response: err.opts.body, profile_id: record.id, type: record.type, service: record.service },

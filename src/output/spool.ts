@@ -14,7 +14,8 @@
 // pprof bytes, sha256 of everything before.
 
 import { createHash } from 'node:crypto';
-import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { writeDurable } from '../util/files.js';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { ProfileRecord } from '../profile/record.js';
@@ -227,23 +228,23 @@ export class Spool {
   async put(record: ProfileRecord, outputs: readonly string[]): Promise<SpoolEntry> {
     const data = encodeSpoolRecord(record);
     const tmp = join(this.tmpDir, `${record.id}${FILE_EXT}`);
-    const fh = await open(tmp, 'w');
+    await writeDurable(tmp, data);
+    let moved = false;
     try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      for (const output of outputs) {
+      // Hard links for all outputs but the first, which gets the file itself.
+      for (const [i, output] of outputs.entries()) {
         if (!this.madeDirs.has(output)) {
           await mkdir(this.outputDir(output), { recursive: true });
           this.madeDirs.add(output);
         }
-        await link(tmp, this.path(output, record.id));
+        if (i > 0) await link(tmp, this.path(output, record.id));
+      }
+      if (outputs.length > 0) {
+        await rename(tmp, this.path(outputs[0]!, record.id));
+        moved = true;
       }
     } finally {
-      await unlink(tmp).catch(() => undefined);
+      if (!moved) await unlink(tmp).catch(() => undefined);
     }
     const createdMs = idTimeMs(record.id) || this.now();
     this.held.set(record.id, { bytes: data.length, createdMs, outputs: new Set(outputs) });

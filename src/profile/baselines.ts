@@ -1,4 +1,5 @@
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { writeAtomic } from '../util/files.js';
 import { join } from 'node:path';
 import type { RawBaseline as DeltaBaseline } from './raw.js';
 import type { ProfileTypeName } from './types.js';
@@ -12,6 +13,7 @@ import type { ProfileTypeName } from './types.js';
  */
 export class BaselineFiles {
   private readonly savedAt = new Map<string, number>();
+  private dirMade = false;
 
   /**
    * `everyMs`: a body is written at most this often per target and type. Any
@@ -44,11 +46,11 @@ export class BaselineFiles {
 
   async save(targetId: string, type: ProfileTypeName, body: Uint8Array): Promise<void> {
     this.savedAt.set(`${targetId}/${type}`, this.now());
-    await mkdir(this.dir, { recursive: true });
-    const p = this.path(targetId, type);
-    const tmp = `${p}.tmp-${process.pid}`;
-    await writeFile(tmp, body);
-    await rename(tmp, p);
+    if (!this.dirMade) {
+      await mkdir(this.dir, { recursive: true });
+      this.dirMade = true;
+    }
+    await writeAtomic(this.path(targetId, type), body);
   }
 
   /** The saved body and when it was saved, or null. */

@@ -93,6 +93,9 @@ class MinHeap {
   }
 }
 
+/** A wall clock reading this much earlier than the previous one is a step back. */
+const CLOCK_STEP_BACK_MS = 1000;
+
 export class Scheduler {
   private readonly jobs = new Map<string, Job>();
   /**
@@ -105,6 +108,7 @@ export class Scheduler {
   private timer: TimerHandle | null = null;
   private timerAt = Infinity;
   private stopped = false;
+  private lastFireNow = -Infinity;
   private readonly abort = new AbortController();
 
   constructor(
@@ -208,14 +212,11 @@ export class Scheduler {
    * first slot at or after the new now.
    */
   private regridIfClockWentBack(now: number): void {
-    let jumped = false;
-    for (const job of this.jobs.values()) {
-      if (job.nextAt - now > job.spec.intervalMs) {
-        jumped = true;
-        break;
-      }
-    }
-    if (!jumped) return;
+    // Timers fire in order, so the clock reading only goes back when the
+    // clock itself did (a second of slack for timer jitter).
+    const last = this.lastFireNow;
+    this.lastFireNow = now;
+    if (now >= last - CLOCK_STEP_BACK_MS) return;
     for (const job of this.jobs.values()) {
       job.generation++;
       job.nextAt = nextSlot(now, job.spec.intervalMs, job.phaseMs, true);
