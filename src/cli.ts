@@ -8,6 +8,7 @@ import { LOG_LEVELS, type LogLevel } from './config/types.js';
 import { staticTargets, type Target } from './discovery/static.js';
 import type { CollectOutcome } from './health.js';
 import { createLogger, type LogFormat } from './log.js';
+import { redactedUrl } from './redact.js';
 import { CollectorMetrics } from './metrics.js';
 import { StatusServer } from './server/http.js';
 import { statusRoutes } from './server/targets.js';
@@ -112,9 +113,27 @@ export function renderPlan(config: Config, collectorTargets: readonly Target[]):
     lines.push(`    every ${formatDuration(c.intervalMs)}: ${types.join(', ')}; http_timeout ${formatDuration(c.httpTimeoutMs)}`);
     lines.push(`    tags: ${Object.entries(t.tags).map(([k, v]) => `${k}=${v}`).join(' ')}`);
     if (c.basicAuth) lines.push('    auth: basic (user and password from the url; not shown)');
+    if (c.cpuBudget) lines.push(`    cpu_budget: ${formatDuration(c.cpuBudget.budgetMs)} of CPU profiling per ${formatDuration(c.cpuBudget.periodMs)} for service ${t.service}, replicas in turn`);
     if (c.tls) lines.push(`    tls: ${c.tls.insecureSkipVerify ? 'certificate NOT verified (insecure_skip_verify)' : 'verified'}${c.tls.caFile ? `, ca ${c.tls.caFile}` : ''}${c.tls.certFile ? `, client cert ${c.tls.certFile}` : ''}`);
     else if (t.baseUrl.startsWith('https:')) lines.push('    tls: verified with the system CAs');
   }
+  if (config.templates.length > 0) {
+    lines.push('', `discovery (${config.templates.length}):`);
+    for (const t of config.templates) {
+      const d = t.discovery!;
+      const what =
+        d.kind === 'file_sd'
+          ? `file_sd ${d.files.join(', ')} (watched; re-read every ${formatDuration(d.refreshIntervalMs)})`
+          : d.kind === 'http_sd'
+            ? `http_sd ${redactedUrl(d.url)} (every ${formatDuration(d.refreshIntervalMs)})`
+            : d.kind === 'dns_sd'
+              ? `dns_sd ${d.type} ${d.names.join(', ')}${d.port ? ` port ${d.port}` : ''} (every ${formatDuration(d.refreshIntervalMs)})`
+              : `kubernetes_sd ${d.apiServer ? redactedUrl(d.apiServer) : d.kubeconfig ? `kubeconfig ${d.kubeconfig}` : 'in-cluster'}${d.namespaces.length ? `, namespaces ${d.namespaces.join(', ')}` : ', all namespaces'}`;
+      lines.push(`  ${what}  (line ${t.source.line})`);
+      lines.push(`    each target: every ${formatDuration(t.intervalMs)}: ${t.enabledTypes.join(', ')}; service ${t.service}${t.cpuBudget ? `; cpu_budget ${formatDuration(t.cpuBudget.budgetMs)}/${formatDuration(t.cpuBudget.periodMs)} per service` : ''}`);
+    }
+  }
+  if (config.agent.shard) lines.push('', `shard: ${config.agent.shard.index}/${config.agent.shard.count} (this process scrapes the targets rendezvous hashing gives it)`);
   lines.push('', `outputs (${config.outputs.length}):`);
   for (const o of config.outputs) lines.push(`  ${describeOutput(o)}${config.defaultOutput ? '  (default: the config has no [[outputs.*]])' : ''}`);
   if (config.ignored.length > 0) {

@@ -4,7 +4,11 @@
 
 import type { Config, DatakitOutputConfig, PyroscopeOutputConfig } from './config/types.js';
 import { formatDuration } from './config/duration.js';
-import { staticTargets, type Target } from './discovery/static.js';
+import { buildTarget, staticTargets, type Target } from './discovery/static.js';
+import { DiscoveryManager, type ProviderFactory } from './discovery/manager.js';
+import { providerFactory } from './discovery/providers.js';
+import { inShard } from './discovery/shard.js';
+import { CpuBudgets } from './scrape/cpu-budget.js';
 import { HealthStore, type CollectOutcome } from './health.js';
 import { LIMITS } from './limits.js';
 import type { Logger } from './log.js';
@@ -34,6 +38,8 @@ export interface CollectorDeps {
   readonly onOutcome?: (o: CollectOutcome, t: Target) => void;
   readonly deliveryEvents?: DeliveryEvents;
   readonly metrics?: CollectorMetrics;
+  /** Discovery providers (tests inject their own). */
+  readonly providers?: ProviderFactory;
   /**
    * Keep undelivered profiles and delta baselines under [agent] data_dir, so
    * they survive a crash or restart (the daemon). --once runs without.
@@ -110,6 +116,9 @@ export function describeOutput(o: Config['outputs'][number]): string {
   }
 }
 
+/** How long --once lets discovery report before it scrapes what was found. */
+const DISCOVER_ONCE_WAIT_MS = 3_000;
+
 /** How often the per-output counters are logged while anything changes. */
 const OUTPUT_STATS_EVERY_MS = 60_000;
 
@@ -129,6 +138,12 @@ export class Collector {
   private readonly log: Logger;
   private statsTimer: TimerHandle | null = null;
   private readonly engine: ProfileEngine;
+  private readonly discovery: DiscoveryManager;
+  private started = false;
+  private stopping = false;
+  /** Per service with a cpu_budget: the ids of its replicas (targets). */
+  private replicas = new Map<string, string[]>();
+  private readonly budgets: CpuBudgets;
   /** The last shipped profile per target and type, for the status page. */
   readonly lastProfiles = new LastProfiles();
   private lastStats = '';
@@ -140,6 +155,12 @@ export class Collector {
     this.config = config;
     this.log = deps.logger;
     this.cpuGate = new CpuProfileGate(deps.clock);
+    this.budgets = new CpuBudgets(deps.clock);
+    this.discovery = new DiscoveryManager(
+      deps.providers ?? providerFactory({ clock: deps.clock, logger: deps.logger, env: process.env }),
+      deps.logger,
+      () => this.discoveryChanged(),
+    );
     this.scheduler = new Scheduler(deps.clock, {
       onStart: (_key, _at, lateMs) => deps.metrics?.scheduleLateness.observe(lateMs / 1000),
       onOverlap: (key) => {
@@ -171,6 +192,8 @@ export class Collector {
       processor: new ProfileProcessor({ engine: this.engine, now: () => deps.clock.now() }),
       cpuGate: this.cpuGate,
       cpuWindows: this.cpuWindows,
+      cpuBudget: (target, windowMs) =>
+        target.config.cpuBudget ? this.budgets.tryTake(target.service, target.id, target.config.cpuBudget, windowMs, this.replicas.get(target.service) ?? [target.id]) : null,
       health: this.health,
       emit: (record) => this.emit(record),
       observe: (o, t) => {
@@ -269,7 +292,12 @@ export class Collector {
     return this.outputs;
   }
 
-  /** Unique targets of a config; a block listed twice with the same URL and tags is scraped once. */
+  /**
+   * The targets to scrape now: the config's own, then what discovery found.
+   * A static block listed twice with the same URL and tags is scraped once;
+   * discovered targets collapse by host:port (and never duplicate a static
+   * one). With [agent] shard, only this shard's share is kept.
+   */
   private resolveTargets(config: Config): Target[] {
     const byId = new Map<string, Target>();
     for (const t of staticTargets(config)) {
@@ -283,7 +311,47 @@ export class Collector {
       }
       byId.set(t.id, t);
     }
-    return [...byId.values()];
+    const taken = new Set([...byId.values()].map((t) => t.instance));
+    for (const c of this.discovery.targets()) {
+      const t = buildTarget(c, config.agent.hostname);
+      if (taken.has(t.instance)) continue;
+      taken.add(t.instance);
+      byId.set(t.id, t);
+    }
+    const shard = config.agent.shard;
+    return [...byId.values()].filter((t) => inShard(t.baseUrl, shard));
+  }
+
+  /**
+   * Makes the scheduler, baselines, health and metrics match the current
+   * targets: kept ones keep their state and slot, new ones start, gone ones
+   * stop. Used by reload and by every change discovery reports.
+   */
+  private applyTargets(): { added: number; removed: number; changed: number } {
+    const oldTargets = this.targets;
+    this.targets = this.resolveTargets(this.config);
+    const ids = new Set(this.targets.map((t) => t.id));
+    for (const t of oldTargets) if (!ids.has(t.id)) this.deps.metrics?.forgetTarget(t, t.config.enabledTypes);
+    const { added, removed, changed } = this.scheduler.sync(this.jobsFor(this.targets));
+    this.engine.retainTargets(ids);
+    this.cpuWindows.retainTargets(ids);
+    this.health.retainTargets(ids);
+    this.lastProfiles.retainTargets(ids);
+    this.replicas = new Map();
+    for (const t of this.targets) {
+      if (!t.config.cpuBudget) continue;
+      const list = this.replicas.get(t.service) ?? [];
+      list.push(t.id);
+      this.replicas.set(t.service, list);
+    }
+    return { added: added.length, removed: removed.length, changed: changed.length };
+  }
+
+  /** Discovery reported a change: apply it in place (not while stopped). */
+  private discoveryChanged(): void {
+    if (!this.started || this.stopping) return;
+    const r = this.applyTargets();
+    if (r.added || r.removed || r.changed) this.log.info(r, `targets changed by discovery: ${r.added} job(s) added, ${r.removed} removed, ${r.changed} changed`);
   }
 
   private jobsFor(targets: readonly Target[]): JobSpec[] {
@@ -324,8 +392,9 @@ export class Collector {
   async start(): Promise<void> {
     await this.openOutputs();
     this.scheduleStats();
-    this.targets = this.resolveTargets(this.config);
-    const { added } = this.scheduler.sync(this.jobsFor(this.targets));
+    this.started = true;
+    this.discovery.sync(this.config.templates);
+    const { added } = this.applyTargets();
     if (this.config.defaultOutput) {
       this.log.info({ dir: this.config.outputs[0]?.kind === 'file' ? this.config.outputs[0].dir : undefined }, 'no [[outputs.*]] configured: profiles go to the file output');
     }
@@ -336,8 +405,8 @@ export class Collector {
       );
     }
     this.log.info(
-      { targets: this.targets.length, jobs: added.length, outputs: this.config.outputs.map(describeOutput) },
-      `collector started: ${this.targets.length} target(s), ${added.length} job(s)`,
+      { targets: this.targets.length, jobs: added, outputs: this.config.outputs.map(describeOutput), shard: this.config.agent.shard },
+      `collector started: ${this.targets.length} target(s), ${added} job(s)${this.config.agent.shard ? ` (shard ${this.config.agent.shard.index}/${this.config.agent.shard.count})` : ''}`,
     );
   }
 
@@ -351,24 +420,19 @@ export class Collector {
     await this.outputs?.reconfigure(config.outputs);
     for (const o of config.outputs) this.deps.metrics?.initOutput(o.name);
     this.dispatchers.reloadTls();
-    const oldTargets = this.targets;
     this.config = config;
-    this.targets = this.resolveTargets(config);
-    const ids = new Set(this.targets.map((t) => t.id));
-    for (const t of oldTargets) if (!ids.has(t.id)) this.deps.metrics?.forgetTarget(t, t.config.enabledTypes);
-    const { added, removed, changed } = this.scheduler.sync(this.jobsFor(this.targets));
-    this.engine.retainTargets(ids);
-    this.cpuWindows.retainTargets(ids);
-    this.health.retainTargets(ids);
-    this.lastProfiles.retainTargets(ids);
-    this.log.info({ added: added.length, removed: removed.length, changed: changed.length }, 'config reloaded');
+    this.discovery.sync(config.templates);
+    const r = this.applyTargets();
+    this.log.info(r, 'config reloaded');
   }
 
   /** Stops scheduling, waits (bounded) for scrapes and sends, then closes. */
   async stop(graceMs: number = this.config.agent.shutdownGraceMs): Promise<StopReport> {
     const { clock } = this.deps;
     const deadline = clock.now() + graceMs;
+    this.stopping = true;
     this.scheduler.stop();
+    await this.discovery.stop();
     if (this.statsTimer) clock.clearTimer(this.statsTimer);
     this.statsTimer = null;
     const running = this.scheduler.inFlight();
@@ -402,6 +466,13 @@ export class Collector {
     return { undelivered, spooled, abandonedScrapes };
   }
 
+  /** For --once: start the discoveries, give them a moment to report, stop them. */
+  private async discoverOnce(): Promise<void> {
+    this.discovery.sync(this.config.templates);
+    await sleep(this.deps.clock, DISCOVER_ONCE_WAIT_MS);
+    await this.discovery.stop();
+  }
+
   /**
    * One full cycle of every target and type, without the scheduler:
    * cumulative types take a baseline, then a second scrape one CPU window
@@ -410,6 +481,7 @@ export class Collector {
    */
   async runOnce(signal?: AbortSignal): Promise<Array<{ target: Target; type: ProfileTypeName; outcome: CollectOutcome }>> {
     await this.openOutputs();
+    if (this.config.templates.length > 0) await this.discoverOnce();
     this.targets = this.resolveTargets(this.config);
     const { clock } = this.deps;
     const perTarget = this.targets.map(async (target) => {

@@ -13,6 +13,7 @@ import type { ProfileProcessor } from './profile/processor.js';
 import type { ProfileRecord } from './profile/record.js';
 import { PROFILE_TYPES, type ProfileTypeName } from './profile/types.js';
 import type { Clock } from './schedule/clock.js';
+import type { BudgetDecision } from './scrape/cpu-budget.js';
 import type { CpuProfileGate, CpuWindows } from './scrape/cpu-gate.js';
 import { TlsFileError, type DispatcherPool } from './scrape/dispatchers.js';
 import { httpScrape, ScrapeError } from './scrape/http-scrape.js';
@@ -24,6 +25,8 @@ export interface PipelineDeps {
   readonly processor: ProfileProcessor;
   readonly cpuGate: CpuProfileGate;
   readonly cpuWindows: CpuWindows;
+  /** cpu_budget: may this target take a CPU window now? null: no budget applies. */
+  readonly cpuBudget?: (target: Target, windowMs: number) => BudgetDecision | null;
   readonly health: HealthStore;
   /**
    * Hands a finished record to every output: resolves once it is safe (in the
@@ -64,6 +67,12 @@ export class ProfilePipeline {
     let windowSeconds = 0;
     let url = `${target.baseUrl}/${spec.path}`;
     if (spec.isCpu) {
+      const budget = this.deps.cpuBudget?.(target, this.deps.cpuWindows.seconds(target.id, target.config.profileDurationMs) * 1000);
+      if (budget && !budget.ok) {
+        // Not a failure: the service's CPU budget goes to another replica or is spent.
+        log.debug({ why: budget.why }, budget.why === 'spent' ? 'cpu_budget of the service is spent for this period; window skipped' : 'another replica of the service has waited longer for a CPU window; skipped');
+        return this.finish(target, type, log, { result: 'skipped', startedAtMs, quiet: true });
+      }
       release = this.deps.cpuGate.tryAcquire(target.instance);
       if (!release) {
         // The same process is listed more than once: listings take the CPU in

@@ -9,6 +9,12 @@ export interface SourceRef {
   readonly line: number;
 }
 
+/** This process scrapes the targets whose rendezvous hash picks `index` among `count`. */
+export interface ShardConfig {
+  readonly index: number;
+  readonly count: number;
+}
+
 export interface AgentConfig {
   /** Host name for targets on loopback (default: the OS host name). */
   readonly hostname: string;
@@ -23,6 +29,7 @@ export interface AgentConfig {
   readonly shutdownGraceMs: number;
   /** Worker threads for decoding and deltas; 0 runs them on the main thread. */
   readonly profileWorkers: number;
+  readonly shard?: ShardConfig;
 }
 
 export interface TlsConfig {
@@ -53,7 +60,40 @@ export interface GoTargetConfig {
   readonly bodySizeLimitBytes: number;
   readonly generateMetrics: boolean;
   readonly tls?: TlsConfig;
+  /** At most this much CPU profiling per service per period, across its replicas. */
+  readonly cpuBudget?: CpuBudgetConfig;
+  /** Set on a template: targets come from this discovery, not from `baseUrl`. */
+  readonly discovery?: DiscoveryConfig;
 }
+
+export interface CpuBudgetConfig {
+  readonly budgetMs: number;
+  readonly periodMs: number;
+}
+
+export type DiscoveryConfig =
+  | { readonly kind: 'file_sd'; readonly files: readonly string[]; readonly refreshIntervalMs: number }
+  | { readonly kind: 'http_sd'; readonly url: string; readonly refreshIntervalMs: number; readonly timeoutMs: number }
+  | {
+      readonly kind: 'dns_sd';
+      readonly names: readonly string[];
+      readonly type: 'SRV' | 'A' | 'AAAA';
+      /** For A/AAAA records: the port to scrape. */
+      readonly port?: number;
+      readonly refreshIntervalMs: number;
+      /** DNS servers to ask instead of the system's ("ip:port"). */
+      readonly servers?: readonly string[];
+    }
+  | {
+      readonly kind: 'kubernetes_sd';
+      /** API server URL; default: in-cluster (KUBERNETES_SERVICE_HOST and the service account). */
+      readonly apiServer?: string;
+      readonly kubeconfig?: string;
+      /** Namespaces to watch; empty: all. */
+      readonly namespaces: readonly string[];
+      readonly tls?: TlsConfig;
+      readonly bearerTokenFile?: string;
+    };
 
 /** Settings every network output has. */
 export interface NetworkOutputSettings {
@@ -116,6 +156,8 @@ export interface Config {
   readonly file: string;
   readonly agent: AgentConfig;
   readonly targets: readonly GoTargetConfig[];
+  /** [[inputs.profile.go]] blocks with a discovery: templates for the targets it finds. */
+  readonly templates: readonly GoTargetConfig[];
   readonly outputs: readonly OutputConfig[];
   /** True when no [[outputs.*]] was written and the file output was implied. */
   readonly defaultOutput: boolean;

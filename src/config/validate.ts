@@ -12,6 +12,9 @@ import {
   LOG_LEVELS,
   type AgentConfig,
   type Config,
+  type CpuBudgetConfig,
+  type DiscoveryConfig,
+  type ShardConfig,
   type ConfigNotice,
   type DatakitOutputConfig,
   type FileOutputConfig,
@@ -50,6 +53,7 @@ const AGENT_KEYS: Record<string, KeySpec> = {
   spool_max_age: OURS,
   shutdown_grace: OURS,
   profile_workers: OURS,
+  shard: OURS,
   log_level: OURS,
 };
 
@@ -81,6 +85,24 @@ const GO_TARGET_KEYS: Record<string, KeySpec> = {
   tls_ca: OURS,
   tls_cert: OURS,
   tls_key: OURS,
+  insecure_skip_verify: OURS,
+  cpu_budget: OURS,
+  file_sd: OURS,
+  http_sd: OURS,
+  dns_sd: OURS,
+  kubernetes_sd: OURS,
+};
+
+const SD_KINDS = ['file_sd', 'http_sd', 'dns_sd', 'kubernetes_sd'] as const;
+const FILE_SD_KEYS: Record<string, KeySpec> = { files: OURS, refresh_interval: OURS };
+const HTTP_SD_KEYS: Record<string, KeySpec> = { url: OURS, refresh_interval: OURS, timeout: OURS };
+const DNS_SD_KEYS: Record<string, KeySpec> = { names: OURS, type: OURS, port: OURS, refresh_interval: OURS, servers: OURS };
+const KUBERNETES_SD_KEYS: Record<string, KeySpec> = {
+  api_server: OURS,
+  kubeconfig: OURS,
+  namespaces: OURS,
+  bearer_token_file: OURS,
+  tls_ca: OURS,
   insecure_skip_verify: OURS,
 };
 
@@ -314,7 +336,9 @@ function validateAgent(ctx: Ctx, root: Table): AgentConfig {
     if ((typeof v === 'number' || typeof v === 'bigint') && Number.isInteger(Number(v)) && Number(v) >= 0 && Number(v) <= 64) profileWorkers = Number(v);
     else ctx.error(joinPath(path, 'profile_workers'), `must be a whole number from 0 (no worker threads) to 64, got ${typeof v === 'string' ? JSON.stringify(v) : describe(v)}`);
   }
-  return { hostname, listen, dataDir, logLevel, spoolMaxBytes, spoolMaxAgeMs, shutdownGraceMs, profileWorkers };
+  const shardText = readString(ctx, t, 'shard', path) ?? (ctx.opts.env.COLLECTOR_SHARD || undefined);
+  const shard = shardText === undefined ? undefined : parseShard(ctx, shardText, joinPath(path, 'shard'), hostname);
+  return { hostname, listen, dataDir, logLevel, spoolMaxBytes, spoolMaxAgeMs, shutdownGraceMs, profileWorkers, ...(shard ? { shard } : {}) };
 }
 
 const SIZE_UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 };
@@ -440,15 +464,173 @@ function redactUrlText(s: string): string {
   return s.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:xxxxx@');
 }
 
+
+/**
+ * "INDEX/COUNT", or "ordinal/COUNT" to take INDEX from a StatefulSet pod's
+ * host name (the digits after its last "-", e.g. collector-2 is 2).
+ */
+function parseShard(ctx: Ctx, text: string, keyPath: string, hostname: string): ShardConfig | undefined {
+  const m = /^\s*(\d+|ordinal)\s*\/\s*(\d+)\s*$/.exec(text);
+  if (!m) {
+    ctx.error(keyPath, `must be "INDEX/COUNT" (e.g. "0/3") or "ordinal/COUNT" (index from a StatefulSet pod name), got "${text}"`);
+    return undefined;
+  }
+  const count = Number(m[2]);
+  let index: number;
+  if (m[1] === 'ordinal') {
+    const o = /-(\d+)$/.exec(hostname);
+    if (!o) {
+      ctx.error(keyPath, `"ordinal" needs a host name ending in -N (a StatefulSet pod), but the host name is "${hostname}"`);
+      return undefined;
+    }
+    index = Number(o[1]);
+  } else index = Number(m[1]);
+  if (count < 1 || index >= count) {
+    ctx.error(keyPath, `needs 0 <= INDEX < COUNT and COUNT >= 1, got index ${index} of ${count}`);
+    return undefined;
+  }
+  return { index, count };
+}
+
+/** "10s/1m": at most that much CPU profiling per that period. */
+function readCpuBudget(ctx: Ctx, t: Table, path: string, profileDurationMs: number | undefined): CpuBudgetConfig | undefined {
+  const text = readString(ctx, t, 'cpu_budget', path);
+  if (text === undefined) return undefined;
+  const keyPath = joinPath(path, 'cpu_budget');
+  const parts = text.split('/');
+  let budgetMs: number;
+  let periodMs: number;
+  try {
+    if (parts.length !== 2) throw new Error('x');
+    budgetMs = parseGoDuration(parts[0]!);
+    periodMs = parseGoDuration(parts[1]!);
+  } catch {
+    ctx.error(keyPath, `must be "BUDGET/PERIOD" with Go durations, like "10s/1m" (at most 10s of CPU profiling per service per minute), got "${text}"`);
+    return undefined;
+  }
+  if (periodMs <= 0 || budgetMs <= 0 || budgetMs > periodMs) {
+    ctx.error(keyPath, `needs 0 < BUDGET <= PERIOD, got "${text}"`);
+    return undefined;
+  }
+  if (profileDurationMs !== undefined && budgetMs < profileDurationMs) {
+    ctx.error(keyPath, `the budget (${formatDuration(budgetMs)}) is shorter than one CPU window (profile_duration ${formatDuration(profileDurationMs)}): no profile would ever fit`);
+    return undefined;
+  }
+  return { budgetMs, periodMs };
+}
+
+function readStringList(ctx: Ctx, t: Table, key: string, path: string, what: string): string[] | undefined {
+  const v = t[key];
+  if (v === undefined) return undefined;
+  const keyPath = joinPath(path, key);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
+    ctx.error(keyPath, `must be an array of strings (${what}), got ${describe(v)}`);
+    return undefined;
+  }
+  const out: string[] = [];
+  v.forEach((_, i) => {
+    const s = readString(ctx, v as unknown as Table, String(i), keyPath);
+    if (s !== undefined) out.push(s);
+  });
+  return out;
+}
+
+/** The one *_sd table of a template block, validated. */
+function validateDiscovery(ctx: Ctx, t: Table, path: string): DiscoveryConfig | undefined {
+  const kinds = SD_KINDS.filter((k) => t[k] !== undefined);
+  if (kinds.length === 0) return undefined;
+  if (kinds.length > 1) {
+    ctx.error(joinPath(path, kinds[1]!), `one discovery per [[inputs.profile.go]] block, got ${kinds.join(' and ')}: write a block for each`);
+    return undefined;
+  }
+  const kind = kinds[0]!;
+  const p = joinPath(path, kind);
+  const raw = t[kind];
+  if (!isTable(raw)) {
+    ctx.error(p, `must be a table ([inputs.profile.go.${kind}]), got ${describe(raw)}`);
+    return undefined;
+  }
+  const refresh = (dflt: number) => {
+    const v = readDuration(ctx, raw, 'refresh_interval', p) ?? dflt;
+    if (v < 1000) ctx.error(joinPath(p, 'refresh_interval'), `must be at least 1s, got ${formatDuration(v)}`);
+    return v;
+  };
+  switch (kind) {
+    case 'file_sd': {
+      checkKeys(ctx, raw, p, FILE_SD_KEYS);
+      const files = readStringList(ctx, raw, 'files', p, 'paths or globs of JSON or TOML target files');
+      if (!files || files.length === 0) {
+        if (raw.files === undefined) ctx.error(joinPath(p, 'files'), 'is required: files = ["targets/*.json"]');
+        return undefined;
+      }
+      return { kind, files, refreshIntervalMs: refresh(5 * 60_000) };
+    }
+    case 'http_sd': {
+      checkKeys(ctx, raw, p, HTTP_SD_KEYS);
+      const u = readString(ctx, raw, 'url', p);
+      if (u === undefined) {
+        if (raw.url === undefined) ctx.error(joinPath(p, 'url'), 'is required: the URL serving Prometheus HTTP SD JSON');
+        return undefined;
+      }
+      const parsed = parseHttpUrl(ctx, u, joinPath(p, 'url'), null);
+      if (!parsed) return undefined;
+      return { kind, url: u, refreshIntervalMs: refresh(60_000), timeoutMs: readDuration(ctx, raw, 'timeout', p) ?? 10_000 };
+    }
+    case 'dns_sd': {
+      checkKeys(ctx, raw, p, DNS_SD_KEYS);
+      const names = readStringList(ctx, raw, 'names', p, 'DNS names');
+      const type = (readString(ctx, raw, 'type', p) ?? 'SRV').toUpperCase();
+      if (type !== 'SRV' && type !== 'A' && type !== 'AAAA') ctx.error(joinPath(p, 'type'), `must be SRV, A or AAAA, got "${type}"`);
+      const port = readPositiveInt(ctx, raw, 'port', p, 65535);
+      if (type !== 'SRV' && port === undefined && raw.port === undefined) ctx.error(joinPath(p, 'port'), `is required with type = "${type}": the port net/http/pprof listens on`);
+      const servers = readStringList(ctx, raw, 'servers', p, 'DNS servers as "ip:port"');
+      if (!names || names.length === 0) {
+        if (raw.names === undefined) ctx.error(joinPath(p, 'names'), 'is required: names = ["_pprof._tcp.example.com"]');
+        return undefined;
+      }
+      return {
+        kind,
+        names,
+        type: type as 'SRV' | 'A' | 'AAAA',
+        ...(port !== undefined ? { port } : {}),
+        refreshIntervalMs: refresh(30_000),
+        ...(servers ? { servers } : {}),
+      };
+    }
+    case 'kubernetes_sd': {
+      checkKeys(ctx, raw, p, KUBERNETES_SD_KEYS);
+      const apiServer = readString(ctx, raw, 'api_server', p);
+      if (apiServer !== undefined) parseHttpUrl(ctx, apiServer, joinPath(p, 'api_server'), null);
+      const kubeconfig = readString(ctx, raw, 'kubeconfig', p);
+      const namespaces = readStringList(ctx, raw, 'namespaces', p, 'namespaces') ?? [];
+      const bearerTokenFile = readString(ctx, raw, 'bearer_token_file', p);
+      const tls = validateTlsKeys(ctx, raw, p, true);
+      return {
+        kind,
+        ...(apiServer !== undefined ? { apiServer } : {}),
+        ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+        namespaces,
+        ...(tls ? { tls } : {}),
+        ...(bearerTokenFile !== undefined ? { bearerTokenFile } : {}),
+      };
+    }
+  }
+}
+
 function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefaults): GoTargetConfig | undefined {
   const before = ctx.issues.length;
   checkKeys(ctx, t, path, GO_TARGET_KEYS);
   const source = { file: ctx.opts.file, line: ctx.line(path) };
 
+  // A block either names its target (url) or discovers targets (a *_sd table).
+  const discovery = validateDiscovery(ctx, t, path);
+  const isTemplate = discovery !== undefined || SD_KINDS.some((k) => t[k] !== undefined);
   const rawUrl = readString(ctx, t, 'url', path);
   let url: ParsedUrl | undefined;
-  if (rawUrl === undefined) {
-    if (t.url === undefined) ctx.error(joinPath(path, 'url'), 'is required: the address of the Go service, like url = "http://127.0.0.1:6060"');
+  if (isTemplate) {
+    if (t.url !== undefined) ctx.error(joinPath(path, 'url'), 'a block with a discovery (file_sd, http_sd, dns_sd, kubernetes_sd) takes its targets from it: remove url, or move it to a block of its own');
+  } else if (rawUrl === undefined) {
+    if (t.url === undefined) ctx.error(joinPath(path, 'url'), 'is required: the address of the Go service, like url = "http://127.0.0.1:6060" (or a discovery: file_sd, http_sd, dns_sd, kubernetes_sd)');
   } else {
     url = parseHttpUrl(ctx, rawUrl, joinPath(path, 'url'), '/debug/pprof');
   }
@@ -519,15 +701,19 @@ function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefau
   if ((service === undefined || service === '') && !taggedService) {
     ctx.notice(path, `service is not set: profiles are tagged service=${DEFAULT_SERVICE}; set service = "..." to name them`);
   }
-  const tls = url ? validateTlsKeys(ctx, t, path, url.isHttps) : undefined;
+  // A template's targets may be https (scheme from discovery), so its TLS keys count.
+  const tls = url || isTemplate ? validateTlsKeys(ctx, t, path, url ? url.isHttps : true) : undefined;
+  const cpuBudget = readCpuBudget(ctx, t, path, profileDurationMs);
 
-  if (ctx.issues.length > before || url === undefined || intervalMs === undefined || profileDurationMs === undefined || httpTimeoutMs === undefined) {
+  if (ctx.issues.length > before || (url === undefined && !discovery) || intervalMs === undefined || profileDurationMs === undefined || httpTimeoutMs === undefined) {
     return undefined;
   }
   return {
     source,
-    baseUrl: url.baseUrl,
-    ...(url.basicAuth ? { basicAuth: url.basicAuth } : {}),
+    baseUrl: url ? url.baseUrl : '',
+    ...(discovery ? { discovery } : {}),
+    ...(cpuBudget ? { cpuBudget } : {}),
+    ...(url?.basicAuth ? { basicAuth: url.basicAuth } : {}),
     intervalMs,
     profileDurationMs,
     httpTimeoutMs,
@@ -551,6 +737,7 @@ function validateInputs(ctx: Ctx, root: Table): GoTargetConfig[] {
     ctx.error('inputs', `must be a table ([[inputs.profile]]), got ${describe(inputs)}`);
     return targets;
   }
+  // (Templates, blocks with a discovery, come back here too; the caller splits them.)
   for (const name of Object.keys(inputs)) {
     if (name !== 'profile') {
       const p = joinPath('inputs', name);
@@ -804,20 +991,22 @@ export function validateConfig(root: Table, opts: ValidateOptions): { config?: C
   const ctx = new Ctx(opts);
   checkKeys(ctx, root, '', TOP_LEVEL);
   const agent = validateAgent(ctx, root);
-  const targets = validateInputs(ctx, root);
+  const blocks = validateInputs(ctx, root);
+  const targets = blocks.filter((b) => !b.discovery);
+  const templates = blocks.filter((b) => b.discovery);
   const { outputs, defaultOutput } = validateOutputs(ctx, root, agent);
-  if (outputs.some((o) => o.kind === 'pyroscope')) checkPyroscopeLabels(ctx, targets);
-  if (targets.length === 0 && !ctx.issues.some((i) => i.path.startsWith('inputs'))) {
+  if (outputs.some((o) => o.kind === 'pyroscope')) checkPyroscopeLabels(ctx, blocks);
+  if (blocks.length === 0 && !ctx.issues.some((i) => i.path.startsWith('inputs'))) {
     ctx.issues.push({
       file: opts.file,
       line: opts.lines.lineOf('inputs'),
       path: 'inputs.profile.go',
-      message: 'no targets: add a [[inputs.profile.go]] block with url = "http://host:port" for each Go service to profile',
+      message: 'no targets: add a [[inputs.profile.go]] block with url = "http://host:port" for each Go service to profile, or one with a discovery (file_sd, http_sd, dns_sd, kubernetes_sd)',
     });
   }
   if (ctx.issues.length > 0) return { issues: ctx.issues.sort((a, b) => a.line - b.line) };
   return {
-    config: { file: opts.file, agent, targets, outputs, defaultOutput, ignored: ctx.ignored, notices: ctx.notices },
+    config: { file: opts.file, agent, targets, templates, outputs, defaultOutput, ignored: ctx.ignored, notices: ctx.notices },
     issues: [],
   };
 }

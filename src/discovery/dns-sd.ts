@@ -1,0 +1,150 @@
+// dns_sd: DNS names re-resolved every refresh_interval, as Prometheus'
+// dns_sd_configs does. SRV records give "target:port" each; A and AAAA
+// records give the address with the configured port. One target group per
+// name, labelled __dns_name__ (dropped by the template, like every __ label).
+//
+// Per name: NXDOMAIN or no records of the type (ENOTFOUND, ENODATA) means the
+// name has no targets now, so the ones it had vanish; any other failure
+// (timeout, SERVFAIL, refused) keeps the name's last good targets. Each
+// distinct failure of a name is logged once, and its recovery once.
+//
+// A fresh Resolver is made for each refresh: c-ares keeps a per-resolver
+// answer cache (by TTL), and a refresh is meant to ask the servers again.
+
+import { Resolver } from 'node:dns/promises';
+import type { DiscoveryConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import type { Clock, TimerHandle } from '../schedule/clock.js';
+import type { DiscoveryProvider, TargetGroup } from './types.js';
+
+export type DnsSdConfig = Extract<DiscoveryConfig, { kind: 'dns_sd' }>;
+
+/** Error codes that say the name has no such records: its targets are gone. */
+const GONE_CODES = new Set(['ENOTFOUND', 'ENODATA']);
+
+/** Per-try timeout: a tenth of the refresh interval, within 200 ms .. 2 s; three tries. */
+function resolverTimeoutMs(refreshIntervalMs: number): number {
+  return Math.min(2000, Math.max(200, Math.floor(refreshIntervalMs / 10)));
+}
+const RESOLVER_TRIES = 3;
+
+type NameState = { readonly kind: 'ok'; readonly targets: readonly string[] } | { readonly kind: 'failed'; readonly code: string; readonly message: string };
+
+export class DnsSd implements DiscoveryProvider {
+  readonly description: string;
+  private timer: TimerHandle | null = null;
+  private stopped = false;
+  private resolver: Resolver | null = null;
+  /** Targets of each name as last known (absent: never resolved yet). */
+  private readonly lastGood = new Map<string, readonly string[]>();
+  /** What was last logged about each name's failure ('' or absent: it resolves). */
+  private readonly saidError = new Map<string, string>();
+  /** Nothing known yet is the same as an empty list: no update for it. */
+  private lastSent = '[]';
+  private update: (groups: readonly TargetGroup[]) => void = () => undefined;
+
+  constructor(
+    private readonly config: DnsSdConfig,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {
+    if (config.type !== 'SRV' && config.port === undefined) throw new Error(`dns_sd type ${config.type} needs a port`);
+    const port = config.type === 'SRV' || config.port === undefined ? '' : ` port ${config.port}`;
+    this.description = `dns_sd ${config.type} ${config.names.join(', ')}${port}`;
+  }
+
+  start(update: (groups: readonly TargetGroup[]) => void): void {
+    this.update = update;
+    void this.refresh();
+  }
+
+  /** Resolves every name once, sends the list if it changed, and arms the next refresh. */
+  async refresh(): Promise<void> {
+    if (this.timer) this.clock.clearTimer(this.timer);
+    this.timer = null;
+    if (this.stopped) return;
+    const resolver = new Resolver({ timeout: resolverTimeoutMs(this.config.refreshIntervalMs), tries: RESOLVER_TRIES });
+    if (this.config.servers && this.config.servers.length > 0) {
+      try {
+        resolver.setServers([...this.config.servers]);
+      } catch (err) {
+        // Validation checks the shape; this is the last line of defence.
+        this.noteFailure('*', 'EBADSERVER', `bad servers ${JSON.stringify(this.config.servers)}: ${(err as Error).message}`);
+        this.arm();
+        return;
+      }
+    }
+    this.resolver = resolver;
+    const states = await Promise.all(this.config.names.map((name) => this.resolveName(resolver, name)));
+    if (this.resolver === resolver) this.resolver = null;
+    if (this.stopped) return;
+
+    this.config.names.forEach((name, i) => {
+      const s = states[i]!;
+      if (s.kind === 'ok') {
+        if (this.saidError.get(name)) this.log.info({ dns_name: name }, `${this.description}: ${name} resolves again (${s.targets.length} target(s))`);
+        this.saidError.delete(name);
+        this.lastGood.set(name, s.targets);
+      } else if (GONE_CODES.has(s.code)) {
+        // The name (or its records of this type) is gone: so are its targets.
+        this.noteFailure(name, s.code, `${name} has no ${this.config.type} records (${s.code}); it has no targets now`, 'info');
+        this.lastGood.set(name, []);
+      } else {
+        this.noteFailure(name, s.code, `${name} did not resolve (${s.message}); keeping its last good targets`);
+      }
+    });
+
+    const groups: TargetGroup[] = [];
+    for (const name of this.config.names) {
+      const targets = this.lastGood.get(name);
+      if (targets !== undefined) groups.push({ targets, labels: { __dns_name__: name } });
+    }
+    const text = JSON.stringify(groups);
+    if (text !== this.lastSent) {
+      this.lastSent = text;
+      this.update(groups);
+    }
+    this.arm();
+  }
+
+  private arm(): void {
+    if (!this.stopped) this.timer = this.clock.setTimer(() => void this.refresh(), this.config.refreshIntervalMs);
+  }
+
+  /** Logs a name's failure once per distinct error code. */
+  private noteFailure(name: string, code: string, text: string, level: 'info' | 'warn' = 'warn'): void {
+    if (this.saidError.get(name) === code) return;
+    this.saidError.set(name, code);
+    this.log[level]({ dns_name: name, err: { code, message: text } }, `${this.description}: ${text}`);
+  }
+
+  private async resolveName(resolver: Resolver, name: string): Promise<NameState> {
+    try {
+      let targets: string[];
+      switch (this.config.type) {
+        case 'SRV':
+          targets = (await resolver.resolveSrv(name)).map((r) => `${r.name.replace(/\.$/, '')}:${r.port}`);
+          break;
+        case 'A':
+          targets = (await resolver.resolve4(name)).map((ip) => `${ip}:${this.config.port}`);
+          break;
+        case 'AAAA':
+          targets = (await resolver.resolve6(name)).map((ip) => `[${ip}]:${this.config.port}`);
+          break;
+      }
+      return { kind: 'ok', targets: [...new Set(targets)].sort() };
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      return { kind: 'failed', code: e.code ?? 'EUNKNOWN', message: e.message };
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) this.clock.clearTimer(this.timer);
+    this.timer = null;
+    // Queries in flight end now (ECANCELLED) instead of at their timeout.
+    this.resolver?.cancel();
+    this.resolver = null;
+  }
+}

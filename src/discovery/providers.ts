@@ -1,0 +1,34 @@
+// Which provider serves which discovery kind.
+
+import { Agent } from 'undici';
+import type { GoTargetConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../schedule/clock.js';
+import { DnsSd } from './dns-sd.js';
+import { FileSd } from './file-sd.js';
+import { HttpSd } from './http-sd.js';
+import type { ProviderFactory } from './manager.js';
+import type { DiscoveryProvider } from './types.js';
+
+export interface ProviderDeps {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export function providerFactory(deps: ProviderDeps): ProviderFactory {
+  return (template: GoTargetConfig): DiscoveryProvider => {
+    const d = template.discovery;
+    const log = deps.logger.child({ discovery_line: template.source.line });
+    switch (d?.kind) {
+      case 'file_sd':
+        return new FileSd(d.files, d.refreshIntervalMs, deps.clock, log);
+      case 'http_sd':
+        return new HttpSd(d.url, d.refreshIntervalMs, d.timeoutMs, new Agent({ keepAliveTimeout: 60_000, connections: 1 }), deps.clock, log);
+      case 'dns_sd':
+        return new DnsSd(d, deps.clock, log);
+      default:
+        throw new Error(`discovery "${d?.kind ?? 'none'}" is not available`);
+    }
+  };
+}
