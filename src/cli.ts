@@ -9,6 +9,7 @@ import { staticTargets, type Target } from './discovery/static.js';
 import type { CollectOutcome } from './health.js';
 import { createLogger, type LogFormat } from './log.js';
 import { redactedUrl } from './redact.js';
+import { inShard, shardOf } from './discovery/shard.js';
 import { CollectorMetrics } from './metrics.js';
 import { StatusServer } from './server/http.js';
 import { statusRoutes } from './server/targets.js';
@@ -109,7 +110,8 @@ export function renderPlan(config: Config, collectorTargets: readonly Target[]):
   for (const t of collectorTargets) {
     const c = t.config;
     const types = c.enabledTypes.map((ty) => (PROFILE_TYPES[ty].isCpu ? `cpu (${formatDuration(c.profileDurationMs)} window)` : ty));
-    lines.push(`  ${t.baseUrl}  (line ${c.source.line})`);
+    const mine = inShard(t.baseUrl, config.agent.shard);
+    lines.push(`  ${t.baseUrl}  (line ${c.source.line})${mine ? '' : `  -- not scraped here: shard ${shardOf(t.baseUrl, config.agent.shard!.count)}/${config.agent.shard!.count} owns it`}`);
     lines.push(`    every ${formatDuration(c.intervalMs)}: ${types.join(', ')}; http_timeout ${formatDuration(c.httpTimeoutMs)}`);
     lines.push(`    tags: ${Object.entries(t.tags).map(([k, v]) => `${k}=${v}`).join(' ')}`);
     if (c.basicAuth) lines.push('    auth: basic (user and password from the url; not shown)');

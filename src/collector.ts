@@ -339,7 +339,9 @@ export class Collector {
     this.lastProfiles.retainTargets(ids);
     this.replicas = new Map();
     for (const t of this.targets) {
-      if (!t.config.cpuBudget) continue;
+      // Only targets that take CPU windows are replicas: one that never asks
+      // (cpu not in its types) would hold every other replica's turn forever.
+      if (!t.config.cpuBudget || !t.config.enabledTypes.includes('cpu')) continue;
       const list = this.replicas.get(t.service) ?? [];
       list.push(t.id);
       this.replicas.set(t.service, list);

@@ -102,7 +102,10 @@ const KUBERNETES_SD_KEYS: Record<string, KeySpec> = {
   kubeconfig: OURS,
   namespaces: OURS,
   bearer_token_file: OURS,
+  tls_open: OURS,
   tls_ca: OURS,
+  tls_cert: OURS,
+  tls_key: OURS,
   insecure_skip_verify: OURS,
 };
 
@@ -336,8 +339,11 @@ function validateAgent(ctx: Ctx, root: Table): AgentConfig {
     if ((typeof v === 'number' || typeof v === 'bigint') && Number.isInteger(Number(v)) && Number(v) >= 0 && Number(v) <= 64) profileWorkers = Number(v);
     else ctx.error(joinPath(path, 'profile_workers'), `must be a whole number from 0 (no worker threads) to 64, got ${typeof v === 'string' ? JSON.stringify(v) : describe(v)}`);
   }
-  const shardText = readString(ctx, t, 'shard', path) ?? (ctx.opts.env.COLLECTOR_SHARD || undefined);
-  const shard = shardText === undefined ? undefined : parseShard(ctx, shardText, joinPath(path, 'shard'), hostname);
+  const shardWritten = readString(ctx, t, 'shard', path);
+  const shardText = shardWritten ?? (t.shard === undefined ? ctx.opts.env.COLLECTOR_SHARD || undefined : undefined);
+  // The pod ordinal is in the pod's (OS) host name, not in [agent] hostname (a tag, often the node's name).
+  const shard =
+    shardText === undefined ? undefined : parseShard(ctx, shardText, joinPath(path, 'shard'), ctx.opts.osHostname, shardWritten === undefined ? 'COLLECTOR_SHARD' : undefined);
   return { hostname, listen, dataDir, logLevel, spoolMaxBytes, spoolMaxAgeMs, shutdownGraceMs, profileWorkers, ...(shard ? { shard } : {}) };
 }
 
@@ -469,10 +475,11 @@ function redactUrlText(s: string): string {
  * "INDEX/COUNT", or "ordinal/COUNT" to take INDEX from a StatefulSet pod's
  * host name (the digits after its last "-", e.g. collector-2 is 2).
  */
-function parseShard(ctx: Ctx, text: string, keyPath: string, hostname: string): ShardConfig | undefined {
+function parseShard(ctx: Ctx, text: string, keyPath: string, hostname: string, fromEnv?: string): ShardConfig | undefined {
+  const from = fromEnv ? `(from the environment variable ${fromEnv}) ` : '';
   const m = /^\s*(\d+|ordinal)\s*\/\s*(\d+)\s*$/.exec(text);
   if (!m) {
-    ctx.error(keyPath, `must be "INDEX/COUNT" (e.g. "0/3") or "ordinal/COUNT" (index from a StatefulSet pod name), got "${text}"`);
+    ctx.error(keyPath, `${from}must be "INDEX/COUNT" (e.g. "0/3") or "ordinal/COUNT" (index from a StatefulSet pod name), got "${text}"`);
     return undefined;
   }
   const count = Number(m[2]);
@@ -480,13 +487,13 @@ function parseShard(ctx: Ctx, text: string, keyPath: string, hostname: string): 
   if (m[1] === 'ordinal') {
     const o = /-(\d+)$/.exec(hostname);
     if (!o) {
-      ctx.error(keyPath, `"ordinal" needs a host name ending in -N (a StatefulSet pod), but the host name is "${hostname}"`);
+      ctx.error(keyPath, `${from}"ordinal" needs a host name ending in -N (a StatefulSet pod), but the host name is "${hostname}"`);
       return undefined;
     }
     index = Number(o[1]);
   } else index = Number(m[1]);
   if (count < 1 || index >= count) {
-    ctx.error(keyPath, `needs 0 <= INDEX < COUNT and COUNT >= 1, got index ${index} of ${count}`);
+    ctx.error(keyPath, `${from}needs 0 <= INDEX < COUNT and COUNT >= 1, got index ${index} of ${count}`);
     return undefined;
   }
   return { index, count };
@@ -561,6 +568,7 @@ function validateDiscovery(ctx: Ctx, t: Table, path: string): DiscoveryConfig | 
       const files = readStringList(ctx, raw, 'files', p, 'paths or globs of JSON or TOML target files');
       if (!files || files.length === 0) {
         if (raw.files === undefined) ctx.error(joinPath(p, 'files'), 'is required: files = ["targets/*.json"]');
+        else if (files) ctx.error(joinPath(p, 'files'), 'must list at least one file or glob, like files = ["targets/*.json"]');
         return undefined;
       }
       return { kind, files, refreshIntervalMs: refresh(5 * 60_000) };
@@ -574,7 +582,9 @@ function validateDiscovery(ctx: Ctx, t: Table, path: string): DiscoveryConfig | 
       }
       const parsed = parseHttpUrl(ctx, u, joinPath(p, 'url'), null);
       if (!parsed) return undefined;
-      return { kind, url: u, refreshIntervalMs: refresh(60_000), timeoutMs: readDuration(ctx, raw, 'timeout', p) ?? 10_000 };
+      const timeoutMs = readDuration(ctx, raw, 'timeout', p) ?? 10_000;
+      if (timeoutMs <= 0) ctx.error(joinPath(p, 'timeout'), `must be more than 0s (every request would time out at once), got ${formatDuration(timeoutMs)}`);
+      return { kind, url: u, refreshIntervalMs: refresh(60_000), timeoutMs };
     }
     case 'dns_sd': {
       checkKeys(ctx, raw, p, DNS_SD_KEYS);
@@ -582,10 +592,11 @@ function validateDiscovery(ctx: Ctx, t: Table, path: string): DiscoveryConfig | 
       const type = (readString(ctx, raw, 'type', p) ?? 'SRV').toUpperCase();
       if (type !== 'SRV' && type !== 'A' && type !== 'AAAA') ctx.error(joinPath(p, 'type'), `must be SRV, A or AAAA, got "${type}"`);
       const port = readPositiveInt(ctx, raw, 'port', p, 65535);
-      if (type !== 'SRV' && port === undefined && raw.port === undefined) ctx.error(joinPath(p, 'port'), `is required with type = "${type}": the port net/http/pprof listens on`);
+      if ((type === 'A' || type === 'AAAA') && port === undefined && raw.port === undefined) ctx.error(joinPath(p, 'port'), `is required with type = "${type}": the port net/http/pprof listens on`);
       const servers = readStringList(ctx, raw, 'servers', p, 'DNS servers as "ip:port"');
       if (!names || names.length === 0) {
         if (raw.names === undefined) ctx.error(joinPath(p, 'names'), 'is required: names = ["_pprof._tcp.example.com"]');
+        else if (names) ctx.error(joinPath(p, 'names'), 'must list at least one DNS name, like names = ["_pprof._tcp.example.com"]');
         return undefined;
       }
       return {

@@ -49,6 +49,8 @@ export class FileSd implements DiscoveryProvider {
   private readonly lastGood = new Map<string, TargetGroup[]>();
   private readonly saidError = new Map<string, string>();
   private stopped = false;
+  private reading = false;
+  private again = false;
   private update: (groups: readonly TargetGroup[]) => void = () => undefined;
   private lastSent = '';
 
@@ -85,6 +87,27 @@ export class FileSd implements DiscoveryProvider {
   }
 
   async refresh(): Promise<void> {
+    // One read at a time: a watch event during a read asks for one more.
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    this.reading = true;
+    try {
+      do {
+        this.again = false;
+        await this.readAll();
+      } while (this.again && !this.stopped);
+    } finally {
+      this.reading = false;
+    }
+    if (!this.stopped) {
+      if (this.timer) this.clock.clearTimer(this.timer);
+      this.timer = this.clock.setTimer(() => void this.refresh(), this.refreshIntervalMs);
+    }
+  }
+
+  private async readAll(): Promise<void> {
     if (this.timer) this.clock.clearTimer(this.timer);
     this.timer = null;
     const seen = new Set<string>();
@@ -111,7 +134,6 @@ export class FileSd implements DiscoveryProvider {
       this.lastSent = text;
       this.update(groups);
     }
-    if (!this.stopped) this.timer = this.clock.setTimer(() => void this.refresh(), this.refreshIntervalMs);
   }
 
   async stop(): Promise<void> {

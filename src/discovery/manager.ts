@@ -15,6 +15,8 @@ interface Running {
   readonly template: GoTargetConfig;
   readonly provider: DiscoveryProvider;
   targets: GoTargetConfig[];
+  /** Until its provider first reports: the targets of the block it replaced (a reload). */
+  inherited: GoTargetConfig[] | null;
 }
 
 /** Identity of a template: what it discovers and with which settings. */
@@ -38,16 +40,24 @@ export class DiscoveryManager {
   sync(templates: readonly GoTargetConfig[]): void {
     const wanted = new Map(templates.map((t) => [templateKey(t), t]));
     const keep: Running[] = [];
+    const retired: Running[] = [];
     for (const r of this.running) {
       if (wanted.has(r.key)) {
         keep.push(r);
         wanted.delete(r.key);
-      } else void r.provider.stop();
+      } else {
+        void r.provider.stop();
+        retired.push(r);
+      }
     }
     this.running = keep;
     for (const [key, template] of wanted) {
       const provider = this.factory(template);
-      const r: Running = { key, template, provider, targets: [] };
+      // A block whose settings changed but that discovers the same way keeps
+      // its targets (and so their baselines and slots) until the new provider
+      // reports, instead of dropping them for a moment.
+      const same = retired.find((o) => JSON.stringify(o.template.discovery) === JSON.stringify(template.discovery));
+      const r: Running = { key, template, provider, targets: [], inherited: same ? (same.inherited ?? same.targets) : null };
       this.running.push(r);
       this.log.info({ discovery: provider.description }, `discovery started: ${provider.description}`);
       provider.start((groups) => this.received(r, groups));
@@ -70,13 +80,14 @@ export class DiscoveryManager {
       }
     }
     r.targets = targets;
+    r.inherited = null;
     this.log.info({ discovery: r.provider.description, targets: targets.length }, `${r.provider.description}: ${targets.length} target(s)`);
     this.onChange();
   }
 
   /** Every target every provider reports now. */
   targets(): GoTargetConfig[] {
-    return this.running.flatMap((r) => r.targets);
+    return this.running.flatMap((r) => r.inherited ?? r.targets);
   }
 
   /** Stops every provider; the targets they reported last stay known. */

@@ -7,6 +7,7 @@ import type { Clock } from '../schedule/clock.js';
 import { DnsSd } from './dns-sd.js';
 import { FileSd } from './file-sd.js';
 import { HttpSd } from './http-sd.js';
+import { KubernetesSd } from './kubernetes-sd.js';
 import type { ProviderFactory } from './manager.js';
 import type { DiscoveryProvider } from './types.js';
 
@@ -27,8 +28,10 @@ export function providerFactory(deps: ProviderDeps): ProviderFactory {
         return new HttpSd(d.url, d.refreshIntervalMs, d.timeoutMs, new Agent({ keepAliveTimeout: 60_000, connections: 1 }), deps.clock, log);
       case 'dns_sd':
         return new DnsSd(d, deps.clock, log);
+      case 'kubernetes_sd':
+        return new KubernetesSd(d, deps.clock, log, { env: deps.env });
       default:
-        throw new Error(`discovery "${d?.kind ?? 'none'}" is not available`);
+        throw new Error(`discovery "${(d as { kind?: string } | undefined)?.kind ?? 'none'}" is not available`);
     }
   };
 }

@@ -19,7 +19,10 @@ export function expandTemplate(template: GoTargetConfig, group: TargetGroup, add
     throw new BadAddressError(`"${address}" is not host:port or an http(s) URL`);
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new BadAddressError(`"${address}": scheme must be http or https`);
-  if (!u.hostname || (!hasScheme && !u.port)) throw new BadAddressError(`"${address}" has no ${u.hostname ? 'port' : 'host'}`);
+  // URL drops a port equal to the scheme's default (host:80 over http), so
+  // whether host:port names a port is read from the address itself.
+  const writtenPort = /^(\[[^\]]*\]|[^/:[\]]*):\d+(?:[/?#]|$)/.test(address);
+  if (!u.hostname || (!hasScheme && !u.port && !writtenPort)) throw new BadAddressError(`"${address}" has no ${u.hostname ? 'port' : 'host'}`);
   const path = (labels.__pprof_path__ || (u.pathname !== '/' ? u.pathname : '') || '/debug/pprof').replace(/\/+$/, '');
   const tags: Record<string, string> = { ...template.goTags };
   for (const [k, v] of Object.entries(labels)) if (!k.startsWith('__')) tags[k] = v;
@@ -37,7 +40,8 @@ export function expandTemplate(template: GoTargetConfig, group: TargetGroup, add
   return {
     ...rest,
     enabledTypes,
-    baseUrl: `${u.protocol}//${u.host}${path.startsWith('/') ? path : `/${path}`}`,
+    // A path of only slashes is the root: no trailing "/" (paths are appended as "/goroutine").
+    baseUrl: `${u.protocol}//${u.host}${path === '' || path.startsWith('/') ? path : `/${path}`}`,
     service: tags.service ?? template.service,
     env: tags.env ?? template.env,
     version: tags.version ?? template.version,
