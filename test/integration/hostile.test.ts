@@ -260,7 +260,14 @@ describe('hostile targets beside a healthy Go target', () => {
       }
 
       // The log: one warn/error line per (type, code), naming the URL, saying what happened.
-      const said = lines.filter((l) => l.service === service && (l.level === 'warn' || l.level === 'error'));
+      // Scrape failures (lines with an err); the overlap notice of a hanging
+      // scrape is a different message, said once per job, checked below.
+      const said = lines.filter((l) => l.service === service && (l.level === 'warn' || l.level === 'error') && l.err !== undefined);
+      const overlaps = lines.filter((l) => l.service === service && l.level === 'warn' && l.err === undefined);
+      for (const type of TYPES) {
+        assert.ok(overlaps.filter((l) => l.type === type).length <= 1, `${what}: the overlap notice for ${type} is said more than once`);
+      }
+      for (const l of overlaps) assert.match(String(l.msg), /previous scrape is still running/, `${what}: an unexpected warn line: ${String(l.msg)}`);
       const perKey = countBy(said, (l) => `${l.type}/${l.err?.code}`);
       const wantKeys = Object.fromEntries(TYPES.map((type) => [`${type}/${want.code}`, 1]));
       if (JSON.stringify(Object.entries(perKey).sort()) !== JSON.stringify(Object.entries(wantKeys).sort())) {
