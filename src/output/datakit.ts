@@ -4,16 +4,15 @@
 // DataKit answers 200 once it has queued the body, before it parses it, so the
 // profile is validated before it is sent, never after.
 
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { DatakitOutputConfig, OutputAuth } from '../config/types.js';
-import { outputSecrets, redactSecrets, redactedUrl } from '../redact.js';
+import { outputSecrets, redactedUrl } from '../redact.js';
 import { rfc3339Nano, type ProfileRecord } from '../profile/record.js';
 import { PROFILE_TYPES } from '../profile/types.js';
-import { LIMITS } from '../limits.js';
-import { readCapped } from '../util/body.js';
 import { buildMultipart } from './multipart.js';
 import type { ProfileSender } from './queue.js';
-import { httpDeliveryError, networkDeliveryError } from './retry.js';
+import { postProfile } from './post.js';
+import { httpDeliveryError } from './retry.js';
 
 /** `k:v,k:v` as DataKit splits it: on commas, then on the first colon. */
 export function datakitTagString(tags: Readonly<Record<string, string>>): string {
@@ -65,32 +64,24 @@ export class DatakitSender implements ProfileSender {
 
   async send(record: ProfileRecord, signal: AbortSignal): Promise<void> {
     const { contentType, body } = datakitBody(record);
-    const deadline = AbortSignal.timeout(this.cfg.timeoutMs);
     const what = `POST ${redactedUrl(this.cfg.url)} (${record.type} of ${record.service})`;
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await request(this.cfg.url, {
-        method: 'POST',
-        dispatcher: this.dispatcher,
-        signal: AbortSignal.any([deadline, signal]),
-        headers: {
-          ...this.cfg.headers,
-          ...authorizationHeader(this.cfg.auth),
-          'content-type': contentType,
-          'user-agent': 'pprof-pull-collector/0.1',
-          [PROFILE_ID_HEADER]: record.id,
-        },
-        body,
-      });
-    } catch (err) {
-      throw networkDeliveryError(what, err, deadline.aborted);
-    }
-    // Only an error body is worth reading, and only its start.
-    const raw = (await readCapped(res.body, LIMITS.errorBodySnippetBytes, true).catch(() => null))?.toString('utf8') ?? '';
-    if (res.statusCode >= 200 && res.statusCode < 300) return;
-    const text = redactSecrets(raw, this.secrets);
-    const ra = res.headers['retry-after'];
-    throw httpDeliveryError(what, res.statusCode, text, Array.isArray(ra) ? ra[0] : ra, this.now());
+    const res = await postProfile(this.cfg.url, {
+      dispatcher: this.dispatcher,
+      headers: {
+        ...this.cfg.headers,
+        ...authorizationHeader(this.cfg.auth),
+        'content-type': contentType,
+        'user-agent': 'pprof-pull-collector/0.1',
+        [PROFILE_ID_HEADER]: record.id,
+      },
+      body,
+      timeoutMs: this.cfg.timeoutMs,
+      signal,
+      what,
+      secrets: this.secrets,
+    });
+    if (res.status >= 200 && res.status < 300) return;
+    throw httpDeliveryError(what, res.status, res.text, res.retryAfter, this.now());
   }
 }
 

@@ -7,20 +7,19 @@
 //   LabelPair        { string name = 1; string value = 2; }
 //   RawSample        { bytes raw_profile = 1; string ID = 2; }
 
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { PyroscopeOutputConfig } from '../config/types.js';
 import { pyroscopeLabels } from '../labels.js';
-import { LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
 import type { ProfileRecord } from '../profile/record.js';
 import { PROFILE_TYPES, type ProfileTypeName } from '../profile/types.js';
-import { readCapped } from '../util/body.js';
 import { outputSecrets, redactSecrets, redactedUrl } from '../redact.js';
 import { authorizationHeader } from './datakit.js';
 import { buildMultipart } from './multipart.js';
 import { lenField, message } from './protobuf.js';
 import type { ProfileSender } from './queue.js';
-import { DeliveryError, httpDeliveryError, networkDeliveryError } from './retry.js';
+import { postProfile } from './post.js';
+import { DeliveryError, httpDeliveryError } from './retry.js';
 
 export const PUSH_PATH = '/push.v1.PusherService/Push';
 export const INGEST_PATH = '/ingest';
@@ -156,7 +155,6 @@ export class PyroscopeSender implements ProfileSender {
     const push = this.cfg.api === 'push';
     const url = push ? `${this.cfg.url}${PUSH_PATH}` : `${this.cfg.url}${INGEST_PATH}?${ingestQuery(record).toString()}`;
     const what = `POST ${redactedUrl(push ? url : `${this.cfg.url}${INGEST_PATH}`)} (${record.type} of ${record.service})`;
-    const deadline = AbortSignal.timeout(this.cfg.timeoutMs);
     let body: Buffer;
     let headers: Record<string, string>;
     if (push) {
@@ -171,28 +169,20 @@ export class PyroscopeSender implements ProfileSender {
       body = mp.body;
       headers = this.headers({ 'content-type': mp.contentType });
     }
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await request(url, { method: 'POST', dispatcher: this.dispatcher, signal: AbortSignal.any([deadline, signal]), headers, body });
-    } catch (err) {
-      throw networkDeliveryError(what, err, deadline.aborted);
-    }
-    const raw = (await readCapped(res.body, LIMITS.errorBodySnippetBytes, true).catch(() => null))?.toString('utf8') ?? '';
-    if (res.statusCode >= 200 && res.statusCode < 300) return;
-    const text = redactSecrets(raw, this.secrets);
-    const ra = res.headers['retry-after'];
-    const retryAfter = Array.isArray(ra) ? ra[0] : ra;
+    const res = await postProfile(url, { dispatcher: this.dispatcher, headers, body, timeoutMs: this.cfg.timeoutMs, signal, what, secrets: this.secrets });
+    if (res.status >= 200 && res.status < 300) return;
+    const { text, retryAfter } = res;
     const connect = push ? parseConnectError(text) : undefined;
     if (connect) {
       // The connect code decides; the HTTP status only stands in when there is none.
-      const base = httpDeliveryError(what, res.statusCode, '', retryAfter, this.now());
+      const base = httpDeliveryError(what, res.status, '', retryAfter, this.now());
       // Redacted again after JSON unescaping (a secret may have been escaped in the body).
-      throw new DeliveryError(`${what}: ${connect.code}: ${redactSecrets(connect.message, this.secrets)}`, RETRYABLE_CONNECT_CODES.has(connect.code) || res.statusCode === 429, {
+      throw new DeliveryError(`${what}: ${connect.code}: ${redactSecrets(connect.message, this.secrets)}`, RETRYABLE_CONNECT_CODES.has(connect.code) || res.status === 429, {
         ...base.opts,
         code: connect.code,
         body: text,
       });
     }
-    throw httpDeliveryError(what, res.statusCode, text, retryAfter, this.now());
+    throw httpDeliveryError(what, res.status, text, retryAfter, this.now());
   }
 }

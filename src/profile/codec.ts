@@ -5,7 +5,6 @@
 
 import { promisify } from 'node:util';
 import { createGunzip, gunzip as gunzipCb, gunzipSync, gzip as gzipCb, gzipSync, constants as zlibConstants } from 'node:zlib';
-import { Profile } from 'pprof-format';
 import { InvalidProfileError, ProfileTooLargeError } from './errors.js';
 import { indexProfile, rawSums, scanProfile, type ProfileIndex, type RawProfile } from './raw.js';
 

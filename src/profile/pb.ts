@@ -56,20 +56,8 @@ export class PbReader {
         return (c0 & 0x7f) | (c1 << 7);
       }
     }
-    let x = 0;
-    let mul = 1;
-    for (let i = 0; i < 7; i++) {
-      if (p >= this.end) this.fail('truncated varint');
-      const c = b[p++]!;
-      x += (c & 0x7f) * mul;
-      if (c < 0x80) {
-        this.pos = p;
-        return x;
-      }
-      mul *= 128;
-    }
-    // 8+ bytes: 2^49 or more. Read it exactly; an id or length never is.
-    this.pos = p - 7;
+    // Longer: read as an int64 (exact at any size); an id or length is never
+    // negative or past a safe integer.
     const v = this.int64();
     if (typeof v === 'bigint' || v < 0) this.fail('an id or length out of range');
     return v;
