@@ -109,11 +109,15 @@ describe('chaos', () => {
     // The intake fails for 30 s.
     intake.setMode({ status: 503, body: 'datakit is restarting', forMs: 30_000 });
     const outageEnds = Date.now() + 30_000;
-    await sleep(6_000);
+    // Wait until a delivery has failed, so the spool holds something to
+    // replay (the types' phases may leave several quiet seconds).
+    const attemptsBefore = intake.attempts.length;
+    await waitFor(() => intake.attempts.slice(attemptsBefore).some((a) => a.status === 503), 15_000, 'a delivery failing in the outage');
 
     // During the outage the collector is SIGKILLed (a crash) and started again.
     await quietMoment(requestLog, 400, 15_000);
     const killedAt = Date.now();
+    assert.ok(killedAt < outageEnds - 2_000, 'the kill falls inside the outage');
     await first.kill();
     assert.equal((await first.exited).signal, 'SIGKILL');
     await sleep(1_500);
