@@ -10,6 +10,7 @@ import { providerFactory } from './discovery/providers.js';
 import { inShard } from './discovery/shard.js';
 import { CpuBudgets } from './scrape/cpu-budget.js';
 import { HealthStore, type CollectOutcome } from './health.js';
+import { hintFor } from './hints.js';
 import { LIMITS } from './limits.js';
 import type { Logger } from './log.js';
 import type { CollectorMetrics } from './metrics.js';
@@ -504,9 +505,21 @@ export class Collector {
           }),
         );
       })();
-      const all = [...(await Promise.all(rest)), ...(await second)];
+      const all = withWholeTargetHints([...(await Promise.all(rest)), ...(await second)]);
       return all.map(({ type, outcome }) => ({ target, type, outcome }));
     });
     return (await Promise.all(perTarget)).flat();
   }
+}
+
+/**
+ * The types of one target are scraped at once, so while each failed its
+ * siblings had not answered yet and its hint could only speak of one path.
+ * With every answer in, a 404 on every type says one thing about the target.
+ */
+function withWholeTargetHints<T extends { outcome: CollectOutcome }>(results: T[]): T[] {
+  const allNotFound = results.length > 1 && results.every((r) => r.outcome.error?.code === 'not_found');
+  if (!allNotFound) return results;
+  const hint = hintFor({ code: 'not_found', allTypesNotFound: true });
+  return results.map((r) => ({ ...r, outcome: { ...r.outcome, ...(hint ? { hint } : {}) } }));
 }

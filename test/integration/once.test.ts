@@ -168,6 +168,28 @@ describe('--once', () => {
     for (const w of warns) assert.ok(String(w.hint).includes(HTML_HINT), JSON.stringify(w));
   });
 
+  it('a Go server without net/http/pprof: every row names the whole-target cause, not a per-path guess', { timeout: 90_000 }, async (t: TestContext) => {
+    if (goProblem) assert.fail(goProblem);
+    const dir = tempDir();
+    // The same Go program with pprof left off its mux: 404 on every path.
+    const bare = await startGoTarget({ pprof: false });
+    cleanup.add(() => bare.kill());
+    const { file } = writeConfig(dir, [{ url: bare.url, service: 'once-bare' }]);
+    const c = collector(['-c', file, '--once']);
+    const exit = await c.waitExit(60_000);
+    t.diagnostic(`--once output:\n${c.stdout}`);
+    assert.deepEqual(exit, { code: 1, signal: null }, `exit; stdout:\n${c.stdout}\nstderr tail:\n${c.stderr.slice(-2000)}`);
+    const { rows } = parseTable(c.stdout);
+    assert.deepEqual(rows.map((r) => r.type).sort(), [...TYPES].sort(), c.stdout);
+    for (const r of rows) {
+      assert.equal(r.result, 'failed', r.line);
+      assert.match(r.problem, /404 Not Found/, r.line);
+      // The types are scraped at once, so no single failure saw the others;
+      // the table is written when every answer is in and says it for all.
+      assert.match(r.problem, /every pprof path answers 404: net\/http\/pprof is not registered/, r.line);
+    }
+  });
+
   it('the fixture alone: every row shipped and delivered, exit 0', { timeout: 90_000 }, async () => {
     if (goProblem) assert.fail(goProblem);
     const dir = tempDir();
