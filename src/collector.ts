@@ -10,7 +10,7 @@ import { providerFactory } from './discovery/providers.js';
 import { inShard } from './discovery/shard.js';
 import { CpuBudgets } from './scrape/cpu-budget.js';
 import { HealthStore, type CollectOutcome } from './health.js';
-import { hintFor } from './hints.js';
+import { wholeTargetHint } from './hints.js';
 import { LIMITS } from './limits.js';
 import type { Logger } from './log.js';
 import type { CollectorMetrics } from './metrics.js';
@@ -256,32 +256,39 @@ export class Collector {
       instance: t.instance,
       tags: t.tags,
       intervalMs: t.config.intervalMs,
-      types: t.config.enabledTypes.map((type): TypeStatus => {
-        const h = this.health.get(t.id, type);
-        const next = this.scheduler.nextRun(`${t.id}/${type}`);
-        const last = h?.last;
-        const profile = this.lastProfiles.get(t.id, type);
-        return {
-          type,
-          health: !last ? 'pending' : last.result === 'failed' ? 'down' : last.result === 'skipped' ? 'skipped' : 'up',
-          ...(last
-            ? {
-                result: last.result,
-                lastScrapeAtMs: last.startedAtMs,
-                durationMs: last.durationMs,
-                samples: last.samples,
-                bytes: last.bytes,
-                ...(last.error ? { error: last.error } : {}),
-                ...(last.hint ? { hint: last.hint } : {}),
-              }
-            : {}),
-          consecutiveFailures: h?.consecutiveFailures ?? 0,
-          ...(h?.lastSuccessAtMs !== undefined ? { lastSuccessAtMs: h.lastSuccessAtMs } : {}),
-          ...(next !== undefined ? { nextScrapeAtMs: next } : {}),
-          ...(profile ? { profile: { id: profile.id, bytes: profile.pprof.length, startNs: profile.startNs.toString(), endNs: profile.endNs.toString() } } : {}),
-        };
-      }),
+      types: this.typeStatuses(t),
     }));
+  }
+
+  private typeStatuses(t: Target): TypeStatus[] {
+    const healths = t.config.enabledTypes.map((type) => this.health.get(t.id, type));
+    const targetHint = wholeTargetHint(healths.map((h) => h?.last));
+    return t.config.enabledTypes.map((type, i): TypeStatus => {
+      const h = healths[i];
+      const next = this.scheduler.nextRun(`${t.id}/${type}`);
+      const last = h?.last;
+      const hint = targetHint ?? last?.hint;
+      const profile = this.lastProfiles.get(t.id, type);
+      return {
+        type,
+        health: !last ? 'pending' : last.result === 'failed' ? 'down' : last.result === 'skipped' ? 'skipped' : 'up',
+        ...(last
+          ? {
+              result: last.result,
+              lastScrapeAtMs: last.startedAtMs,
+              durationMs: last.durationMs,
+              samples: last.samples,
+              bytes: last.bytes,
+              ...(last.error ? { error: last.error } : {}),
+              ...(hint ? { hint } : {}),
+            }
+          : {}),
+        consecutiveFailures: h?.consecutiveFailures ?? 0,
+        ...(h?.lastSuccessAtMs !== undefined ? { lastSuccessAtMs: h.lastSuccessAtMs } : {}),
+        ...(next !== undefined ? { nextScrapeAtMs: next } : {}),
+        ...(profile ? { profile: { id: profile.id, bytes: profile.pprof.length, startNs: profile.startNs.toString(), endNs: profile.endNs.toString() } } : {}),
+      };
+    });
   }
 
   get currentTargets(): readonly Target[] {
@@ -505,21 +512,11 @@ export class Collector {
           }),
         );
       })();
-      const all = withWholeTargetHints([...(await Promise.all(rest)), ...(await second)]);
-      return all.map(({ type, outcome }) => ({ target, type, outcome }));
+      const all = [...(await Promise.all(rest)), ...(await second)];
+      const hint = wholeTargetHint(all.map((r) => r.outcome));
+      return all.map(({ type, outcome }) => ({ target, type, outcome: hint ? { ...outcome, hint } : outcome }));
     });
     return (await Promise.all(perTarget)).flat();
   }
 }
 
-/**
- * The types of one target are scraped at once, so while each failed its
- * siblings had not answered yet and its hint could only speak of one path.
- * With every answer in, a 404 on every type says one thing about the target.
- */
-function withWholeTargetHints<T extends { outcome: CollectOutcome }>(results: T[]): T[] {
-  const allNotFound = results.length > 1 && results.every((r) => r.outcome.error?.code === 'not_found');
-  if (!allNotFound) return results;
-  const hint = hintFor({ code: 'not_found', allTypesNotFound: true });
-  return results.map((r) => ({ ...r, outcome: { ...r.outcome, ...(hint ? { hint } : {}) } }));
-}

@@ -53,7 +53,10 @@ export class HealthStore {
     this.byKey.set(key, next);
     const prevFailed = prev?.last.result === 'failed';
     if (!failed) return prevFailed ? 'recovered' : 'ok';
-    if (prevFailed && prev.last.error?.code === o.error?.code && prev.last.error?.message === o.error?.message) return 'same_failure';
+    // News is a new error code, not new wording: a message that varies from
+    // scrape to scrape (the head of a garbage body, an error body with a
+    // request id) is the same failure.
+    if (prevFailed && prev.last.error?.code === o.error?.code) return 'same_failure';
     return 'new_failure';
   }
 

@@ -53,3 +53,15 @@ export function hintFor(ctx: HintContext): string | undefined {
       return undefined;
   }
 }
+
+/**
+ * The hint for a target whose every type answers 404: one cause, not one per
+ * path. Its types are scraped at about the same time, so when each failed
+ * its siblings had not all answered and its own hint could only speak of its
+ * path; whoever shows a whole target (/targets, --once) asks this with every
+ * type's last outcome. undefined: not that case (or a type has no answer yet).
+ */
+export function wholeTargetHint(lastOutcomes: ReadonlyArray<{ readonly error?: { readonly code: string } } | undefined>): string | undefined {
+  if (lastOutcomes.length < 2 || !lastOutcomes.every((o) => o?.error?.code === 'not_found')) return undefined;
+  return hintFor({ code: 'not_found', allTypesNotFound: true });
+}

@@ -246,12 +246,7 @@ export class ProfilePipeline {
       this.deps.observe?.(outcome, target);
       return outcome;
     }
-    const prev = this.deps.health.get(target.id, type)?.last;
-    let transition = this.deps.health.update(outcome);
-    // News is a new error code, not new wording: a message that varies from
-    // scrape to scrape (the head of a garbage body, an error body with a
-    // request id) must not log every scrape.
-    if (transition === 'new_failure' && prev?.result === 'failed' && prev.error?.code === outcome.error?.code) transition = 'same_failure';
+    const transition = this.deps.health.update(outcome);
     if (outcome.error && outcome.error.code !== 'write_timeout') {
       const key = `${target.id}/${type}`;
       if (transition === 'new_failure' || (outcome.result === 'skipped' && this.once.first(`${key}/${outcome.error.code}`))) {
