@@ -6,7 +6,8 @@
 import type { ProfileStats } from './profile/stats.js';
 import type { ProfileTypeName } from './profile/types.js';
 
-export type CollectResult = 'shipped' | 'baseline' | 'reset' | 'skipped' | 'failed';
+export const COLLECT_RESULTS = ['shipped', 'baseline', 'reset', 'skipped', 'failed'] as const;
+export type CollectResult = (typeof COLLECT_RESULTS)[number];
 
 export interface CollectOutcome {
   readonly targetId: string;

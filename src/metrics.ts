@@ -2,7 +2,7 @@
 // Prometheus conventions (collector_*, _total for counters, base units).
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CollectOutcome } from './health.js';
+import { COLLECT_RESULTS, type CollectOutcome } from './health.js';
 import type { Target } from './discovery/static.js';
 
 const TARGET_LABELS = ['service', 'instance', 'type'] as const;
@@ -77,6 +77,8 @@ export class CollectorMetrics {
     labelNames: ['output', 'reason'],
     registers: [this.registry],
   });
+  /** Error codes seen in collector_scrape_failures_total, to drop a gone target's series. */
+  private readonly failureCodes = new Set<string>();
   /** Where queue depths come from; set by whoever owns the outputs. */
   queueDepths: () => Record<string, number> = () => ({});
   readonly outputQueue: Gauge<'output'>;
@@ -126,7 +128,10 @@ export class CollectorMetrics {
     if (o.bytes > 0) this.scrapeBytes.inc(labels, o.bytes);
     if (o.result === 'failed') this.targetUp.set(labels, 0);
     else if (o.result !== 'skipped') this.targetUp.set(labels, 1);
-    if (o.error) this.scrapeFailures.inc({ ...labels, code: o.error.code });
+    if (o.error) {
+      this.scrapeFailures.inc({ ...labels, code: o.error.code });
+      this.failureCodes.add(o.error.code);
+    }
     if (o.result === 'shipped' || o.result === 'baseline') this.profileSamples.set(labels, o.samples);
     // A cumulative type's series starts at 0 with its baseline, so that
     // increase() and rate() see the first reset (a series born at 1 shows none).
@@ -189,12 +194,17 @@ export class CollectorMetrics {
     }
   }
 
-  /** Drops the series of targets that are gone (after a reload). */
+  /**
+   * Drops every series of a target that is gone (reload, discovery): with
+   * pods coming and going, series of vanished instances would otherwise pile
+   * up for the life of the process.
+   */
   forgetTarget(t: Target, types: readonly string[]): void {
     for (const type of types) {
       const labels = { service: t.service, instance: t.instance, type };
-      this.targetUp.remove(labels);
-      this.profileSamples.remove(labels);
+      for (const m of [this.targetUp, this.profileSamples, this.scrapeBytes, this.deltaResets, this.scrapeDuration]) m.remove(labels);
+      for (const result of COLLECT_RESULTS) this.scrapes.remove({ ...labels, result });
+      for (const code of this.failureCodes) this.scrapeFailures.remove({ ...labels, code });
     }
     const runtime = { service: t.service, env: t.env, version: t.version, instance: t.instance };
     for (const g of Object.values(this.derived)) g.remove(runtime);

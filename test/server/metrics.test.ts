@@ -1,0 +1,60 @@
+// CollectorMetrics.forgetTarget: a target that is gone (reload, discovery)
+// leaves no series behind in any per-target metric, and the targets that
+// stay keep theirs. With pods coming and going, leftovers would pile up.
+//
+//   node --import tsx --test test/server/metrics.test.ts
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { CollectOutcome } from '../../src/health.js';
+import { CollectorMetrics } from '../../src/metrics.js';
+import { PROFILE_TYPE_NAMES, type ProfileTypeName } from '../../src/profile/types.js';
+import { parsePromText } from '../helpers/prom-text.js';
+import { testTarget } from '../helpers/targets.js';
+
+function outcome(targetId: string, type: ProfileTypeName, over: Partial<CollectOutcome>): CollectOutcome {
+  return { targetId, type, result: 'shipped', startedAtMs: 0, durationMs: 120, bytes: 2_000, samples: 12, ...over };
+}
+
+describe('CollectorMetrics.forgetTarget', () => {
+  it('drops every per-target series of a gone target and keeps the others', async () => {
+    const m = new CollectorMetrics({ defaultMetrics: false });
+    const gone = testTarget({ baseUrl: 'http://10.0.0.1:6060/debug/pprof', service: 'api', generateMetrics: true });
+    const stays = testTarget({ baseUrl: 'http://10.0.0.2:6060/debug/pprof', service: 'api', generateMetrics: true });
+    for (const t of [gone, stays]) {
+      for (const type of PROFILE_TYPE_NAMES) {
+        // Every result and a couple of error codes, so every labelled series exists.
+        m.observeOutcome(outcome(t.id, type, { result: 'baseline', stats: { scraped: { inuse_space: 1, goroutine: 3 } } }), t);
+        m.observeOutcome(outcome(t.id, type, { result: 'reset' }), t);
+        m.observeOutcome(outcome(t.id, type, { result: 'skipped', error: { code: 'cpu_in_use', message: 'x' } }), t);
+        m.observeOutcome(outcome(t.id, type, { result: 'failed', bytes: 0, error: { code: 'timeout', message: 'y' } }), t);
+        // Last, so the derived runtime gauges hold a value (a failure clears them).
+        m.observeOutcome(outcome(t.id, type, { result: 'shipped', stats: { scraped: { cpu: 1e9, inuse_space: 5 }, delta: { alloc_space: 10, delay: 1e9 }, windowSeconds: 10 } }), t);
+      }
+    }
+    const seriesOf = async (instance: string) =>
+      parsePromText(await m.registry.metrics())
+        .samples.filter((s) => s.labels.instance === instance)
+        .map((s) => `${s.name}${JSON.stringify(s.labels)}`);
+    const goneBefore = await seriesOf(gone.instance);
+    const staysBefore = await seriesOf(stays.instance);
+    // The premise: each per-target metric has series for the gone target.
+    for (const name of [
+      'collector_target_up',
+      'collector_scrape_duration_seconds_count',
+      'collector_scrapes_total',
+      'collector_scrape_failures_total',
+      'collector_scrape_bytes_total',
+      'collector_profile_samples',
+      'collector_delta_resets_total',
+      'collector_go_heap_live_bytes',
+    ]) {
+      assert.ok(goneBefore.some((s) => s.startsWith(`${name}{`)), `${name} has series for ${gone.instance}`);
+    }
+
+    m.forgetTarget(gone, gone.config.enabledTypes);
+
+    assert.deepEqual(await seriesOf(gone.instance), [], 'nothing is left of the gone target');
+    assert.deepEqual(await seriesOf(stays.instance), staysBefore, 'the other target keeps every series');
+  });
+});
