@@ -10,7 +10,6 @@ export const WIRE_FIXED64 = 1;
 export const WIRE_LEN = 2;
 export const WIRE_FIXED32 = 5;
 
-
 export class PbReader {
   pos: number;
   end: number;
@@ -137,52 +136,27 @@ export class PbReader {
     }
   }
 
-  /** Repeated uint64 (packed or one element) appended to `into`. */
-  uintsInto(wire: number, into: number[]): void {
-    if (wire === WIRE_LEN) {
-      const n = this.uint();
-      const limit = this.pos + n;
-      if (limit > this.end) this.fail('length past the end of the message');
-      const outer = this.end;
-      this.end = limit;
-      while (this.pos < limit) into.push(this.uint());
-      this.end = outer;
-    } else if (wire === WIRE_VARINT) into.push(this.uint());
-    else this.fail(`wire type ${wire} for a repeated integer`);
-  }
-
-  /** Repeated int64 (packed or one element) appended to `into`. */
-  int64sInto(wire: number, into: Array<number | bigint>): void {
-    if (wire === WIRE_LEN) {
-      const n = this.uint();
-      const limit = this.pos + n;
-      if (limit > this.end) this.fail('length past the end of the message');
-      const outer = this.end;
-      this.end = limit;
-      while (this.pos < limit) into.push(this.int64());
-      this.end = outer;
-    } else if (wire === WIRE_VARINT) into.push(this.int64());
-    else this.fail(`wire type ${wire} for a repeated integer`);
+  /**
+   * Enters a packed run (a length-delimited field of varints): the reader's
+   * end becomes the run's end, so `done` and the varint reads stop there.
+   * Returns the outer end, to restore (`reader.end = outer`) after the run.
+   */
+  enterPacked(): number {
+    const n = this.uint();
+    const limit = this.pos + n;
+    if (limit > this.end) this.fail('length past the end of the message');
+    const outer = this.end;
+    this.end = limit;
+    return outer;
   }
 
   /** Repeated uint64 (packed or one element), each value passed to `each`. */
   repeatedUint(wire: number, each: (v: number) => void): void {
     if (wire === WIRE_LEN) {
-      const start = this.lenRange();
-      const end = this.pos;
-      const sub = new PbReader(this.buf, start, end);
-      while (!sub.done) each(sub.uint());
+      const outer = this.enterPacked();
+      while (!this.done) each(this.uint());
+      this.end = outer;
     } else if (wire === WIRE_VARINT) each(this.uint());
-    else this.fail(`wire type ${wire} for a repeated integer`);
-  }
-
-  repeatedInt64(wire: number, each: (v: number | bigint) => void): void {
-    if (wire === WIRE_LEN) {
-      const start = this.lenRange();
-      const end = this.pos;
-      const sub = new PbReader(this.buf, start, end);
-      while (!sub.done) each(sub.int64());
-    } else if (wire === WIRE_VARINT) each(this.int64());
     else this.fail(`wire type ${wire} for a repeated integer`);
   }
 }

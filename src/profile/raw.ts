@@ -525,24 +525,17 @@ export class SampleCursor {
       const f = t >>> 3;
       const wire = t & 7;
       if (f === 1) {
+        // Packed runs are read inline (no callback per value): this is the hot loop.
         if (wire === WIRE_LEN) {
-          const n = r.uint();
-          const limit = r.pos + n;
-          if (limit > r.end) invalid('location ids past the end of a sample');
-          const outer = r.end;
-          r.end = limit;
-          while (r.pos < limit) this.pushLoc(r.uint());
+          const outer = r.enterPacked();
+          while (!r.done) this.pushLoc(r.uint());
           r.end = outer;
         } else if (wire === WIRE_VARINT) this.pushLoc(r.uint());
         else r.skip(wire);
       } else if (f === 2) {
         if (wire === WIRE_LEN) {
-          const n = r.uint();
-          const limit = r.pos + n;
-          if (limit > r.end) invalid('values past the end of a sample');
-          const outer = r.end;
-          r.end = limit;
-          while (r.pos < limit) values[this.nValues++] = r.int64();
+          const outer = r.enterPacked();
+          while (!r.done) values[this.nValues++] = r.int64();
           r.end = outer;
         } else if (wire === WIRE_VARINT) values[this.nValues++] = r.int64();
         else r.skip(wire);

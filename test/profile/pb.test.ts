@@ -165,20 +165,22 @@ describe('PbWriter / PbReader varints', () => {
         const r = new PbReader(buf);
         for (const v of vs) assert.equal(BigInt(r.int64()), v);
         assert.ok(r.done);
-        // Packed, through int64sInto and repeatedInt64.
+        // Packed: enterPacked narrows the reader to the run and gives back the outer end.
         const outer = new PbWriter(1);
         outer.lenBytes(2, buf, 0, buf.length);
+        outer.tag(3, WIRE_VARINT);
+        outer.uint(7);
         const o = outer.finish();
         const into: Array<number | bigint> = [];
         const ro = new PbReader(o);
         assert.equal(ro.tag(), (2 << 3) | WIRE_LEN);
-        ro.int64sInto(WIRE_LEN, into);
+        const end = ro.enterPacked();
+        while (!ro.done) into.push(ro.int64());
         assert.deepEqual(into.map((x) => BigInt(x)), vs);
-        const each: bigint[] = [];
-        const ro2 = new PbReader(o);
-        ro2.tag();
-        ro2.repeatedInt64(WIRE_LEN, (x) => each.push(BigInt(x)));
-        assert.deepEqual(each, vs);
+        ro.end = end;
+        assert.equal(ro.tag(), (3 << 3) | WIRE_VARINT, 'the field after the run');
+        assert.equal(ro.uint(), 7);
+        assert.ok(ro.done);
       }),
       { numRuns: 200 },
     );
@@ -235,13 +237,17 @@ describe('PbReader on malformed bytes', () => {
     rejects(() => new PbReader(Uint8Array.from([0x05, 0x01, 0x02, 0x03, 0x04, 0x05]), 0, 3).lenRange(), /length past the end/);
     rejects(() => new PbReader(Uint8Array.from([1, 2, 3, 4, 5, 6, 7])).skip(WIRE_FIXED64), /truncated fixed64/);
     rejects(() => new PbReader(Uint8Array.from([1, 2, 3])).skip(WIRE_FIXED32), /truncated fixed32/);
-    rejects(() => new PbReader(Uint8Array.from([0x03, 0x01, 0x02])).uintsInto(WIRE_LEN, []), /length past the end/);
-    rejects(() => new PbReader(Uint8Array.from([0x03, 0x01, 0x02])).int64sInto(WIRE_LEN, []), /length past the end/);
-    rejects(() => new PbReader(Uint8Array.from([0x02, 0x01, 0x80])).uintsInto(WIRE_LEN, []), /truncated varint/);
-    rejects(() => new PbReader(Uint8Array.from([0x01])).uintsInto(WIRE_FIXED32, []), /wire type 5 for a repeated integer/);
+    rejects(() => new PbReader(Uint8Array.from([0x03, 0x01, 0x02])).enterPacked(), /length past the end/);
+    rejects(() => new PbReader(Uint8Array.from([0x03, 0x01, 0x02])).repeatedUint(WIRE_LEN, () => undefined), /length past the end/);
+    rejects(() => new PbReader(Uint8Array.from([0x02, 0x01, 0x80])).repeatedUint(WIRE_LEN, () => undefined), /truncated varint/);
+    rejects(() => new PbReader(Uint8Array.from([0x01])).repeatedUint(WIRE_FIXED32, () => undefined), /wire type 5 for a repeated integer/);
     rejects(() => new PbReader(Uint8Array.from([0x01])).repeatedUint(WIRE_FIXED64, () => undefined), /wire type 1 for a repeated integer/);
     // A packed run whose last varint is cut by the run's length, not the buffer's.
-    rejects(() => new PbReader(Uint8Array.from([0x02, 0x01, 0x80, 0x01])).repeatedInt64(WIRE_LEN, () => undefined), /truncated varint/);
+    rejects(() => {
+      const r = new PbReader(Uint8Array.from([0x02, 0x01, 0x80, 0x01]));
+      r.enterPacked();
+      while (!r.done) r.int64();
+    }, /truncated varint/);
   });
 
   it('skip moves exactly past each well-formed wire type', () => {
