@@ -15,7 +15,7 @@ import { Resolver } from 'node:dns/promises';
 import type { DiscoveryConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { Clock, TimerHandle } from '../schedule/clock.js';
-import type { DiscoveryProvider, TargetGroup } from './types.js';
+import { changesOnly, type DiscoveryProvider, type TargetGroup } from './types.js';
 
 export type DnsSdConfig = Extract<DiscoveryConfig, { kind: 'dns_sd' }>;
 
@@ -39,9 +39,7 @@ export class DnsSd implements DiscoveryProvider {
   private readonly lastGood = new Map<string, readonly string[]>();
   /** What was last logged about each name's failure ('' or absent: it resolves). */
   private readonly saidError = new Map<string, string>();
-  /** Nothing known yet is the same as an empty list: no update for it. */
-  private lastSent = '[]';
-  private update: (groups: readonly TargetGroup[]) => void = () => undefined;
+  private send: (groups: readonly TargetGroup[]) => void = () => undefined;
 
   constructor(
     private readonly config: DnsSdConfig,
@@ -54,7 +52,8 @@ export class DnsSd implements DiscoveryProvider {
   }
 
   start(update: (groups: readonly TargetGroup[]) => void): void {
-    this.update = update;
+    // Nothing known yet is the same as an empty list: no update for it.
+    this.send = changesOnly(update, []);
     void this.refresh();
   }
 
@@ -99,11 +98,7 @@ export class DnsSd implements DiscoveryProvider {
       const targets = this.lastGood.get(name);
       if (targets !== undefined) groups.push({ targets, labels: { __dns_name__: name } });
     }
-    const text = JSON.stringify(groups);
-    if (text !== this.lastSent) {
-      this.lastSent = text;
-      this.update(groups);
-    }
+    this.send(groups);
     this.arm();
   }
 

@@ -13,7 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import type { Logger } from '../log.js';
 import type { Clock, TimerHandle } from '../schedule/clock.js';
-import { parseTargetGroups, type DiscoveryProvider, type TargetGroup } from './types.js';
+import { changesOnly, parseTargetGroups, type DiscoveryProvider, type TargetGroup } from './types.js';
 
 function globToRegExp(pattern: string): RegExp {
   const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
@@ -51,8 +51,7 @@ export class FileSd implements DiscoveryProvider {
   private stopped = false;
   private reading = false;
   private again = false;
-  private update: (groups: readonly TargetGroup[]) => void = () => undefined;
-  private lastSent = '';
+  private send: (groups: readonly TargetGroup[]) => void = () => undefined;
 
   constructor(
     private readonly files: readonly string[],
@@ -64,7 +63,7 @@ export class FileSd implements DiscoveryProvider {
   }
 
   start(update: (groups: readonly TargetGroup[]) => void): void {
-    this.update = update;
+    this.send = changesOnly(update);
     for (const dir of new Set(this.files.map((f) => dirname(f)))) {
       try {
         const w = watch(dir, () => this.soon());
@@ -128,12 +127,7 @@ export class FileSd implements DiscoveryProvider {
     }
     // A file that is gone (or no longer matches) takes its targets with it.
     for (const f of [...this.lastGood.keys()]) if (!seen.has(f)) this.lastGood.delete(f);
-    const groups = [...this.lastGood.values()].flat();
-    const text = JSON.stringify(groups);
-    if (text !== this.lastSent) {
-      this.lastSent = text;
-      this.update(groups);
-    }
+    this.send([...this.lastGood.values()].flat());
   }
 
   async stop(): Promise<void> {

@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import { redactedUrl } from '../redact.js';
 import type { Clock, TimerHandle } from '../schedule/clock.js';
 import { readCapped } from '../util/body.js';
-import { parseTargetGroups, type DiscoveryProvider, type TargetGroup } from './types.js';
+import { changesOnly, parseTargetGroups, type DiscoveryProvider, type TargetGroup } from './types.js';
 
 /** An SD answer larger than this is refused. */
 const MAX_SD_BODY_BYTES = 16 * 1024 * 1024;
@@ -17,8 +17,7 @@ export class HttpSd implements DiscoveryProvider {
   private timer: TimerHandle | null = null;
   private stopped = false;
   private lastError = '';
-  private lastSent = '';
-  private update: (groups: readonly TargetGroup[]) => void = () => undefined;
+  private send: (groups: readonly TargetGroup[]) => void = () => undefined;
 
   constructor(
     private readonly url: string,
@@ -32,7 +31,7 @@ export class HttpSd implements DiscoveryProvider {
   }
 
   start(update: (groups: readonly TargetGroup[]) => void): void {
-    this.update = update;
+    this.send = changesOnly(update);
     void this.refresh();
   }
 
@@ -51,11 +50,7 @@ export class HttpSd implements DiscoveryProvider {
       const groups = parseTargetGroups(JSON.parse(body.toString('utf8')) as unknown, this.description);
       if (this.lastError) this.log.info(`${this.description} answers again`);
       this.lastError = '';
-      const text = JSON.stringify(groups);
-      if (text !== this.lastSent) {
-        this.lastSent = text;
-        this.update(groups);
-      }
+      this.send(groups);
     } catch (err) {
       const msg = (err as Error).message;
       if (msg !== this.lastError) this.log.warn({ err: { message: msg } }, `${this.description}: ${msg}; keeping the last good targets`);

@@ -38,7 +38,7 @@ import { PROFILE_TYPE_NAMES, type ProfileTypeName } from '../profile/types.js';
 import { redactedUrl } from '../redact.js';
 import { sleep, type Clock } from '../schedule/clock.js';
 import { readCapped } from '../util/body.js';
-import type { DiscoveryProvider, TargetGroup } from './types.js';
+import { changesOnly, type DiscoveryProvider, type TargetGroup } from './types.js';
 
 export type KubernetesSdConfig = Extract<DiscoveryConfig, { kind: 'kubernetes_sd' }>;
 
@@ -456,8 +456,7 @@ export class KubernetesSd implements DiscoveryProvider {
   private token: string | undefined;
   private tokenReadAt = -Infinity;
   private stopped = false;
-  private lastSent = '';
-  private update: (groups: readonly TargetGroup[]) => void = () => undefined;
+  private send: (groups: readonly TargetGroup[]) => void = () => undefined;
 
   constructor(
     private readonly cfg: KubernetesSdConfig,
@@ -485,7 +484,7 @@ export class KubernetesSd implements DiscoveryProvider {
   }
 
   start(update: (groups: readonly TargetGroup[]) => void): void {
-    this.update = update;
+    this.send = changesOnly(update);
     for (const s of this.scopes) this.loops.push(this.run(s));
   }
 
@@ -631,10 +630,7 @@ export class KubernetesSd implements DiscoveryProvider {
         groups.push(...s.pods.get(key)!);
       }
     }
-    const text = JSON.stringify(groups);
-    if (text === this.lastSent) return;
-    this.lastSent = text;
-    this.update(groups);
+    this.send(groups);
   }
 
   /** Watches from the scope's resourceVersion until the stream ends. */

@@ -21,6 +21,22 @@ export interface DiscoveryProvider {
   stop(): Promise<void>;
 }
 
+/**
+ * Wraps a provider's `update` so it is called only when the list differs
+ * from the one sent last: providers re-read on a timer and most reads find
+ * nothing new. `sent` is what counts as already sent (an empty list, for a
+ * provider with nothing to say until it finds something).
+ */
+export function changesOnly(update: (groups: readonly TargetGroup[]) => void, sent: readonly TargetGroup[] | null = null): (groups: readonly TargetGroup[]) => void {
+  let last = sent === null ? '' : JSON.stringify(sent);
+  return (groups) => {
+    const text = JSON.stringify(groups);
+    if (text === last) return;
+    last = text;
+    update(groups);
+  };
+}
+
 /** Parses the Prometheus SD JSON shape: [{"targets": [...], "labels": {...}}]. */
 export function parseTargetGroups(value: unknown, where: string): TargetGroup[] {
   if (!Array.isArray(value)) throw new Error(`${where}: expected a JSON array of {"targets": [...], "labels": {...}}`);
