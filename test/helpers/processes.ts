@@ -3,7 +3,10 @@
 // can stop it even when the test failed half-way.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { after, afterEach } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -85,6 +88,13 @@ export class Cleanup {
     this.fns.push(fn);
   }
 
+  /** A new temp dir (`prefix` + random), removed with everything in it when this cleanup runs. */
+  tempDir(prefix: string): string {
+    const d = mkdtempSync(join(tmpdir(), prefix));
+    this.add(() => rmSync(d, { recursive: true, force: true }));
+    return d;
+  }
+
   async run(): Promise<void> {
     const errors: unknown[] = [];
     while (this.fns.length > 0) {
@@ -99,14 +109,36 @@ export class Cleanup {
   }
 }
 
+/**
+ * A Cleanup for a test file, run after each of its tests and once more after
+ * the last (for anything a before() hook or a failed test left). Call it at
+ * the top level of the file.
+ */
+export function cleanupAfterEach(): Cleanup {
+  const cleanup = new Cleanup();
+  afterEach(() => cleanup.run());
+  after(() => cleanup.run());
+  return cleanup;
+}
+
+/**
+ * A Cleanup run once, after the last test of the file: for what a before()
+ * hook starts and every test uses. Call it at the top level of the file.
+ */
+export function cleanupAfterAll(): Cleanup {
+  const cleanup = new Cleanup();
+  after(() => cleanup.run());
+  return cleanup;
+}
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Polls `pred` every 100 ms for at most `ms`; throws with `what` on timeout. */
-export async function waitFor(pred: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+/** Polls `pred` every `everyMs` (100 by default) for at most `ms`; throws with `what` on timeout. */
+export async function waitFor(pred: () => boolean | Promise<boolean>, ms: number, what: string, everyMs = 100): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
     if (await pred()) return;
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
+    await sleep(everyMs);
   }
 }

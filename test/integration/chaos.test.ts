@@ -5,17 +5,15 @@
 // profile has a negative value.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
-import { goAvailable, readRequestLog, startGoTarget, type RequestLogLine, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
+import { goFixtureProblem, readRequestLog, startGoTarget, type RequestLogLine, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
 import { startIntake, type DatakitIntake } from '../helpers/datakit-intake.js';
-import { Cleanup, sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
+import { cleanupAfterAll, sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
 import { decodeGzipped, negativeValues } from '../helpers/pprof.js';
 
-const cleanup = new Cleanup();
-after(() => cleanup.run());
+const cleanup = cleanupAfterAll();
 
 const PATH_TYPE: Record<string, string> = {
   '/debug/pprof/profile': 'cpu',
@@ -59,9 +57,9 @@ async function quietMoment(requestLog: string, marginMs: number, limitMs: number
 
 describe('chaos', () => {
   test('intake outage + collector SIGKILL and restart + target restart: every served profile delivered, none negative', { timeout: 240_000 }, async (t: TestContext) => {
-    assert.ok(goAvailable(), 'Go is required for this test (apt-get install -y golang-go)');
-    const dir = mkdtempSync(join(tmpdir(), 'pprof-chaos-'));
-    cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+    const goProblem = goFixtureProblem();
+    if (goProblem) assert.fail(goProblem);
+    const dir = cleanup.tempDir('pprof-chaos-');
     const requestLog = join(dir, 'requests.jsonl');
 
     let target: RunningGoTarget = await startGoTarget({ parked: 11, requestLog });

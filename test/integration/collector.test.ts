@@ -7,15 +7,14 @@
 //   node --import tsx --test --test-concurrency=1 test/integration/collector.test.ts
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it, type TestContext } from 'node:test';
-import { buildGoTarget, goAvailable, readRequestLog, startGoTarget, type GoTargetOptions, type RequestLogLine, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { goFixtureProblem, readRequestLog, startGoTarget, type GoTargetOptions, type RequestLogLine, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
 import { DatakitIntake, type Upload } from '../helpers/datakit-intake.js';
 import { decodeGzipped, goToolPprof, i64, negativeValues, sumFor } from '../helpers/pprof.js';
-import { Cleanup, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
+import { cleanupAfterEach, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
 
 const TYPES = ['cpu', 'goroutine', 'heap', 'mutex', 'block'] as const;
 const CUMULATIVE = new Set(['heap', 'mutex', 'block']);
@@ -30,33 +29,17 @@ const PARKED = 37;
 const HOSTNAME = 'it-host';
 const SEC = 1_000_000_000n;
 
-const cleanup = new Cleanup();
+const cleanup = cleanupAfterEach();
 let goProblem: string | null = null;
-
 before(() => {
-  if (!goAvailable()) {
-    goProblem = '`go` is not on PATH: these end-to-end tests need the Go toolchain to build fixtures/go-target (apt-get install -y golang-go); they are not skipped';
-    return;
-  }
-  try {
-    buildGoTarget();
-  } catch (err) {
-    goProblem = `building fixtures/go-target failed: ${(err as Error).message}`;
-  }
+  goProblem = goFixtureProblem();
 });
-
-afterEach(() => cleanup.run());
-after(() => cleanup.run());
 
 function requireGo(): void {
   if (goProblem) assert.fail(goProblem);
 }
 
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'pprof-it-'));
-  cleanup.add(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
+const tempDir = () => cleanup.tempDir('pprof-it-');
 
 async function goTarget(opts: GoTargetOptions): Promise<RunningGoTarget> {
   const t = await startGoTarget(opts);

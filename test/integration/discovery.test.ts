@@ -14,46 +14,30 @@
 //   node --import tsx --test --test-concurrency=1 test/integration/discovery.test.ts
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it, type TestContext } from 'node:test';
-import { buildGoTarget, goAvailable, readRequestLog, startGoTarget, type GoTargetOptions, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { goFixtureProblem, readRequestLog, startGoTarget, type GoTargetOptions, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
 import { shardOf } from '../../src/discovery/shard.js';
 import { FakePprofServer } from '../helpers/fake-pprof.js';
-import { Cleanup, sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
+import { cleanupAfterEach, sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
 
 const HEAP = '/debug/pprof/heap';
 const GOROUTINE = '/debug/pprof/goroutine';
 const CPU = '/debug/pprof/profile';
 const INTERVAL_S = 10;
 
-const cleanup = new Cleanup();
+const cleanup = cleanupAfterEach();
 let goProblem: string | null = null;
-
 before(() => {
-  if (!goAvailable()) {
-    goProblem = '`go` is not on PATH: these end-to-end tests need the Go toolchain to build fixtures/go-target (apt-get install -y golang-go); they are not skipped';
-    return;
-  }
-  try {
-    buildGoTarget();
-  } catch (err) {
-    goProblem = `building fixtures/go-target failed: ${(err as Error).message}`;
-  }
+  goProblem = goFixtureProblem();
 });
-afterEach(() => cleanup.run());
-after(() => cleanup.run());
 
 const q = (s: string) => JSON.stringify(s);
 
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'pprof-discovery-it-'));
-  cleanup.add(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
+const tempDir = () => cleanup.tempDir('pprof-discovery-it-');
 
 async function goTarget(opts: GoTargetOptions): Promise<RunningGoTarget> {
   const t = await startGoTarget(opts);

@@ -12,13 +12,12 @@
 //   node --import tsx --test --test-concurrency=1 test/integration/dns-sd.test.ts
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
-import { buildGoTarget, goAvailable, readRequestLog, startGoTarget } from '../../fixtures/go-target/harness.js';
+import { after, before, describe, it } from 'node:test';
+import { goFixtureProblem, readRequestLog, startGoTarget } from '../../fixtures/go-target/harness.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
-import { Cleanup, sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
+import { cleanupAfterEach, sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
 
 const NAME = 'pprof.test.';
 const SERVICE = 'dns-svc';
@@ -27,22 +26,11 @@ const REFRESH_S = 2;
 const HEAP = '/debug/pprof/heap';
 const GOROUTINE = '/debug/pprof/goroutine';
 
-const cleanup = new Cleanup();
+const cleanup = cleanupAfterEach();
 let goProblem: string | null = null;
-
 before(() => {
-  if (!goAvailable()) {
-    goProblem = '`go` is not on PATH: this end-to-end test needs the Go toolchain (apt-get install -y golang-go); it is not skipped';
-    return;
-  }
-  try {
-    buildGoTarget();
-  } catch (err) {
-    goProblem = `building fixtures/go-target failed: ${(err as Error).message}`;
-  }
+  goProblem = goFixtureProblem();
 });
-afterEach(() => cleanup.run());
-after(() => cleanup.run());
 
 const q = (s: string) => JSON.stringify(s);
 
@@ -57,8 +45,7 @@ function pprofFiles(dir: string): string[] {
 describe('dns_sd end to end', () => {
   it('scrapes what an A name resolves to, and stops when the record goes', { timeout: 120_000 }, async () => {
     if (goProblem) assert.fail(goProblem);
-    const dir = mkdtempSync(join(tmpdir(), 'pprof-dns-sd-'));
-    cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = cleanup.tempDir('pprof-dns-sd-');
     const requestLog = join(dir, 'requests.jsonl');
     const target = await startGoTarget({ parked: 5, requestLog });
     cleanup.add(() => target.kill());

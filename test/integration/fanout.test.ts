@@ -8,13 +8,12 @@
 //   node --import tsx --test test/integration/fanout.test.ts
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it, type TestContext } from 'node:test';
-import { buildGoTarget, goAvailable, readRequestLog, startGoTarget, type RequestLogLine } from '../../fixtures/go-target/harness.js';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { goFixtureProblem, readRequestLog, startGoTarget, type RequestLogLine } from '../../fixtures/go-target/harness.js';
 import { DatakitIntake, type Upload } from '../helpers/datakit-intake.js';
-import { Cleanup, spawnCollector, type CollectorProcess } from '../helpers/processes.js';
+import { cleanupAfterEach, spawnCollector, type CollectorProcess } from '../helpers/processes.js';
 import { PyroscopeServer } from '../helpers/pyroscope-server.js';
 
 const TYPES = ['cpu', 'goroutine', 'heap', 'mutex', 'block'] as const;
@@ -34,22 +33,11 @@ const AFTER_OUTAGE_MS = 42_000;
 /** How late a delivery may be after its scrape ended and still count as on time. */
 const ON_TIME_MS = 2_500;
 
-const cleanup = new Cleanup();
+const cleanup = cleanupAfterEach();
 let goProblem: string | null = null;
-
 before(() => {
-  if (!goAvailable()) {
-    goProblem = '`go` is not on PATH: this end-to-end test needs the Go toolchain (apt-get install -y golang-go); it is not skipped';
-    return;
-  }
-  try {
-    buildGoTarget();
-  } catch (err) {
-    goProblem = `building fixtures/go-target failed: ${(err as Error).message}`;
-  }
+  goProblem = goFixtureProblem();
 });
-afterEach(() => cleanup.run());
-after(() => cleanup.run());
 
 const q = (s: string) => JSON.stringify(s);
 
@@ -75,8 +63,7 @@ function scrapeOf(u: { type: string; atMs: number }, log: readonly RequestLogLin
 describe('fan-out: DataKit + Pyroscope push + file, Pyroscope down for 20 s', () => {
   it('the other outputs stay on time; Pyroscope catches up with every profile exactly once', { timeout: 180_000 }, async (t: TestContext) => {
     if (goProblem) assert.fail(goProblem);
-    const dir = mkdtempSync(join(tmpdir(), 'pprof-fanout-'));
-    cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = cleanup.tempDir('pprof-fanout-');
     const requestLog = join(dir, 'requests.jsonl');
     const target = await startGoTarget({ parked: 11, requestLog });
     cleanup.add(() => target.kill());

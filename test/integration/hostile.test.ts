@@ -9,13 +9,12 @@
 //   node --import tsx --test --test-concurrency=1 test/integration/hostile.test.ts
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { buildGoTarget, goAvailable, readRequestLog, startGoTarget, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
+import { goFixtureProblem, readRequestLog, startGoTarget, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
 import { HOSTILE_MODES, startAllHostileServers, type HostileMode, type HostileServer } from '../helpers/hostile-server.js';
-import { Cleanup, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
+import { cleanupAfterAll, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
 
 const TYPES = ['cpu', 'goroutine', 'heap', 'mutex', 'block'] as const;
 const CUMULATIVE = new Set<string>(['heap', 'mutex', 'block']);
@@ -59,22 +58,11 @@ const EXPECT: Record<HostileMode, Expectation> = {
   'not-found': { code: 'not_found', phrases: [/404 Not Found/, /404 page not found/], hint: /net\/http\/pprof is not registered/ },
 };
 
-const cleanup = new Cleanup();
+const cleanup = cleanupAfterAll();
 let goProblem: string | null = null;
-
 before(() => {
-  if (!goAvailable()) {
-    goProblem = '`go` is not on PATH: this test needs the Go toolchain to build fixtures/go-target (apt-get install -y golang-go); it is not skipped';
-    return;
-  }
-  try {
-    buildGoTarget();
-  } catch (err) {
-    goProblem = `building fixtures/go-target failed: ${(err as Error).message}`;
-  }
+  goProblem = goFixtureProblem();
 });
-
-after(() => cleanup.run());
 
 type LogLine = Record<string, unknown> & { level?: string; msg?: string; target?: string; service?: string; type?: string; err?: { code?: string; message?: string }; hint?: string };
 
@@ -136,8 +124,7 @@ describe('hostile targets beside a healthy Go target', () => {
   it('the collector stays up and bounded, the healthy target keeps its cadence, each bad target is reported once per failure and counted', { timeout: 150_000 }, async (t: TestContext) => {
     if (goProblem) assert.fail(goProblem);
 
-    const dir = mkdtempSync(join(tmpdir(), 'pprof-hostile-'));
-    cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = cleanup.tempDir('pprof-hostile-');
     const requestLog = join(dir, 'requests.jsonl');
     const go: RunningGoTarget = await startGoTarget({ parked: 7, requestLog });
     cleanup.add(() => go.kill());

@@ -12,31 +12,18 @@
 //   node --import tsx --test test/integration/kubernetes-sd.test.ts
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, afterEach, before, test } from 'node:test';
-import { buildGoTarget, goAvailable, startGoTarget, type GoTargetStats, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
+import { after, before, test } from 'node:test';
+import { goFixtureProblem, startGoTarget, type GoTargetStats, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
 import { FakeKubeApi, makePod } from '../helpers/fake-kube-api.js';
-import { Cleanup, sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
+import { cleanupAfterEach, sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
 
-const cleanup = new Cleanup();
+const cleanup = cleanupAfterEach();
 let goProblem: string | null = null;
-
 before(() => {
-  if (!goAvailable()) {
-    goProblem = '`go` is not on PATH: this end-to-end test needs the Go toolchain to build fixtures/go-target (apt-get install -y golang-go); it is not skipped';
-    return;
-  }
-  try {
-    buildGoTarget();
-  } catch (err) {
-    goProblem = `building fixtures/go-target failed: ${(err as Error).message}`;
-  }
+  goProblem = goFixtureProblem();
 });
-
-afterEach(() => cleanup.run());
-after(() => cleanup.run());
 
 const POD = 'go-fixture-7c9d8f6b5-k2m4p';
 const NAMESPACE = 'prod';
@@ -52,8 +39,7 @@ function dumpOnFail(c: CollectorProcess): (err: unknown) => never {
 
 test('a pod the API announces is scraped for its annotated types; DELETED stops the scraping', { timeout: 180_000 }, async () => {
   if (goProblem) assert.fail(goProblem);
-  const dir = mkdtempSync(join(tmpdir(), 'pprof-it-k8s-'));
-  cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = cleanup.tempDir('pprof-it-k8s-');
 
   const target: RunningGoTarget = await startGoTarget({});
   cleanup.add(() => target.kill());

@@ -7,40 +7,24 @@
 //   node --import tsx --test --test-concurrency=1 test/integration/once.test.ts
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it, type TestContext } from 'node:test';
-import { buildGoTarget, goAvailable, startGoTarget, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
+import { before, describe, it, type TestContext } from 'node:test';
+import { goFixtureProblem, startGoTarget, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
 import { startHostileServer, type HostileServer } from '../helpers/hostile-server.js';
-import { Cleanup, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
+import { cleanupAfterEach, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
 
 const TYPES = ['cpu', 'goroutine', 'heap', 'mutex', 'block'] as const;
 const HEADER = ['TARGET', 'TYPE', 'RESULT', 'SAMPLES', 'BYTES', 'DELIVERED', 'ERROR / HINT'];
 const HTML_HINT = 'an HTML page answers here: the url points at the wrong port (a web UI), or a proxy or login page sits in between';
 
-const cleanup = new Cleanup();
+const cleanup = cleanupAfterEach();
 let goProblem: string | null = null;
-
 before(() => {
-  if (!goAvailable()) {
-    goProblem = '`go` is not on PATH: this end-to-end test needs the Go toolchain (apt-get install -y golang-go); it is not skipped';
-    return;
-  }
-  try {
-    buildGoTarget();
-  } catch (err) {
-    goProblem = `building fixtures/go-target failed: ${(err as Error).message}`;
-  }
+  goProblem = goFixtureProblem();
 });
-afterEach(() => cleanup.run());
-after(() => cleanup.run());
 
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'pprof-once-'));
-  cleanup.add(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
+const tempDir = () => cleanup.tempDir('pprof-once-');
 
 async function goTarget(): Promise<RunningGoTarget> {
   const t = await startGoTarget({ parked: 5 });

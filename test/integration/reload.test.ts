@@ -12,13 +12,12 @@
 //   node --import tsx --test --test-concurrency=1 test/integration/reload.test.ts
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it, type TestContext } from 'node:test';
-import { buildGoTarget, goAvailable, readRequestLog, startGoTarget, type RequestLogLine, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { goFixtureProblem, readRequestLog, startGoTarget, type RequestLogLine, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
 import { DatakitIntake, type Upload } from '../helpers/datakit-intake.js';
-import { Cleanup, sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
+import { cleanupAfterEach, sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
 
 const HEAP = '/debug/pprof/heap';
 const GOROUTINE = '/debug/pprof/goroutine';
@@ -27,22 +26,11 @@ const INTERVAL_S = 10;
 const GAP_MIN_S = INTERVAL_S - 3;
 const GAP_MAX_S = INTERVAL_S + 3;
 
-const cleanup = new Cleanup();
+const cleanup = cleanupAfterEach();
 let goProblem: string | null = null;
-
 before(() => {
-  if (!goAvailable()) {
-    goProblem = '`go` is not on PATH: this end-to-end test needs the Go toolchain (apt-get install -y golang-go); it is not skipped';
-    return;
-  }
-  try {
-    buildGoTarget();
-  } catch (err) {
-    goProblem = `building fixtures/go-target failed: ${(err as Error).message}`;
-  }
+  goProblem = goFixtureProblem();
 });
-afterEach(() => cleanup.run());
-after(() => cleanup.run());
 
 const q = (s: string) => JSON.stringify(s);
 
@@ -84,8 +72,7 @@ function logsWith(c: CollectorProcess, msg: string): Array<Record<string, unknow
 describe('SIGHUP reload', () => {
   it('keeps unchanged targets (baseline and slots), adds, rejects an invalid config, removes', { timeout: 150_000 }, async (t: TestContext) => {
     if (goProblem) assert.fail(goProblem);
-    const dir = mkdtempSync(join(tmpdir(), 'pprof-reload-'));
-    cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = cleanup.tempDir('pprof-reload-');
     const logA = join(dir, 'a-requests.jsonl');
     const logB = join(dir, 'b-requests.jsonl');
     const a = await startGoTarget({ parked: 3, requestLog: logA });

@@ -13,15 +13,14 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it, type TestContext } from 'node:test';
-import { buildGoTarget, goAvailable, startGoTarget } from '../../fixtures/go-target/harness.js';
+import { before, describe, it, type TestContext } from 'node:test';
+import { goFixtureProblem, startGoTarget } from '../../fixtures/go-target/harness.js';
 import { DatakitIntake, INTAKE_PATH } from '../helpers/datakit-intake.js';
-import { Cleanup, CollectorProcess, ROOT, waitFor } from '../helpers/processes.js';
+import { cleanupAfterEach, CollectorProcess, ROOT, waitFor } from '../helpers/processes.js';
 import { PyroscopeServer, PUSH_PATH } from '../helpers/pyroscope-server.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -52,30 +51,15 @@ const SECRET_FORMS: ReadonlyArray<readonly [string, string]> = [
   ['custom header value', HEADER_SECRET],
 ];
 
-const cleanup = new Cleanup();
+const cleanup = cleanupAfterEach();
 let goProblem: string | null = null;
-
 before(() => {
-  if (!goAvailable()) {
-    goProblem = '`go` is not on PATH: this end-to-end test needs the Go toolchain (apt-get install -y golang-go); it is not skipped';
-    return;
-  }
-  try {
-    buildGoTarget();
-  } catch (err) {
-    goProblem = `building fixtures/go-target failed: ${(err as Error).message}`;
-  }
+  goProblem = goFixtureProblem();
 });
-afterEach(() => cleanup.run());
-after(() => cleanup.run());
 
 const q = (s: string) => JSON.stringify(s);
 
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'pprof-secrets-'));
-  cleanup.add(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
+const tempDir = () => cleanup.tempDir('pprof-secrets-');
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve, reject) => {

@@ -21,16 +21,15 @@
 // STATUS_SCREENSHOT=/some/file.png keeps the screenshot of /targets.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Profile } from 'pprof-format';
 import { chromium } from 'playwright-core';
-import { buildGoTarget, goAvailable, readRequestLog, startGoTarget, type RequestLogLine, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
+import { goFixtureProblem, readRequestLog, startGoTarget, type RequestLogLine, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
 import { startHostileServer, type HostileServer } from '../helpers/hostile-server.js';
 import { decodeGzipped, goToolPprof, i64, sampleTypeNames, sumFor } from '../helpers/pprof.js';
-import { Cleanup, sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
+import { cleanupAfterAll, sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
 import { parsePromText, samplesOf, sumOf, valueOf, type PromText } from '../helpers/prom-text.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -54,7 +53,7 @@ const VERSION = '4.5.6';
 const B_AGE_AT_RESTART_MS = 25_000;
 const HINT_NOT_REGISTERED = 'net/http/pprof is not registered';
 
-const cleanup = new Cleanup();
+const cleanup = cleanupAfterAll();
 let goProblem: string | null = null;
 
 /** What the tests share; set by `before` and the first test. */
@@ -128,18 +127,9 @@ function configText(o: { dataDir: string; filesDir: string; a: string; b: string
 }
 
 before(async () => {
-  if (!goAvailable()) {
-    goProblem = '`go` is not on PATH: this end-to-end test needs the Go toolchain to build fixtures/go-target (apt-get install -y golang-go); it is not skipped';
-    return;
-  }
-  try {
-    buildGoTarget();
-  } catch (err) {
-    goProblem = `building fixtures/go-target failed: ${(err as Error).message}`;
-    return;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'pprof-status-'));
-  cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+  goProblem = goFixtureProblem();
+  if (goProblem) return;
+  const dir = cleanup.tempDir('pprof-status-');
   const requestLog = join(dir, 'a-requests.jsonl');
   const a = await startGoTarget({ parked: PARKED, requestLog });
   cleanup.add(() => a.kill());
@@ -169,8 +159,6 @@ before(async () => {
   assert.match(base, /^http:\/\/127\.0\.0\.1:\d+$/, 'the status server listens on loopback with a real port');
   run = { dir, cfg, cfgText, filesDir, requestLog, a, b, bRestarted: null, bad, c, base, startedAtMs };
 });
-
-after(() => cleanup.run());
 
 // ---------------------------------------------------------------- reading
 

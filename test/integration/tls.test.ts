@@ -6,12 +6,11 @@
 //   node --import tsx --test --test-concurrency=1 test/integration/tls.test.ts
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { DatakitIntake, INTAKE_PATH } from '../helpers/datakit-intake.js';
-import { Cleanup, spawnCollector, type CollectorProcess } from '../helpers/processes.js';
+import { cleanupAfterEach, spawnCollector, type CollectorProcess } from '../helpers/processes.js';
 import { makeTlsMaterial, startHttpsReplayTarget, startTlsProxy, type HttpsReplayTarget, type TlsMaterial } from '../helpers/tls.js';
 
 const TYPES = ['cpu', 'goroutine', 'heap', 'mutex', 'block'] as const;
@@ -25,25 +24,17 @@ const ONCE_REQUESTS: Record<string, number> = {
 };
 const TLS_HINT = "set tls_ca to the CA that signed the target's certificate";
 
-const cleanup = new Cleanup();
+const cleanup = cleanupAfterEach();
 let tls: TlsMaterial;
 
 before(() => {
   tls = makeTlsMaterial();
 });
-afterEach(() => cleanup.run());
-after(async () => {
-  await cleanup.run();
-  tls?.remove();
-});
+after(() => tls?.remove());
 
 const q = (s: string) => JSON.stringify(s);
 
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'pprof-tls-it-'));
-  cleanup.add(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
+const tempDir = () => cleanup.tempDir('pprof-tls-it-');
 
 async function httpsTarget(clientCa?: string): Promise<HttpsReplayTarget> {
   const t = await startHttpsReplayTarget({ key: tls.serverKey, cert: tls.serverCert, ...(clientCa ? { clientCa } : {}) });
