@@ -1,10 +1,12 @@
 // Reading shipped profiles in tests: decode (pprof-format), sum values by
 // function, and let `go tool pprof` read them.
 
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
+import { goMissing } from '../../fixtures/go-target/harness.js';
 
 const n = (v: number | bigint): number => (typeof v === 'number' ? v : Number(BigInt.asUintN(64, v)));
 /** pprof-format gives numbers or bigints, negatives as huge unsigned: normalise. */
@@ -51,9 +53,30 @@ export function negativeValues(p: Profile): string[] {
   return out;
 }
 
-/** Writes the gzipped profile to `path` and runs `go tool pprof <args> path`. */
-export function goToolPprof(gz: Uint8Array, path: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  writeFileSync(path, gz);
-  const res = spawnSync('go', ['tool', 'pprof', ...args, '-symbolize=none', path], { encoding: 'utf8', timeout: 60_000 });
+export interface GoPprofResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Fails the test (it is not skipped) when `go` is not on PATH, saying what the test needs it for. */
+export function assertGoOnPath(purpose = 'this test reads the shipped profile with go tool pprof'): void {
+  const missing = goMissing(purpose);
+  if (missing) assert.fail(missing);
+}
+
+/**
+ * Runs `go tool pprof <args>`. With `tmpDir`, pprof keeps its own files there
+ * (PPROF_TMPDIR, and HOME when it is unset).
+ */
+export function goPprof(args: readonly string[], opts: { tmpDir?: string; timeoutMs?: number } = {}): GoPprofResult {
+  const env = opts.tmpDir === undefined ? process.env : { ...process.env, PPROF_TMPDIR: opts.tmpDir, HOME: process.env.HOME ?? opts.tmpDir };
+  const res = spawnSync('go', ['tool', 'pprof', ...args], { encoding: 'utf8', env, timeout: opts.timeoutMs ?? 60_000 });
   return { status: res.status, stdout: res.stdout ?? '', stderr: `${res.stderr ?? ''}${res.error ? String(res.error) : ''}` };
+}
+
+/** Writes the gzipped profile to `path` and runs `go tool pprof <args> -symbolize=none path`. */
+export function goToolPprof(gz: Uint8Array, path: string, args: string[]): GoPprofResult {
+  writeFileSync(path, gz);
+  return goPprof([...args, '-symbolize=none', path]);
 }

@@ -4,11 +4,9 @@
 // reading what production ships.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { BaselineStore } from '../../src/profile/baselines.js';
@@ -19,6 +17,8 @@ import { computeDelta, type DeltaBaseline } from '../helpers/reference/delta.js'
 import { sampleTypeIndexes, validateProfile } from '../helpers/reference/validate.js';
 import { canonicalSamples, profileFields } from '../helpers/canonical.js';
 import { fixture, i64, structureProblems } from '../helpers/pprof-model.js';
+import { assertGoOnPath, goPprof } from '../helpers/pprof.js';
+import { cleanupAfterAll } from '../helpers/processes.js';
 import { testTarget } from '../helpers/targets.js';
 
 const DELTA_TYPES: Record<string, readonly string[]> = {
@@ -34,24 +34,17 @@ const SERIES: [ProfileTypeName, string[]][] = [
   ['heap', ['heap-large-1.pb.gz', 'heap-large-2.pb.gz']],
 ];
 
-const haveGo = spawnSync('go', ['version']).status === 0;
+const cleanup = cleanupAfterAll();
 let tmp = '';
 before(() => {
-  tmp = mkdtempSync(join(tmpdir(), 'raw-recorded-test-'));
-});
-after(() => {
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  tmp = cleanup.tempDir('raw-recorded-test-');
 });
 
 /** `go tool pprof -raw` on gzipped bytes: the sample type header, and the values of each sample row. */
 function goRaw(gz: Uint8Array, name: string): { header: string; rows: bigint[][] } {
   const file = join(tmp, name);
   writeFileSync(file, gz);
-  const r = spawnSync('go', ['tool', 'pprof', '-raw', '-symbolize=none', file], {
-    encoding: 'utf8',
-    env: { ...process.env, PPROF_TMPDIR: tmp, HOME: process.env.HOME ?? tmp },
-    timeout: 30_000,
-  });
+  const r = goPprof(['-raw', '-symbolize=none', file], { tmpDir: tmp, timeoutMs: 30_000 });
   assert.equal(r.status, 0, `go tool pprof -raw ${name}: ${r.stderr}`);
   const lines = r.stdout.split('\n');
   const at = lines.indexOf('Samples:');
@@ -73,7 +66,8 @@ interface Both {
 describe('production deltas equal the reference on the recorded profiles', () => {
   for (const [type, names] of SERIES) {
     const label = names.length === 2 ? names.join(' -> ') : `${type}-1..6`;
-    it(`${label}: same outcome, same samples and values, strict-reader shape; the processor ships the same bytes`, async () => {
+    it(`${label}: same outcome, same samples and values, strict-reader shape; the processor ships the same bytes, and go tool pprof -raw reads them`, async () => {
+      assertGoOnPath('this test reads the shipped deltas with go tool pprof -raw');
       const prev: Both = { prod: undefined, ref: undefined };
       const store = new BaselineStore();
       const proc = new ProfileProcessor({ baselines: store, now: () => 1_800_000_000_000 });
@@ -125,14 +119,12 @@ describe('production deltas equal the reference on the recorded profiles', () =>
         validateRaw(scanProfile(prodOut.profile));
         shipped++;
 
-        if (haveGo) {
-          const { header, rows } = goRaw(result.record.pprof, `${name}.delta.pb.gz`);
-          assert.equal(header, profileFields(got).sampleTypes.join(' '), `${name}: go's sample types`);
-          assert.equal(rows.length, got.sample.length, `${name}: go reads every sample`);
-          const goSums = profileFields(got).sampleTypes.map((_, j) => rows.reduce((a, r) => a + r[j]!, 0n));
-          const ourSums = profileFields(got).sampleTypes.map((_, j) => canonicalSamples(got).reduce((a, [, v]) => a + v[j]!, 0n));
-          assert.deepEqual(goSums, ourSums, `${name}: go's totals`);
-        }
+        const { header, rows } = goRaw(result.record.pprof, `${name}.delta.pb.gz`);
+        assert.equal(header, profileFields(got).sampleTypes.join(' '), `${name}: go's sample types`);
+        assert.equal(rows.length, got.sample.length, `${name}: go reads every sample`);
+        const goSums = profileFields(got).sampleTypes.map((_, j) => rows.reduce((a, r) => a + r[j]!, 0n));
+        const ourSums = profileFields(got).sampleTypes.map((_, j) => canonicalSamples(got).reduce((a, [, v]) => a + v[j]!, 0n));
+        assert.deepEqual(goSums, ourSums, `${name}: go's totals`);
       }
       assert.equal(shipped, names.length - 1);
     });
@@ -177,10 +169,6 @@ describe('production deltas equal the reference on the recorded profiles', () =>
       assert.equal(out.kind, 'delta');
       if (out.kind === 'delta') for (const n of DELTA_TYPES[type]!) assert.ok(out.sums[n]! > 0, `${names[1]}: ${n} sum ${out.sums[n]}`);
     }
-  });
-
-  it('go tool pprof -raw is available for the checks above', { skip: haveGo ? false : 'go is not on PATH' }, () => {
-    assert.ok(haveGo);
   });
 });
 

@@ -3,11 +3,9 @@
 // process 2 s apart.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Profile } from 'pprof-format';
 import { BaselineStore } from '../../src/profile/baselines.js';
@@ -15,6 +13,8 @@ import { ProfileProcessor, type ProcessResult, type ScrapedProfile } from '../..
 import type { ProfileRecord } from '../../src/profile/record.js';
 import type { ProfileTypeName } from '../../src/profile/types.js';
 import { byKey, decode, fixture, i64, rows, sampleTypeNames, structureProblems, total, totalIn } from '../helpers/pprof-model.js';
+import { assertGoOnPath, goPprof as runGoPprof, type GoPprofResult } from '../helpers/pprof.js';
+import { cleanupAfterAll } from '../helpers/processes.js';
 import { testTarget } from '../helpers/targets.js';
 
 const target = testTarget();
@@ -62,23 +62,13 @@ function expectedDelta(prevName: string, curName: string, deltaTypes: readonly n
 
 const sorted = (m: Map<string, bigint[]>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
-const haveGo = spawnSync('go', ['version']).status === 0;
+const cleanup = cleanupAfterAll();
 let tmp = '';
 before(() => {
-  tmp = mkdtempSync(join(tmpdir(), 'profile-recorded-test-'));
-});
-after(() => {
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  tmp = cleanup.tempDir('profile-recorded-test-');
 });
 
-function goPprof(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('go', ['tool', 'pprof', ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, PPROF_TMPDIR: tmp, HOME: process.env.HOME ?? tmp },
-    timeout: 30_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const goPprof = (args: string[]): GoPprofResult => runGoPprof(args, { tmpDir: tmp, timeoutMs: 30_000 });
 
 describe('heap deltas of recorded profiles', () => {
   it('heap-1 is the baseline; heap-2..6 ship deltas equal to current minus previous per stack, in-use kept', async () => {
@@ -122,7 +112,8 @@ describe('heap deltas of recorded profiles', () => {
     assert.ok(got < totalIn(decode(fixture('heap-2.pb.gz')), 'alloc_space', 'main.allocator'));
   });
 
-  it('alloc_* agree with `go tool pprof -base` (Go\'s own subtraction)', { skip: !haveGo && 'go is not on PATH' }, async () => {
+  it('alloc_* agree with `go tool pprof -base` (Go\'s own subtraction)', async () => {
+    assertGoOnPath('this test checks the shipped delta against go tool pprof -base');
     const { proc } = newProcessor();
     await feed(proc, 'heap', 'heap-2.pb.gz');
     const ours = byKey(decode(record(await feed(proc, 'heap', 'heap-3.pb.gz')).pprof));
@@ -197,7 +188,8 @@ describe('heap deltas of recorded profiles', () => {
     assert.equal((await feed(proc, 'heap', 'heap-2.pb.gz')).kind, 'shipped');
   });
 
-  it('a shipped heap delta is read by `go tool pprof -raw` and `-top`', { skip: !haveGo && 'go is not on PATH' }, async () => {
+  it('a shipped heap delta is read by `go tool pprof -raw` and `-top`', async () => {
+    assertGoOnPath();
     const { proc } = newProcessor();
     await feed(proc, 'heap', 'heap-1.pb.gz');
     const rec = record(await feed(proc, 'heap', 'heap-2.pb.gz'));
@@ -256,7 +248,8 @@ describe('mutex and block deltas of recorded profiles', () => {
     });
   }
 
-  it('a shipped mutex delta is read by `go tool pprof -top`', { skip: !haveGo && 'go is not on PATH' }, async () => {
+  it('a shipped mutex delta is read by `go tool pprof -top`', async () => {
+    assertGoOnPath();
     const { proc } = newProcessor();
     await feed(proc, 'mutex', 'mutex-1.pb.gz');
     const file = join(tmp, 'delta-mutex.pprof');
