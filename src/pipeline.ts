@@ -5,7 +5,7 @@
 import { formatDuration } from './config/duration.js';
 import type { Target } from './discovery/static.js';
 import { hintFor } from './hints.js';
-import { outputSecrets, redactSecrets } from './redact.js';
+import { basicCredentials, outputSecrets, redactSecrets } from './redact.js';
 import type { CollectOutcome, CollectResult, HealthStore } from './health.js';
 import type { Logger } from './log.js';
 import { InvalidProfileError, ProfileTooLargeError } from './profile/errors.js';
@@ -102,7 +102,7 @@ export class ProfilePipeline {
     try {
       const headers: Record<string, string> = {};
       const auth = target.config.basicAuth;
-      if (auth) headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+      if (auth) headers.authorization = `Basic ${basicCredentials(auth.username, auth.password)}`;
       const res = await httpScrape({
         url,
         dispatcher: this.deps.dispatchers.get(target.config.tls),

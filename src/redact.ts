@@ -5,6 +5,11 @@
 
 import type { OutputAuth } from './config/types.js';
 
+/** user:password as HTTP basic auth carries it (base64), after "Basic ". */
+export function basicCredentials(username: string, password: string): string {
+  return Buffer.from(`${username}:${password}`).toString('base64');
+}
+
 /**
  * The secrets of an output in every form they travel in: the password and its
  * user:password base64, the bearer token, and custom header values (shown
@@ -13,7 +18,7 @@ import type { OutputAuth } from './config/types.js';
 export function outputSecrets(auth: OutputAuth | undefined, headers: Readonly<Record<string, string>> = {}): string[] {
   const out = new Set<string>();
   if (auth?.kind === 'basic') {
-    out.add(Buffer.from(`${auth.username}:${auth.password}`).toString('base64'));
+    out.add(basicCredentials(auth.username, auth.password));
     out.add(auth.password);
     out.add(encodeURIComponent(auth.password));
   }

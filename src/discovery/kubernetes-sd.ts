@@ -35,7 +35,7 @@ import { parse as parseYaml } from 'yaml';
 import type { DiscoveryConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { PROFILE_TYPE_NAMES, type ProfileTypeName } from '../profile/types.js';
-import { redactedUrl } from '../redact.js';
+import { basicCredentials, redactedUrl } from '../redact.js';
 import { sleep, type Clock } from '../schedule/clock.js';
 import { readCapped } from '../util/body.js';
 import { changesOnly, type DiscoveryProvider, type TargetGroup } from './types.js';
@@ -532,7 +532,7 @@ export class KubernetesSd implements DiscoveryProvider {
     }
     if (conn.tokenFile !== undefined && this.token !== undefined) return `Bearer ${this.token}`;
     if (conn.token !== undefined) return `Bearer ${conn.token}`;
-    if (conn.basicAuth) return `Basic ${Buffer.from(`${conn.basicAuth.username}:${conn.basicAuth.password}`).toString('base64')}`;
+    if (conn.basicAuth) return `Basic ${basicCredentials(conn.basicAuth.username, conn.basicAuth.password)}`;
     return undefined;
   }
 

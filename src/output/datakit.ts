@@ -5,13 +5,13 @@
 // profile is validated before it is sent, never after.
 
 import type { Dispatcher } from 'undici';
-import type { DatakitOutputConfig, OutputAuth } from '../config/types.js';
+import type { DatakitOutputConfig } from '../config/types.js';
 import { outputSecrets, redactedUrl } from '../redact.js';
 import { rfc3339Nano, type ProfileRecord } from '../profile/record.js';
 import { PROFILE_TYPES } from '../profile/types.js';
 import { buildMultipart } from './multipart.js';
 import type { ProfileSender } from './queue.js';
-import { postProfile } from './post.js';
+import { authorizationHeader, postProfile } from './post.js';
 import { httpDeliveryError } from './retry.js';
 
 /** `k:v,k:v` as DataKit splits it: on commas, then on the first colon. */
@@ -83,11 +83,4 @@ export class DatakitSender implements ProfileSender {
     if (res.status >= 200 && res.status < 300) return;
     throw httpDeliveryError(what, res.status, res.text, res.retryAfter, this.now());
   }
-}
-
-/** The Authorization header of output credentials (never logged). */
-export function authorizationHeader(auth: OutputAuth | undefined): Record<string, string> {
-  if (!auth) return {};
-  if (auth.kind === 'bearer') return { authorization: `Bearer ${auth.token}` };
-  return { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` };
 }

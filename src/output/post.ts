@@ -5,7 +5,8 @@
 
 import { request, type Dispatcher } from 'undici';
 import { LIMITS } from '../limits.js';
-import { redactSecrets } from '../redact.js';
+import type { OutputAuth } from '../config/types.js';
+import { basicCredentials, redactSecrets } from '../redact.js';
 import { readCapped } from '../util/body.js';
 import { networkDeliveryError } from './retry.js';
 
@@ -44,4 +45,11 @@ export async function postProfile(url: string, o: PostOptions): Promise<PostResu
   const ra = res.headers['retry-after'];
   const retryAfter = Array.isArray(ra) ? ra[0] : ra;
   return { status: res.statusCode, text: redactSecrets(raw, o.secrets), ...(retryAfter !== undefined ? { retryAfter } : {}) };
+}
+
+/** The Authorization header of output credentials (never logged). */
+export function authorizationHeader(auth: OutputAuth | undefined): Record<string, string> {
+  if (!auth) return {};
+  if (auth.kind === 'bearer') return { authorization: `Bearer ${auth.token}` };
+  return { authorization: `Basic ${basicCredentials(auth.username, auth.password)}` };
 }

@@ -9,16 +9,15 @@
 
 import type { Dispatcher } from 'undici';
 import type { PyroscopeOutputConfig } from '../config/types.js';
-import { pyroscopeLabels } from '../labels.js';
+import { pyroscopeLabels, type LabelPlan } from '../labels.js';
 import type { Logger } from '../log.js';
 import type { ProfileRecord } from '../profile/record.js';
 import { PROFILE_TYPES, type ProfileTypeName } from '../profile/types.js';
 import { outputSecrets, redactSecrets, redactedUrl } from '../redact.js';
-import { authorizationHeader } from './datakit.js';
 import { buildMultipart } from './multipart.js';
 import { lenField, message } from './protobuf.js';
 import type { ProfileSender } from './queue.js';
-import { postProfile } from './post.js';
+import { authorizationHeader, postProfile } from './post.js';
 import { DeliveryError, httpDeliveryError } from './retry.js';
 
 export const PUSH_PATH = '/push.v1.PusherService/Push';
@@ -27,8 +26,9 @@ export const INGEST_PATH = '/ingest';
 /** Connect codes worth another try (the brief's rule); every other code is final. */
 const RETRYABLE_CONNECT_CODES = new Set(['unavailable', 'deadline_exceeded', 'resource_exhausted', 'aborted', 'internal', 'unknown']);
 
-export function pushRequestBody(record: ProfileRecord): Buffer {
-  const { labels } = pyroscopeLabels(record.tags, record.type);
+type LabelPairs = LabelPlan['labels'];
+
+export function pushRequestBody(record: ProfileRecord, labels: LabelPairs = pyroscopeLabels(record.tags, record.type).labels): Buffer {
   const series = message([
     ...labels.map(([name, value]) => lenField(1, message([lenField(1, name), lenField(2, value)]))),
     lenField(2, message([lenField(1, record.pprof), lenField(2, record.id)])),
@@ -78,8 +78,7 @@ function ingestValue(v: string): string {
  * format=pprof as one raw pprof and ignores multipart parts, which would lose
  * the sample_type_config; without it the multipart branch reads both.
  */
-export function ingestQuery(record: ProfileRecord): URLSearchParams {
-  const { labels } = pyroscopeLabels(record.tags, record.type);
+export function ingestQuery(record: ProfileRecord, labels: LabelPairs = pyroscopeLabels(record.tags, record.type).labels): URLSearchParams {
   const rest = labels.filter(([k]) => k !== '__name__' && k !== 'service_name' && !k.startsWith('__'));
   const app = (record.tags.service ?? record.service).replace(/[^A-Za-z0-9_.\-/]/g, '_') || 'unnamed-service';
   const name = `${app}{${rest.map(([k, v]) => `${k}=${ingestValue(v)}`).join(',')}}`;
@@ -142,8 +141,8 @@ export class PyroscopeSender implements ProfileSender {
     };
   }
 
-  private sayRenames(record: ProfileRecord): void {
-    for (const [from, to] of pyroscopeLabels(record.tags, record.type).renamed) {
+  private sayRenames(renamed: LabelPlan['renamed']): void {
+    for (const [from, to] of renamed) {
       if (this.renamedSaid.has(from)) continue;
       this.renamedSaid.add(from);
       this.log.info({ output: this.name, tag: from, label: to }, `tag "${from}" is sent as Pyroscope label "${to}" (label names allow only [A-Za-z0-9_.])`);
@@ -151,14 +150,15 @@ export class PyroscopeSender implements ProfileSender {
   }
 
   async send(record: ProfileRecord, signal: AbortSignal): Promise<void> {
-    this.sayRenames(record);
+    const { labels, renamed } = pyroscopeLabels(record.tags, record.type);
+    this.sayRenames(renamed);
     const push = this.cfg.api === 'push';
-    const url = push ? `${this.cfg.url}${PUSH_PATH}` : `${this.cfg.url}${INGEST_PATH}?${ingestQuery(record).toString()}`;
+    const url = push ? `${this.cfg.url}${PUSH_PATH}` : `${this.cfg.url}${INGEST_PATH}?${ingestQuery(record, labels).toString()}`;
     const what = `POST ${redactedUrl(push ? url : `${this.cfg.url}${INGEST_PATH}`)} (${record.type} of ${record.service})`;
     let body: Buffer;
     let headers: Record<string, string>;
     if (push) {
-      body = pushRequestBody(record);
+      body = pushRequestBody(record, labels);
       headers = this.headers({
         'content-type': 'application/proto',
         'connect-protocol-version': '1',
