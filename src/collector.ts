@@ -342,6 +342,8 @@ export class Collector {
     for (const t of oldTargets) if (!ids.has(t.id)) this.deps.metrics?.forgetTarget(t, t.config.enabledTypes);
     const { added, removed, changed } = this.scheduler.sync(this.jobsFor(this.targets));
     this.engine.retainTargets(ids);
+    this.pipeline.retainTargets(ids);
+    for (const key of this.overlapsSaid) if (!ids.has(key.slice(0, key.lastIndexOf('/')))) this.overlapsSaid.delete(key);
     this.cpuWindows.retainTargets(ids);
     this.health.retainTargets(ids);
     this.lastProfiles.retainTargets(ids);

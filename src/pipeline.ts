@@ -37,13 +37,18 @@ export interface PipelineDeps {
   readonly observe?: (outcome: CollectOutcome, target: Target) => void;
 }
 
-/** Things said once per target and type (a hint is not news the second time). */
+/** Things said once per target (a hint is not news the second time). */
 class SaidOnce {
-  private readonly said = new Set<string>();
-  first(key: string): boolean {
-    if (this.said.has(key)) return false;
-    this.said.add(key);
+  private readonly said = new Map<string, Set<string>>();
+  first(targetId: string, what: string): boolean {
+    let s = this.said.get(targetId);
+    if (!s) this.said.set(targetId, (s = new Set()));
+    if (s.has(what)) return false;
+    s.add(what);
     return true;
+  }
+  retainTargets(ids: ReadonlySet<string>): void {
+    for (const id of this.said.keys()) if (!ids.has(id)) this.said.delete(id);
   }
 }
 
@@ -56,6 +61,12 @@ export class ProfilePipeline {
   private readonly repeats = new Map<string, { since: number; count: number }>();
 
   constructor(private readonly deps: PipelineDeps) {}
+
+  /** Forgets what was said about targets that are gone (discovery churns through many). */
+  retainTargets(ids: ReadonlySet<string>): void {
+    this.once.retainTargets(ids);
+    for (const key of this.repeats.keys()) if (!ids.has(key.slice(0, key.lastIndexOf('/')))) this.repeats.delete(key);
+  }
 
   async collect(target: Target, type: ProfileTypeName, signal?: AbortSignal): Promise<CollectOutcome> {
     const { clock } = this.deps;
@@ -77,7 +88,7 @@ export class ProfilePipeline {
       if (!release) {
         // The same process is listed more than once: listings take the CPU in
         // turn; a listing that cannot get it within one interval skips.
-        if (this.once.first(`${target.instance}/cpu-shared`)) {
+        if (this.once.first(target.id, 'cpu-shared')) {
           log.info(
             `a CPU profile of ${target.instance} is in flight for another listing of the same process; CPU windows of its listings are taken in turn`,
           );
@@ -129,7 +140,7 @@ export class ProfilePipeline {
       // simply have had no contention yet at its first scrape).
       if (processed.empty && spec.emptyHint && processed.kind !== 'baseline') {
         hint = spec.emptyHint;
-        if (this.once.first(`${target.id}/${type}/empty`)) log.warn({ hint }, `${type} profile has no samples`);
+        if (this.once.first(target.id, `${type}/empty`)) log.warn({ hint }, `${type} profile has no samples`);
       }
       if (processed.kind === 'reset') {
         log.info({ reason: processed.reason }, `${type} baseline reset: ${processed.reason}; this scrape is the new baseline and nothing is shipped for it`);
@@ -164,6 +175,7 @@ export class ProfilePipeline {
     let code: string;
     let message: string;
     let result: CollectResult = 'failed';
+    let logged = false;
     if (err instanceof ScrapeError) {
       code = err.code;
       message = err.message;
@@ -179,10 +191,16 @@ export class ProfilePipeline {
           next === null
             ? `${err.message}: the target's WriteTimeout is under 1s, so no CPU profile fits in it`
             : `${err.message}: CPU window shortened from ${windowSeconds}s to ${next}s for the next scrapes`;
-        log.warn(
-          { err: { code, message }, window_seconds: windowSeconds, next_window_seconds: next },
-          `CPU profile window ${windowSeconds}s exceeds the target's http.Server WriteTimeout; ${next === null ? 'cannot shorten below 1s' : `next window is ${next}s`}. Raise WriteTimeout above profile_duration (${formatDuration(target.config.profileDurationMs)}) or lower profile_duration`,
-        );
+        // Each window size is news once (the window halves a few times at
+        // most); a target where even 1s does not fit repeats like any other
+        // failure: counted, and summed up in the log every few minutes.
+        if (this.once.first(target.id, `write_timeout/${windowSeconds}`)) {
+          logged = true;
+          log.warn(
+            { err: { code, message }, window_seconds: windowSeconds, next_window_seconds: next },
+            `CPU profile window ${windowSeconds}s exceeds the target's http.Server WriteTimeout; ${next === null ? 'cannot shorten below 1s' : `next window is ${next}s`}. Raise WriteTimeout above profile_duration (${formatDuration(target.config.profileDurationMs)}) or lower profile_duration`,
+          );
+        }
       }
     } else if (err instanceof InvalidProfileError) {
       code = 'invalid_profile';
@@ -207,7 +225,7 @@ export class ProfilePipeline {
       cpuWindowSeconds: windowSeconds,
       profileDurationMs: target.config.profileDurationMs,
     });
-    return this.finish(target, type, log, { result, startedAtMs, bytes, error: { code, message }, ...(hint ? { hint } : {}) });
+    return this.finish(target, type, log, { result, startedAtMs, bytes, error: { code, message }, ...(hint ? { hint } : {}), logged });
   }
 
   private readonly targetSecrets = new WeakMap<Target, string[]>();
@@ -231,9 +249,16 @@ export class ProfilePipeline {
     target: Target,
     type: ProfileTypeName,
     log: Logger,
-    partial: Omit<CollectOutcome, 'targetId' | 'type' | 'durationMs' | 'bytes' | 'samples'> & { bytes?: number; samples?: number; quiet?: boolean },
+    partial: Omit<CollectOutcome, 'targetId' | 'type' | 'durationMs' | 'bytes' | 'samples'> & {
+      bytes?: number;
+      samples?: number;
+      /** Not logged at all (the caller said it, or it is not news). */
+      quiet?: boolean;
+      /** The caller has logged this failure in its own words: repeats count from here. */
+      logged?: boolean;
+    },
   ): CollectOutcome {
-    const { quiet, ...rest } = partial;
+    const { quiet, logged, ...rest } = partial;
     const outcome: CollectOutcome = {
       targetId: target.id,
       type,
@@ -247,9 +272,10 @@ export class ProfilePipeline {
       return outcome;
     }
     const transition = this.deps.health.update(outcome);
-    if (outcome.error && outcome.error.code !== 'write_timeout') {
+    if (outcome.error) {
       const key = `${target.id}/${type}`;
-      if (transition === 'new_failure' || (outcome.result === 'skipped' && this.once.first(`${key}/${outcome.error.code}`))) {
+      if (logged) this.repeats.set(key, { since: this.deps.clock.now(), count: 0 });
+      else if (transition === 'new_failure' || (outcome.result === 'skipped' && this.once.first(target.id, `${type}/${outcome.error.code}`))) {
         log.warn({ err: outcome.error, hint: outcome.hint }, `${type} scrape ${outcome.result}: ${outcome.error.message}`);
         this.repeats.set(key, { since: this.deps.clock.now(), count: 0 });
       } else if (transition === 'same_failure') {

@@ -31,8 +31,10 @@ import { testTarget } from '../helpers/targets.js';
 const GOROUTINE_PROFILE = readFileSync(join(ROOT, 'fixtures', 'profiles', 'goroutine.pb.gz'));
 const INTERVAL_MS = 10_000;
 
-let mode: 'fail' | 'ok' = 'fail';
+let mode: 'fail' | 'ok' | 'write_timeout' = 'fail';
 let served = 0;
+/** The ?seconds= of each CPU profile asked for. */
+const cpuWindows: number[] = [];
 let server: Server;
 let port = 0;
 const pool = new DispatcherPool();
@@ -41,7 +43,11 @@ before(async () => {
   server = createServer((req, res) => {
     served++;
     req.resume();
-    if (mode === 'fail') {
+    if (mode === 'write_timeout') {
+      // What net/http/pprof answers when seconds >= the server's WriteTimeout.
+      cpuWindows.push(Number(new URL(req.url ?? '/', 'http://x').searchParams.get('seconds')));
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', 'x-go-pprof': '1' }).end("profile duration exceeds server's WriteTimeout\n");
+    } else if (mode === 'fail') {
       // The body varies (a request id): the wording of the error changes on
       // every scrape, its code does not, so it is still the same failure.
       res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' }).end(`upstream unavailable (request ${served})\n`);
@@ -69,14 +75,14 @@ interface Line {
   hint?: string;
 }
 
-function setup() {
+function setup(type: 'goroutine' | 'cpu' = 'goroutine') {
   const clock = new FakeClock();
   const raw: string[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void raw.push(s) } });
   const metrics = new CollectorMetrics({ defaultMetrics: false });
   const outcomes: CollectOutcome[] = [];
   const emitted: ProfileRecord[] = [];
-  const target = testTarget({ baseUrl: `http://127.0.0.1:${port}/debug/pprof`, enabledTypes: ['goroutine'], generateMetrics: true, intervalMs: INTERVAL_MS });
+  const target = testTarget({ baseUrl: `http://127.0.0.1:${port}/debug/pprof`, enabledTypes: [type], generateMetrics: true, intervalMs: INTERVAL_MS, profileDurationMs: 9_000 });
   const pipeline = new ProfilePipeline({
     clock,
     logger,
@@ -95,12 +101,12 @@ function setup() {
   const at = (level: string) => lines().filter((l) => l.level === level);
   /** One scrape, then the clock moves one interval on. */
   const scrape = async () => {
-    const o = await pipeline.collect(target, 'goroutine');
+    const o = await pipeline.collect(target, type);
     clock.stall(INTERVAL_MS);
     return o;
   };
   const metric = async (name: string, labels: Record<string, string> = {}) =>
-    valueOf(parsePromText(await metrics.registry.metrics()), name, { service: target.service, instance: target.instance, type: 'goroutine', ...labels });
+    valueOf(parsePromText(await metrics.registry.metrics()), name, { service: target.service, instance: target.instance, type, ...labels });
   return { clock, lines, at, scrape, metric, outcomes, emitted };
 }
 
@@ -206,5 +212,32 @@ describe('pipeline failure logging', () => {
         server.listen(saved, '127.0.0.1', () => resolve());
       });
     }
+  });
+
+  it('WriteTimeout: each shortened CPU window is said once; when even 1s does not fit, the repeats are summed up like any failure', async () => {
+    mode = 'write_timeout';
+    cpuWindows.length = 0;
+    const s = setup('cpu');
+    const timeoutWarns = () => s.at('warn').filter((l) => l.err?.code === 'write_timeout');
+    // 9s -> 4s -> 2s -> 1s: one line per window, with the numbers.
+    for (let i = 0; i < 4; i++) assert.equal((await s.scrape()).error?.code, 'write_timeout');
+    assert.deepEqual(cpuWindows, [9, 4, 2, 1], 'the window halves after each 400');
+    const said = timeoutWarns();
+    assert.equal(said.length, 4, said.map((l) => l.msg).join('\n'));
+    assert.match(said[0]!.msg, /^CPU profile window 9s exceeds the target's http.Server WriteTimeout; next window is 4s\. Raise WriteTimeout above profile_duration \(9s\) or lower profile_duration$/);
+    assert.match(said[3]!.msg, /window 1s .*cannot shorten below 1s/);
+    // Stuck at 1s: the same failure on every scrape, not a line on every scrape.
+    const repeatsPerSummary = Math.ceil(REPEAT_SUMMARY_EVERY_MS / INTERVAL_MS);
+    for (let i = 1; i < repeatsPerSummary; i++) await s.scrape();
+    assert.deepEqual(cpuWindows.slice(4), new Array(repeatsPerSummary - 1).fill(1));
+    assert.equal(timeoutWarns().length, 4, 'no warn line per repeat');
+    await s.scrape();
+    const summary = timeoutWarns()[4];
+    assert.ok(summary, 'a summary once the period has passed');
+    assert.equal(summary.failures, repeatsPerSummary);
+    assert.match(summary.msg, /^cpu scrape still failing: /);
+    assert.ok(summary.hint?.includes('WriteTimeout'), `the summary carries the hint: ${summary.hint}`);
+    // The metrics count every one.
+    assert.equal(await s.metric('collector_scrape_failures_total', { code: 'write_timeout' }), 4 + repeatsPerSummary);
   });
 });
