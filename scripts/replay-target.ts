@@ -3,10 +3,11 @@
 // Cumulative types step through their recorded sequence, one file per
 // request, so the collector computes real deltas; at the end of the sequence
 // it starts over, which looks like a restarted process (the collector
-// re-baselines).
+// re-baselines). test/helpers/tls.ts serves the same over https with
+// pprofReplay().
 
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +23,18 @@ export interface ReplayTarget {
   close(): Promise<void>;
 }
 
-export async function startReplayTarget(host = '127.0.0.1', port = 0): Promise<ReplayTarget> {
+/**
+ * The recorded profiles, answered the way net/http/pprof does. `answer`
+ * serves one request and calls `answered(status)` as it sends the status (a
+ * CPU profile's only once its window is over); `stop` cancels the CPU
+ * windows still running.
+ */
+export interface PprofReplay {
+  answer(req: IncomingMessage, res: ServerResponse, answered?: (status: number) => void): void;
+  stop(): void;
+}
+
+export function pprofReplay(): PprofReplay {
   const manifest = JSON.parse(readFileSync(join(PROFILES, 'manifest.json'), 'utf8')) as Manifest;
   const load = (name: string) => readFileSync(join(PROFILES, name));
   const sequences: Record<string, Buffer[]> = {};
@@ -34,14 +46,16 @@ export async function startReplayTarget(host = '127.0.0.1', port = 0): Promise<R
   const position: Record<string, number> = {};
   const timers = new Set<NodeJS.Timeout>();
 
-  const server: Server = createServer((req, res) => {
+  const answer = (req: IncomingMessage, res: ServerResponse, answered: (status: number) => void = () => undefined): void => {
     const u = new URL(req.url ?? '/', 'http://replay');
     const name = u.pathname.replace(/^\/debug\/pprof\/?/, '');
     const send = (body: Buffer) => {
+      answered(200);
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-content-type-options': 'nosniff' });
       res.end(body);
     };
     if (!u.pathname.startsWith('/debug/pprof/')) {
+      answered(404);
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
       return;
     }
@@ -59,13 +73,25 @@ export async function startReplayTarget(host = '127.0.0.1', port = 0): Promise<R
     if (name === 'goroutine') return send(goroutine);
     const seq = sequences[name];
     if (!seq) {
+      answered(404);
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'x-go-pprof': '1' }).end('Unknown profile\n');
       return;
     }
     const i = position[name] ?? 0;
     position[name] = (i + 1) % seq.length;
     send(seq[i]!);
-  });
+  };
+  return {
+    answer,
+    stop: () => {
+      for (const t of timers) clearTimeout(t);
+    },
+  };
+}
+
+export async function startReplayTarget(host = '127.0.0.1', port = 0): Promise<ReplayTarget> {
+  const replay = pprofReplay();
+  const server: Server = createServer((req, res) => replay.answer(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -75,7 +101,7 @@ export async function startReplayTarget(host = '127.0.0.1', port = 0): Promise<R
     url: `http://${host}:${addr.port}`,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const t of timers) clearTimeout(t);
+        replay.stop();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -6,33 +6,20 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { Cleanup, ROOT, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
+import { before, describe, it } from 'node:test';
+import { cleanupAfterAll, ROOT, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
+import { unusedPort } from '../helpers/servers.js';
 
-const cleanup = new Cleanup();
+const cleanup = cleanupAfterAll();
 let dir = '';
 let deadUrl = '';
 let cfg = '';
 
-/** A port nobody listens on (opened, then closed). */
-async function deadPort(): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'collector-log-format-'));
-  deadUrl = `http://127.0.0.1:${await deadPort()}`;
+  dir = cleanup.tempDir('collector-log-format-');
+  deadUrl = `http://127.0.0.1:${await unusedPort()}`;
   cfg = join(dir, 'profile.conf');
   writeFileSync(
     cfg,
@@ -51,10 +38,6 @@ before(async () => {
       '',
     ].join('\n'),
   );
-});
-after(async () => {
-  await cleanup.run();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 function once(args: string[]): SpawnSyncReturns<string> {

@@ -10,8 +10,9 @@
 // concurrent requests).
 
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Response } from 'undici';
+import { sleep } from './processes.js';
+import { closeServer, header, listenLocal, readBody } from './servers.js';
 
 export const INTAKE_PATH = '/profiling/v1/input';
 
@@ -201,17 +202,6 @@ export async function parseUpload(contentType: string | undefined, body: Uint8Ar
   };
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 export class DatakitIntake {
   readonly uploads: Upload[] = [];
   readonly rejections: Rejection[] = [];
@@ -238,11 +228,7 @@ export class DatakitIntake {
 
   async start(): Promise<this> {
     const server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    const { port } = server.address() as AddressInfo;
+    const port = await listenLocal(server);
     this.baseUrl = `http://127.0.0.1:${port}`;
     this.server = server;
     return this;
@@ -316,15 +302,8 @@ export class DatakitIntake {
   async close(): Promise<void> {
     const s = this.server;
     this.server = null;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    if (s) await closeServer(s);
   }
-}
-
-function header(h: IncomingHttpHeaders, name: string): string | undefined {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
 }
 
 /** Starts a double on 127.0.0.1 with a free port. */

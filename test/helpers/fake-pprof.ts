@@ -6,9 +6,9 @@
 
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ROOT } from './processes.js';
+import { closeServer, listenLocal } from './servers.js';
 
 const PROFILES = join(ROOT, 'fixtures', 'profiles');
 
@@ -74,8 +74,7 @@ export class FakePprofServer {
         });
       } else send();
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
+    this.port = await listenLocal(this.server);
     return this;
   }
 
@@ -95,8 +94,7 @@ export class FakePprofServer {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await closeServer(this.server);
     this.server = null;
   }
 }

@@ -21,10 +21,11 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createGzip, constants as zlibConstants } from 'node:zlib';
 import { ROOT } from './processes.js';
+import { closeServer, listenLocal } from './servers.js';
 
 export const HOSTILE_MODES = [
   'html',
@@ -169,21 +170,9 @@ class Tracker {
   }
 }
 
-async function listen(server: HttpServer | NetServer, host: string): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return (server.address() as AddressInfo).port;
-}
-
-async function closeServer(server: HttpServer | NetServer, tracker: Tracker): Promise<void> {
+async function shutdown(server: HttpServer | NetServer, tracker: Tracker): Promise<void> {
   tracker.shutdown();
-  if ('closeAllConnections' in server) server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await closeServer(server);
 }
 
 /** Writes the body forever, respecting back-pressure, until the client goes away. */
@@ -251,8 +240,8 @@ export async function startHostileServer(mode: HostileMode, opts: HostileOptions
       // Read and discard whatever comes; never answer.
       socket.resume();
     });
-    const port = await listen(server, '127.0.0.1');
-    return view(mode, port, tracker, () => closeServer(server, tracker));
+    const port = await listenLocal(server);
+    return view(mode, port, tracker, () => shutdown(server, tracker));
   }
 
   let redirect: { server: NetServer; tracker: Tracker; host: string; port: number } | null = null;
@@ -265,7 +254,7 @@ export async function startHostileServer(mode: HostileMode, opts: HostileOptions
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
     });
     const host = opts.redirectHost ?? '127.0.0.2';
-    const port = await listen(other, host);
+    const port = await listenLocal(other, host);
     redirect = { server: other, tracker: rt, host, port };
   }
 
@@ -314,10 +303,10 @@ export async function startHostileServer(mode: HostileMode, opts: HostileOptions
   const server = createHttpServer(handle);
   server.on('connection', (s) => tracker.track(s));
   server.on('clientError', (_err, socket) => socket.destroy());
-  const port = await listen(server, '127.0.0.1');
+  const port = await listenLocal(server);
   return view(mode, port, tracker, async () => {
-    await closeServer(server, tracker);
-    if (redirect) await closeServer(redirect.server, redirect.tracker);
+    await shutdown(server, tracker);
+    if (redirect) await shutdown(redirect.server, redirect.tracker);
   }, redirect ? { tracker: redirect.tracker, to: `${redirect.host}:${redirect.port}` } : undefined);
 }
 

@@ -35,11 +35,11 @@
 // proxy would) to valid requests for a number of requests or for a while.
 
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import protobuf from 'protobufjs';
 import { Response } from 'undici';
+import { closeServer, header, listenLocal, readBody } from './servers.js';
 
 export const PUSH_PATH = '/push.v1.PusherService/Push';
 export const INGEST_PATH = '/ingest';
@@ -253,20 +253,6 @@ function refuse(message: string, code: ConnectCode = 'invalid_argument', status:
   throw new Refusal(status, code, message);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function header(h: IncomingHttpHeaders, name: string): string | undefined {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 const num = (v: number | bigint): number => (typeof v === 'number' ? v : Number(BigInt.asUintN(64, v)));
 
 function labelsString(ls: readonly DecodedLabel[]): string {
@@ -450,11 +436,7 @@ export class PyroscopeServer {
 
   async start(): Promise<this> {
     const server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.baseUrl = `http://127.0.0.1:${await listenLocal(server)}`;
     this.server = server;
     return this;
   }
@@ -665,9 +647,7 @@ export class PyroscopeServer {
   async close(): Promise<void> {
     const s = this.server;
     this.server = null;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    if (s) await closeServer(s);
   }
 }
 

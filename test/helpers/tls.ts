@@ -5,7 +5,7 @@
 //
 // Also two loopback servers for TLS tests:
 // - startHttpsReplayTarget: serves the recorded profiles in fixtures/profiles
-//   the way net/http/pprof does (the logic of scripts/replay-target.ts), over
+//   the way net/http/pprof does (pprofReplay of scripts/replay-target.ts), over
 //   node:https, optionally demanding a client certificate; it records every
 //   request it answered.
 // - startTlsProxy: terminates TLS and pipes the plain bytes to an http
@@ -15,11 +15,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import { fileURLToPath } from 'node:url';
+import { pprofReplay } from '../../scripts/replay-target.js';
+import { closeServer, listenLocal } from './servers.js';
 
 export const OPENSSL = '/usr/bin/openssl';
 const OPENSSL_TIMEOUT_MS = 20_000;
@@ -137,8 +138,6 @@ export function makeTlsMaterial(): TlsMaterial {
 // ---------------------------------------------------------------------------
 // An HTTPS stand-in for a Go service: recorded profiles, served like net/http/pprof.
 
-const PROFILES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'profiles');
-
 export interface ServedRequest {
   readonly path: string;
   readonly query: string;
@@ -166,16 +165,7 @@ export interface HttpsReplayTarget {
 }
 
 export async function startHttpsReplayTarget(opts: HttpsReplayOptions): Promise<HttpsReplayTarget> {
-  const manifest = JSON.parse(readFileSync(join(PROFILES, 'manifest.json'), 'utf8')) as { steps: number };
-  const load = (name: string) => readFileSync(join(PROFILES, name));
-  const sequences: Record<string, Buffer[]> = {};
-  for (const type of ['heap', 'mutex', 'block']) {
-    sequences[type] = Array.from({ length: manifest.steps }, (_, i) => load(`${type}-${i + 1}.pb.gz`));
-  }
-  const cpu = load('cpu.pb.gz');
-  const goroutine = load('goroutine.pb.gz');
-  const position: Record<string, number> = {};
-  const timers = new Set<NodeJS.Timeout>();
+  const replay = pprofReplay();
   const requests: ServedRequest[] = [];
   const tlsErrors: string[] = [];
 
@@ -189,7 +179,7 @@ export async function startHttpsReplayTarget(opts: HttpsReplayOptions): Promise<
       const u = new URL(req.url ?? '/', 'https://replay');
       const sock = req.socket as TLSSocket;
       const peer = opts.clientCa ? sock.getPeerCertificate() : undefined;
-      const record = (status: number) =>
+      replay.answer(req, res, (status) =>
         requests.push({
           path: u.pathname,
           query: u.search,
@@ -197,57 +187,20 @@ export async function startHttpsReplayTarget(opts: HttpsReplayOptions): Promise<
           clientAuthorized: sock.authorized === true,
           clientCn: peer && typeof peer.subject?.CN === 'string' ? peer.subject.CN : undefined,
           authorization: req.headers.authorization,
-        });
-      const send = (body: Buffer) => {
-        record(200);
-        res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-content-type-options': 'nosniff' });
-        res.end(body);
-      };
-      const name = u.pathname.replace(/^\/debug\/pprof\/?/, '');
-      if (!u.pathname.startsWith('/debug/pprof/')) {
-        record(404);
-        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
-        return;
-      }
-      if (name === 'profile') {
-        // Like Go: integer seconds, anything else profiles 30s; the body comes after the window.
-        const sec = Number.parseInt(u.searchParams.get('seconds') ?? '', 10);
-        const window = Number.isFinite(sec) && sec > 0 ? sec : 30;
-        const t = setTimeout(() => {
-          timers.delete(t);
-          send(cpu);
-        }, window * 1000);
-        timers.add(t);
-        return;
-      }
-      if (name === 'goroutine') return send(goroutine);
-      const seq = sequences[name];
-      if (!seq) {
-        record(404);
-        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'x-go-pprof': '1' }).end('Unknown profile\n');
-        return;
-      }
-      const i = position[name] ?? 0;
-      position[name] = (i + 1) % seq.length;
-      send(seq[i]!);
+        }),
+      );
     },
   );
   server.on('tlsClientError', (err: NodeJS.ErrnoException) => tlsErrors.push(err.code ?? err.message));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenLocal(server);
   return {
     url: `https://127.0.0.1:${port}`,
     requests,
     tlsErrors,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const t of timers) clearTimeout(t);
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: async () => {
+      replay.stop();
+      await closeServer(server);
+    },
   };
 }
 
@@ -288,11 +241,7 @@ export async function startTlsProxy(upstreamPort: number, opts: { key: string; c
     up.once('close', () => tlsSock.destroy());
   });
   server.on('tlsClientError', (err: NodeJS.ErrnoException) => proxy.tlsErrors.push(err.code ?? err.message));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenLocal(server);
   return Object.assign(proxy, {
     origin: `https://127.0.0.1:${port}`,
     close: () =>

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { goFixtureProblem, readRequestLog, startGoTarget, type RequestLogLine, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
 import { startIntake, type DatakitIntake } from '../helpers/datakit-intake.js';
 import { cleanupAfterAll, sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';

@@ -8,13 +8,13 @@
 
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { before, describe, it, type TestContext } from 'node:test';
 import { goFixtureProblem, readRequestLog, startGoTarget, type GoTargetOptions, type RequestLogLine, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
 import { DatakitIntake, type Upload } from '../helpers/datakit-intake.js';
 import { decodeGzipped, goToolPprof, i64, negativeValues, sumFor } from '../helpers/pprof.js';
 import { cleanupAfterEach, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
+import { unusedPort } from '../helpers/servers.js';
 
 const TYPES = ['cpu', 'goroutine', 'heap', 'mutex', 'block'] as const;
 const CUMULATIVE = new Set(['heap', 'mutex', 'block']);
@@ -378,14 +378,7 @@ describe('collector end to end with the Go fixture', () => {
     assert.equal(pprofs.length, TYPES.length, `files written: ${pprofs.join(', ')}`);
 
     // A port nobody listens on (opened, then closed).
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await unusedPort();
     const deadDir = tempDir();
     const deadUrl = `http://127.0.0.1:${port}`;
     // A short CPU window only shortens the wait between the baseline and the second scrape.

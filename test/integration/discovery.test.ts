@@ -16,13 +16,13 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { before, describe, it, type TestContext } from 'node:test';
 import { goFixtureProblem, readRequestLog, startGoTarget, type GoTargetOptions, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
 import { shardOf } from '../../src/discovery/shard.js';
 import { FakePprofServer } from '../helpers/fake-pprof.js';
 import { cleanupAfterEach, sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
+import { closeServer, listenLocal } from '../helpers/servers.js';
 
 const HEAP = '/debug/pprof/heap';
 const GOROUTINE = '/debug/pprof/goroutine';
@@ -250,14 +250,12 @@ class SdServer {
       this.hits++;
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.groups));
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/sd`;
+    this.url = `http://127.0.0.1:${await listenLocal(this.server)}/sd`;
     return this;
   }
 
   async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    if (this.server) await closeServer(this.server);
   }
 }
 

@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { goFixtureProblem, readRequestLog, startGoTarget } from '../../fixtures/go-target/harness.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
 import { cleanupAfterEach, sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';

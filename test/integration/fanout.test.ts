@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { before, describe, it, type TestContext } from 'node:test';
 import { goFixtureProblem, readRequestLog, startGoTarget, type RequestLogLine } from '../../fixtures/go-target/harness.js';
 import { DatakitIntake, type Upload } from '../helpers/datakit-intake.js';
 import { cleanupAfterEach, spawnCollector, type CollectorProcess } from '../helpers/processes.js';

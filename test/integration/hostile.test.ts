@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { before, describe, it, type TestContext } from 'node:test';
 import { goFixtureProblem, readRequestLog, startGoTarget, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
 import { HOSTILE_MODES, startAllHostileServers, type HostileMode, type HostileServer } from '../helpers/hostile-server.js';
 import { cleanupAfterAll, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';

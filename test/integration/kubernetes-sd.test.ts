@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { goFixtureProblem, startGoTarget, type GoTargetStats, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
 import { FakeKubeApi, makePod } from '../helpers/fake-kube-api.js';
 import { cleanupAfterEach, sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';

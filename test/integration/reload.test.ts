@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { before, describe, it, type TestContext } from 'node:test';
 import { goFixtureProblem, readRequestLog, startGoTarget, type RequestLogLine, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
 import { DatakitIntake, type Upload } from '../helpers/datakit-intake.js';
 import { cleanupAfterEach, sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';

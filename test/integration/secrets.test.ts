@@ -15,13 +15,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, it, type TestContext } from 'node:test';
 import { goFixtureProblem, startGoTarget } from '../../fixtures/go-target/harness.js';
 import { DatakitIntake, INTAKE_PATH } from '../helpers/datakit-intake.js';
 import { cleanupAfterEach, CollectorProcess, ROOT, waitFor } from '../helpers/processes.js';
 import { PyroscopeServer, PUSH_PATH } from '../helpers/pyroscope-server.js';
+import { closeServer, listenLocal } from '../helpers/servers.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const basic = (user: string, pass: string) => `Basic ${b64(`${user}:${pass}`)}`;
@@ -62,18 +62,9 @@ const q = (s: string) => JSON.stringify(s);
 const tempDir = () => cleanup.tempDir('pprof-secrets-');
 
 async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  cleanup.add(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const port = await listenLocal(server);
+  cleanup.add(() => closeServer(server));
+  return `http://127.0.0.1:${port}`;
 }
 
 /** A loopback HTTP proxy to `upstream` that records the Authorization header of every request. */

@@ -23,7 +23,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { before, describe, it, type TestContext } from 'node:test';
 import type { Profile } from 'pprof-format';
 import { chromium } from 'playwright-core';
 import { goFixtureProblem, readRequestLog, startGoTarget, type RequestLogLine, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
