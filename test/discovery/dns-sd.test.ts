@@ -7,32 +7,25 @@
 //   node --import tsx --test test/discovery/dns-sd.test.ts
 
 import assert from 'node:assert/strict';
-import { after, afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { DnsSd, type DnsSdConfig } from '../../src/discovery/dns-sd.js';
 import { DiscoveryManager } from '../../src/discovery/manager.js';
 import { providerFactory } from '../../src/discovery/providers.js';
-import type { TargetGroup } from '../../src/discovery/types.js';
-import { createLogger } from '../../src/log.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { Cleanup, waitFor } from '../helpers/processes.js';
+import { cleanupAfterEach, waitFor } from '../helpers/processes.js';
+import { capturingLogger, recordUpdates, type SdLogLine } from '../helpers/sd.js';
 import { goTargetConfig } from '../helpers/targets.js';
 
 const REFRESH_MS = 1000;
 /** One refresh against a silent server takes ~2 s (3 tries of 200 ms, backing off); this bounds any one refresh. */
 const REFRESH_DONE_MS = 10_000;
 
-const cleanup = new Cleanup();
-afterEach(() => cleanup.run());
-after(() => cleanup.run());
+const cleanup = cleanupAfterEach();
 
-interface LogLine {
-  level: string;
-  msg: string;
+interface LogLine extends SdLogLine {
   dns_name?: string;
-  err?: { code?: string; message?: string };
-  [k: string]: unknown;
 }
 
 async function dnsServer(): Promise<TestDnsServer> {
@@ -41,21 +34,13 @@ async function dnsServer(): Promise<TestDnsServer> {
   return s;
 }
 
-function capturingLogger() {
-  const lines: LogLine[] = [];
-  const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) } });
-  return { logger, lines };
-}
-
 /** A DnsSd on a FakeClock, with every update and log line recorded. */
 async function startSd(server: TestDnsServer, over: Partial<DnsSdConfig> & Pick<DnsSdConfig, 'names' | 'type'>) {
   const clock = new FakeClock();
-  const { logger, lines } = capturingLogger();
+  const { logger, lines } = capturingLogger<LogLine>();
   const config: DnsSdConfig = { kind: 'dns_sd', refreshIntervalMs: REFRESH_MS, servers: [server.address], ...over };
   const sd = new DnsSd(config, clock, logger);
-  cleanup.add(() => sd.stop());
-  const updates: TargetGroup[][] = [];
-  sd.start((groups) => updates.push(groups.map((g) => ({ targets: [...g.targets], labels: { ...g.labels } }))));
+  const { updates, latest } = recordUpdates(sd, cleanup);
 
   /** Waits until the refresh in flight has finished (it re-arms its timer last). */
   const settled = () => waitFor(() => clock.pending === 1, REFRESH_DONE_MS, 'the dns_sd refresh to finish and re-arm its timer');
@@ -68,10 +53,7 @@ async function startSd(server: TestDnsServer, over: Partial<DnsSdConfig> & Pick<
     assert.ok(server.queries.length > before, 'the refresh asked the DNS server again');
   };
   await settled();
-  const last = () => {
-    assert.ok(updates.length > 0, 'at least one update was sent');
-    return updates[updates.length - 1]!;
-  };
+  const last = latest;
   const logsAbout = (name: string, code?: string) => lines.filter((l) => l.dns_name === name && (code === undefined || l.err?.code === code));
   return { sd, clock, updates, lines, tick, last, logsAbout };
 }

@@ -6,38 +6,26 @@
 //   node --import tsx --test test/discovery/file-sd.test.ts
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, afterEach, describe, it, test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { FileSd, parseSdFile } from '../../src/discovery/file-sd.js';
-import type { TargetGroup } from '../../src/discovery/types.js';
-import { createLogger } from '../../src/log.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { Cleanup, sleep, waitFor } from '../helpers/processes.js';
+import { cleanupAfterEach, sleep, waitFor } from '../helpers/processes.js';
+import { capturingLogger, flat, recordUpdates, type SdLogLine } from '../helpers/sd.js';
 
 /** Long enough that no refresh timer fires while a test advances for a watch event. */
 const REFRESH_MS = 3_600_000;
 /** The provider's debounce after a watch event is 200 ms (fake time). */
 const DEBOUNCE_STEP_MS = 250;
 
-const cleanup = new Cleanup();
-afterEach(() => cleanup.run());
-after(() => cleanup.run());
+const cleanup = cleanupAfterEach();
 
-interface LogLine {
-  level: string;
-  msg: string;
+interface LogLine extends SdLogLine {
   file?: string;
-  err?: { message?: string };
-  [k: string]: unknown;
 }
 
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'file-sd-test-'));
-  cleanup.add(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
+const tempDir = () => cleanup.tempDir('file-sd-test-');
 
 /** Written under a name no glob of the tests matches, then renamed: readers never see half a file. */
 function writeAtomic(file: string, text: string): void {
@@ -59,23 +47,12 @@ function toml(groups: Array<{ targets: string[]; labels?: Record<string, string>
     .join('\n');
 }
 
-/** Every target with its labels, sorted: groups may come in any order. */
-function flat(groups: readonly TargetGroup[]): string[] {
-  return groups.flatMap((g) => g.targets.map((t) => `${t} ${JSON.stringify(Object.fromEntries(Object.entries(g.labels).sort()))}`)).sort();
-}
-
 function startSd(files: string[], refreshMs = REFRESH_MS) {
   const clock = new FakeClock();
-  const lines: LogLine[] = [];
-  const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) } });
+  const { logger, lines } = capturingLogger<LogLine>();
   const sd = new FileSd(files, refreshMs, clock, logger);
-  cleanup.add(() => sd.stop());
-  const updates: TargetGroup[][] = [];
-  sd.start((groups) => updates.push(groups.map((g) => ({ targets: [...g.targets], labels: { ...g.labels } }))));
-  const last = () => {
-    assert.ok(updates.length > 0, 'at least one update was sent');
-    return flat(updates[updates.length - 1]!);
-  };
+  const { updates, latest } = recordUpdates(sd, cleanup);
+  const last = () => flat(latest());
   /** The first refresh (real file I/O) has finished: its timer is armed. */
   const started = () => waitFor(() => clock.pending >= 1 && updates.length >= 1, 5_000, 'the first file_sd refresh');
   /**

@@ -7,28 +7,18 @@
 
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { after, afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Agent } from 'undici';
 import { HttpSd } from '../../src/discovery/http-sd.js';
-import type { TargetGroup } from '../../src/discovery/types.js';
-import { createLogger } from '../../src/log.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { Cleanup, waitFor } from '../helpers/processes.js';
+import { cleanupAfterEach, waitFor } from '../helpers/processes.js';
+import { capturingLogger, flat, recordUpdates } from '../helpers/sd.js';
+import { closeServer, listenLocal } from '../helpers/servers.js';
 
 const REFRESH_MS = 30_000;
 const STEP_MS = 10_000;
 
-const cleanup = new Cleanup();
-afterEach(() => cleanup.run());
-after(() => cleanup.run());
-
-interface LogLine {
-  level: string;
-  msg: string;
-  err?: { message?: string };
-  [k: string]: unknown;
-}
+const cleanup = cleanupAfterEach();
 
 /** What the SD server answers; the test changes it between refreshes. */
 type Answer = { status: number; body: string | Buffer } | { hang: true } | { bytes: number };
@@ -45,8 +35,7 @@ class SdServer {
       res.on('error', () => undefined);
       this.respond(res);
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/sd?job=pprof`;
+    this.url = `http://127.0.0.1:${await listenLocal(this.server)}/sd?job=pprof`;
     return this;
   }
 
@@ -75,17 +64,11 @@ class SdServer {
   }
 
   async close(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    if (this.server) await closeServer(this.server);
   }
 }
 
 const ok = (groups: unknown) => ({ status: 200, body: JSON.stringify(groups) });
-
-function flat(groups: readonly TargetGroup[]): string[] {
-  return groups.flatMap((g) => g.targets.map((t) => `${t} ${JSON.stringify(Object.fromEntries(Object.entries(g.labels).sort()))}`)).sort();
-}
 
 async function setup(first: Answer, timeoutMs = 5_000) {
   const server = await new SdServer().start();
@@ -94,12 +77,9 @@ async function setup(first: Answer, timeoutMs = 5_000) {
   const agent = new Agent({ keepAliveTimeout: 60_000, connections: 1 });
   cleanup.add(() => agent.destroy());
   const clock = new FakeClock();
-  const lines: LogLine[] = [];
-  const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) } });
+  const { logger, lines } = capturingLogger();
   const sd = new HttpSd(server.url, REFRESH_MS, timeoutMs, agent, clock, logger);
-  cleanup.add(() => sd.stop());
-  const updates: TargetGroup[][] = [];
-  sd.start((groups) => updates.push(groups.map((g) => ({ targets: [...g.targets], labels: { ...g.labels } }))));
+  const { updates, latest } = recordUpdates(sd, cleanup);
 
   /** The refresh in flight has finished: it re-arms its timer last. */
   const settled = () => waitFor(() => clock.pending === 1, 10_000, 'the http_sd refresh to finish and re-arm its timer');
@@ -116,10 +96,7 @@ async function setup(first: Answer, timeoutMs = 5_000) {
     await settled();
   };
   await settled();
-  const last = () => {
-    assert.ok(updates.length > 0, 'at least one update was sent');
-    return flat(updates[updates.length - 1]!);
-  };
+  const last = () => flat(latest());
   const warns = () => lines.filter((l) => l.level === 'warn');
   return { server, sd, clock, updates, lines, tick, last, warns };
 }
