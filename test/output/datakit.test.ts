@@ -14,17 +14,11 @@ import type { ProfileRecord } from '../../src/profile/record.js';
 import { systemClock, type Clock } from '../../src/schedule/clock.js';
 import { DatakitIntake, parseTagString, parseUpload, OffContract, startIntake } from '../helpers/datakit-intake.js';
 import { FakeClock } from '../helpers/fake-clock.js';
+import { sleep, waitFor } from '../helpers/processes.js';
 import { fixtureProfile, makeRecord } from '../helpers/records.js';
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function waitFor(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
+/** How often waitFor polls here: deliveries to the loopback intake take milliseconds. */
+const POLL_MS = 10;
 
 describe('datakitBody / datakitEvent', () => {
   it('builds the event field by field, with RFC3339 nanosecond UTC start/end', () => {
@@ -219,7 +213,7 @@ describe('DatakitSender + DeliveryQueue against the intake double', () => {
     const { q, sent, retries, drops } = queue();
     const r = makeRecord();
     q.enqueue(r);
-    await waitFor(() => sent.length === 1 || drops.length > 0, 5_000, 'delivery after a 503');
+    await waitFor(() => sent.length === 1 || drops.length > 0, 5_000, 'delivery after a 503', POLL_MS);
     assert.deepEqual(
       intake.attempts.map((a) => [a.status, a.profileId]),
       [
@@ -242,18 +236,18 @@ describe('DatakitSender + DeliveryQueue against the intake double', () => {
     const { q, sent, retries } = queue({ clock });
     const r = makeRecord();
     q.enqueue(r);
-    await waitFor(() => retries.length === 1, 5_000, 'the 429 to be seen');
+    await waitFor(() => retries.length === 1, 5_000, 'the 429 to be seen', POLL_MS);
     assert.equal(retries[0]!.err.opts.status, 429);
     assert.equal(retries[0]!.err.opts.retryAfterMs, 1_000);
     assert.ok(retries[0]!.delayMs >= 1_000, `retry delay ${retries[0]!.delayMs} ms < Retry-After 1 s`);
     // Nothing is sent again until the clock has moved the full second.
-    await waitFor(() => clock.pending === 1, 2_000, 'the queue to arm its backoff timer');
+    await waitFor(() => clock.pending === 1, 2_000, 'the queue to arm its backoff timer', POLL_MS);
     await clock.advance(999);
     await sleep(150);
     assert.equal(intake.attempts.length, 1, 'retried before Retry-After elapsed');
     assert.equal(sent.length, 0);
     await clock.advance(1);
-    await waitFor(() => sent.length === 1, 5_000, 'the retry after Retry-After');
+    await waitFor(() => sent.length === 1, 5_000, 'the retry after Retry-After', POLL_MS);
     assert.deepEqual(
       intake.attempts.map((a) => a.status),
       [429, 200],
@@ -267,7 +261,7 @@ describe('DatakitSender + DeliveryQueue against the intake double', () => {
     const { q, sent, retries, drops } = queue();
     const r = makeRecord();
     q.enqueue(r);
-    await waitFor(() => drops.length === 1, 5_000, 'the drop');
+    await waitFor(() => drops.length === 1, 5_000, 'the drop', POLL_MS);
     await sleep(200); // a retry, if any, would show up by now (backoff is 40 ms)
     assert.equal(intake.attempts.length, 1, 'a 400 must not be retried');
     assert.deepEqual(sent, []);

@@ -19,6 +19,7 @@ import type { ProfileRecord } from '../../src/profile/record.js';
 import type { ProfileTypeName } from '../../src/profile/types.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { goToolPprof } from '../helpers/pprof.js';
+import { sleep, waitFor } from '../helpers/processes.js';
 import {
   decodePushRequest,
   encodePushRequest,
@@ -88,15 +89,8 @@ function expectedLabels(type: ProfileTypeName): DecodedLabel[] {
   return ls.map(([name, value]) => ({ name, value }));
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function waitFor(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(5);
-  }
-}
+/** How often waitFor polls here: deliveries to the loopback double take milliseconds. */
+const POLL_MS = 5;
 
 describe('pushRequestBody, decoded by the schema with protobufjs', () => {
   for (const type of TYPES) {
@@ -473,19 +467,19 @@ describe('retry decisions through DeliveryQueue + Backoff (fake clock)', () => {
       pyro.setMode({ ...c.mode, times: 1 });
       const r = recordOf('block');
       q.enqueue(r);
-      await waitFor(() => retries.length === 1 || drops.length > 0, 5_000, 'the failed attempt');
+      await waitFor(() => retries.length === 1 || drops.length > 0, 5_000, 'the failed attempt', POLL_MS);
       assert.deepEqual(drops, []);
       const e = retries[0]!.err;
       assert.equal(e.retryable, true);
       assert.equal(e.opts.status, c.status);
       assert.equal(e.opts.code, c.code);
       assert.equal(retries[0]!.delayMs, c.delayMs);
-      await waitFor(() => clock.pending >= 1, 2_000, 'the backoff timer');
+      await waitFor(() => clock.pending >= 1, 2_000, 'the backoff timer', POLL_MS);
       await clock.advance(c.delayMs - 1);
       await sleep(100);
       assert.equal(pyro.attempts.length, 1, 'retried before the backoff elapsed');
       await clock.advance(1);
-      await waitFor(() => sent.length === 1, 5_000, 'the retry');
+      await waitFor(() => sent.length === 1, 5_000, 'the retry', POLL_MS);
       assert.deepEqual(
         pyro.attempts.map((a) => a.status),
         [c.status, 200],
@@ -518,7 +512,7 @@ describe('retry decisions through DeliveryQueue + Backoff (fake clock)', () => {
       pyro.setMode({ ...c.mode, times: 5 });
       const r = recordOf('heap');
       q.enqueue(r);
-      await waitFor(() => drops.length === 1 || retries.length > 0, 5_000, 'the drop');
+      await waitFor(() => drops.length === 1 || retries.length > 0, 5_000, 'the drop', POLL_MS);
       await clock.advance(10 * 60_000);
       await sleep(100);
       assert.equal(pyro.attempts.length, 1, 'must not be retried');
