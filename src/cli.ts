@@ -238,7 +238,7 @@ async function runForever(file: string, config: Config, logLevel: LogLevel, logF
       about: () => ({ configFile: file, version: version(), startedAtMs }),
       now: () => Date.now(),
     });
-    const ready = () => (stopping ? { ready: false, why: 'shutting down' } : { ready: true, why: 'config loaded; outputs deliver or spool' });
+    const ready = () => (stopping ? { ready: false, why: 'shutting down' } : (collector.outputSet?.readiness() ?? { ready: false, why: 'outputs not open yet' }));
     server = new StatusServer({ listen: config.agent.listen, metrics, logger, routes, ready });
     try {
       const url = await server.start();

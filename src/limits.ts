@@ -22,13 +22,13 @@ export const LIMITS = {
   /** How much of an error body we keep for logs. */
   errorBodySnippetBytes: 1024,
 
-  /** Per-output in-memory queue depth (profiles) before the oldest is dropped. */
+  /** Profiles an output holds only in memory (no spool, or the spool cannot be written) before the oldest is dropped. */
   outputQueueProfiles: 1000,
   /** Concurrent sends per output. */
   outputConcurrency: 4,
   /** Per-send deadline for an output request. */
   outputTimeoutMs: 30 * SECOND,
-  /** Retry backoff: exponential with full jitter between these. */
+  /** Retry backoff: exponential between these, each delay half fixed and half jitter. */
   retryInitialMs: 500,
   retryMaxMs: 5 * 60 * SECOND,
   /** Longest Retry-After we honour; a larger one is clamped and logged. */

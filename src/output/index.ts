@@ -147,7 +147,7 @@ export class OutputSet {
           this.log.error({ err: { code, message: (err as Error).message }, spool: this.spool.dir }, `cannot write to the spool (${code}): profiles are held in memory only until it works again`);
         }
         this.writeErrorSaid = code;
-        for (const { queue } of this.queues.values()) queue.enqueue({ id: record.id, record });
+        for (const { queue } of this.queues.values()) queue.enqueue({ id: record.id, record, memoryOnly: true });
         return;
       }
       for (const { queue } of this.queues.values()) queue.enqueue(record);
@@ -224,6 +224,22 @@ export class OutputSet {
       }
     }
     for (const c of configs) if (!this.queues.has(c.name)) this.add(c);
+  }
+
+  /**
+   * /readyz: profiles are safe when they reach the spool, or, when the spool
+   * cannot be written, when every output delivers them. Not ready: the spool
+   * fails and an output is failing too, so profiles are only in memory.
+   */
+  readiness(): { ready: boolean; why: string } {
+    const failing = [...this.queues].filter(([, q]) => q.queue.failing).map(([name]) => name);
+    const delivering = failing.length === 0 ? 'every output delivers' : `failing, retried: ${failing.join(', ')}`;
+    if (this.spool && this.writeErrorSaid === '') return { ready: true, why: `outputs deliver or spool (${delivering}; ${this.spool.profiles} profile(s) in the spool)` };
+    if (failing.length === 0) return { ready: true, why: this.spool ? `${delivering} (the spool cannot be written: ${this.writeErrorSaid})` : delivering };
+    return {
+      ready: false,
+      why: this.spool ? `the spool cannot be written (${this.writeErrorSaid}) and outputs are failing (${failing.join(', ')}): profiles are held in memory only` : `outputs are failing (${failing.join(', ')})`,
+    };
   }
 
   stats(): Record<string, QueueStats> {

@@ -25,6 +25,8 @@ export interface ProfileSender {
 export interface QueueItem {
   readonly id: string;
   readonly record?: ProfileRecord;
+  /** In a durable queue: the spool could not take it, so memory is all there is. */
+  readonly memoryOnly?: boolean;
 }
 
 /** Where queued profiles live. */
@@ -71,7 +73,11 @@ export interface DeliveryQueueOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly store?: QueueStore;
-  /** Count bound (memory store); the spool bounds itself by bytes and age. */
+  /**
+   * Count bound of what is only in memory: every item with the memory store;
+   * with the spool (which bounds itself by bytes and age), the items it could
+   * not take.
+   */
   readonly maxQueued?: number;
   readonly concurrency?: number;
   readonly backoff?: Backoff;
@@ -105,6 +111,8 @@ export class DeliveryQueue {
   private fullSinceLastLog = 0;
   /** Bytes of records held in memory by a durable queue. */
   private heldBytes = 0;
+  /** Items of a durable queue that are not in the spool (pending or in flight). */
+  private memoryOnly = 0;
 
   constructor(opts: DeliveryQueueOptions) {
     this.sender = opts.sender;
@@ -112,7 +120,7 @@ export class DeliveryQueue {
     this.clock = opts.clock;
     this.log = opts.logger.child({ output: opts.sender.name, output_kind: opts.sender.kind });
     this.store = opts.store ?? memoryStore;
-    this.maxQueued = opts.maxQueued ?? (this.store.durable ? Infinity : LIMITS.outputQueueProfiles);
+    this.maxQueued = opts.maxQueued ?? LIMITS.outputQueueProfiles;
     this.concurrency = opts.concurrency ?? LIMITS.outputConcurrency;
     this.backoff = opts.backoff ?? new Backoff();
     this.events = opts.events ?? {};
@@ -138,22 +146,42 @@ export class DeliveryQueue {
       this.heldBytes += entry.pprof.length;
     } else item = { id: entry.id };
     if (this.closed) {
-      if (!this.store.durable) this.drop(item, 'shutdown');
+      if (this.lostAtClose(item)) this.drop(item, 'shutdown');
       return;
     }
-    if (this.pending.length >= this.maxQueued) {
-      const oldest = this.pending.shift()!;
-      void this.store.release(this.name, oldest.id);
-      this.drop(oldest, 'queue_full');
+    if (item.memoryOnly) this.memoryOnly++;
+    // What is only in memory is bounded by count (the spool bounds itself by bytes and age).
+    const over = this.store.durable ? this.memoryOnly > this.maxQueued : this.pending.length >= this.maxQueued;
+    let victim: QueueItem | undefined;
+    if (over) {
+      const at = this.store.durable ? this.pending.findIndex((p) => p.memoryOnly) : 0;
+      // When every older one is in flight, the new one is what does not fit.
+      victim = at >= 0 ? this.pending.splice(at, 1)[0]! : item;
+      this.done(victim);
+      void this.store.release(this.name, victim.id);
+      this.drop(victim, 'queue_full');
       if (this.fullSinceLastLog++ === 0) {
         this.log.warn(
           { max_queued: this.maxQueued },
-          `output queue is full (${this.maxQueued} profiles): dropping the oldest; the backend is down or slower than the scrape rate`,
+          this.store.durable
+            ? `output queue holds ${this.maxQueued} profiles the spool could not take, in memory: dropping the oldest of them; the backend is down and the spool cannot be written`
+            : `output queue is full (${this.maxQueued} profiles): dropping the oldest; the backend is down or slower than the scrape rate`,
         );
       }
     }
-    this.pending.push(item);
+    if (victim !== item) this.pending.push(item);
     this.pump();
+  }
+
+  /** Whether a profile left at close is lost: in memory only (the spool keeps the rest for the next start). */
+  private lostAtClose(item: QueueItem): boolean {
+    return !this.store.durable || item.memoryOnly === true;
+  }
+
+  /** The item is out of the queue for good (sent, dropped, forgotten). */
+  private done(item: QueueItem): void {
+    this.unhold(item);
+    if (item.memoryOnly) this.memoryOnly--;
   }
 
   /** Forgets items the store dropped (spool bounds, removed output). */
@@ -161,12 +189,17 @@ export class DeliveryQueue {
     const keep: QueueItem[] = [];
     for (const item of this.pending) {
       if (ids.has(item.id)) {
-        this.unhold(item);
+        this.done(item);
         this.drop(item, reason);
       } else keep.push(item);
     }
     this.pending = keep;
     this.notifyIfIdle();
+  }
+
+  /** The backend's last answer was a failure (it is being retried with backoff). */
+  get failing(): boolean {
+    return this.failures > 0;
   }
 
   stats(): QueueStats {
@@ -215,6 +248,7 @@ export class DeliveryQueue {
     } catch (err) {
       // A spool file that cannot be read (quarantined) cannot be sent, ever.
       this.inFlight--;
+      this.done(item);
       this.drop(item, 'corrupt');
       this.log.error({ profile_id: item.id, err: { message: (err as Error).message } }, `cannot read a queued profile, dropped: ${(err as Error).message}`);
       this.pump();
@@ -223,7 +257,7 @@ export class DeliveryQueue {
     try {
       await this.sender.send(record, this.abort.signal);
       await this.store.release(this.name, item.id);
-      this.unhold(item);
+      this.done(item);
       this.inFlight--;
       this.counts.sent++;
       if (this.failures > 0) {
@@ -240,20 +274,20 @@ export class DeliveryQueue {
       const err = e instanceof DeliveryError ? e : new DeliveryError(`${this.name}: ${(e as Error)?.message ?? String(e)}`, true);
       if (this.closed && this.abort.signal.aborted) {
         // Abandoned at shutdown: the spool keeps it for the next start.
-        if (!this.store.durable) this.drop({ id: item.id, record }, 'shutdown', err);
+        if (this.lostAtClose(item)) this.drop({ id: item.id, record }, 'shutdown', err);
       } else if (err.retryable) {
         this.failures++;
         this.counts.retried++;
         const delay = Math.min(LIMITS.retryAfterMaxMs, Math.max(this.backoff.delayMs(this.failures), err.opts.retryAfterMs ?? 0));
         this.backoffUntil = Math.max(this.backoffUntil, this.clock.now() + delay);
-        this.pending.unshift(item.record ? item : { id: item.id });
+        this.pending.unshift(item);
         const fields = { err: { message: err.message, status: err.opts.status, code: err.opts.code }, attempt: this.failures, retry_in_ms: Math.round(delay) };
         if (this.failures === 1) this.log.warn(fields, `send failed, will retry: ${err.message}`);
         else this.log.debug(fields, 'send failed again');
         this.events.onRetry?.(this.name, record, err, delay);
       } else {
         await this.store.release(this.name, item.id);
-        this.unhold(item);
+        this.done(item);
         this.drop({ id: item.id, record }, 'rejected', err);
         this.log.error(
           { err: { message: err.message, status: err.opts.status, code: err.opts.code }, response: err.opts.body, profile_id: record.id, type: record.type, service: record.service },
@@ -297,7 +331,7 @@ export class DeliveryQueue {
     const left = this.pending.length + this.inFlight;
     this.abort.abort();
     const rest = this.pending.splice(0);
-    if (!this.store.durable) for (const item of rest) this.drop(item, 'shutdown');
+    for (const item of rest) if (this.lostAtClose(item)) this.drop(item, 'shutdown');
     await this.sender.close?.();
     return left;
   }

@@ -1,5 +1,5 @@
 // The collector's own HTTP server on [agent] listen: /metrics (Prometheus
-// text), /healthz (the process is alive), /readyz (config loaded, running).
+// text), /healthz (the process is alive), /readyz (profiles are safe: spooled or delivered).
 // Plain node:http; nothing here can stop scraping.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { LIMITS } from '../../src/limits.js';
 import { silentLogger } from '../../src/log.js';
 import { OutputSet } from '../../src/output/index.js';
 import type { ProfileSender } from '../../src/output/queue.js';
@@ -193,5 +194,97 @@ describe('OutputSet with the spool: nothing is lost across a restart', () => {
     assert.deepEqual([...state.got].sort(), records.map((r) => r.id).sort(), 'every profile, exactly once');
     assert.deepEqual(readdirSync(join(dir, 'spool', 'outputs', 'files')), [], 'the spool is empty once delivered');
     await second.close();
+  });
+});
+
+describe('OutputSet when the spool cannot be written', () => {
+  /** A sender that fails (retryably) until `up`, and records what it accepted. */
+  function flakySender(name: string, state: { up: boolean; got: string[] }): ProfileSender {
+    return {
+      kind: 'test',
+      name,
+      send: async (r) => {
+        if (!state.up) throw new DeliveryError('backend down', true, { status: 503 });
+        state.got.push(r.id);
+      },
+    };
+  }
+
+  async function openBroken(dir: string, clock: FakeClock, drops: string[]) {
+    const state = { up: false, got: [] as string[] };
+    const file = { kind: 'file' as const, name: 'files', source: { file: 'x', line: 1 }, dir: join(dir, 'files') };
+    const events = { onDrop: (_o: string, _r: unknown, reason: string) => void drops.push(reason) };
+    const set = await OutputSet.open([file], { clock, logger: log, backoff: new Backoff({ random: () => 0 }), events }, { dir: join(dir, 'spool'), maxBytes: BIG, maxAgeMs: DAY });
+    (set.all[0] as unknown as { sender: ProfileSender }).sender = flakySender('files', state);
+    const tmp = join(dir, 'spool', 'tmp');
+    const breakSpool = () => {
+      rmSync(tmp, { recursive: true, force: true });
+      writeFileSync(tmp, 'a file where the spool wants a directory');
+    };
+    const mendSpool = () => {
+      rmSync(tmp, { force: true });
+      mkdirSync(tmp);
+    };
+    return { set, state, breakSpool, mendSpool };
+  }
+
+  test('profiles are delivered from memory, at most outputQueueProfiles of them; /readyz is ready only while they are safe', async () => {
+    const dir = tempDir();
+    const clock = new FakeClock(Date.now());
+    const drops: string[] = [];
+    const { set, state, breakSpool, mendSpool } = await openBroken(dir, clock, drops);
+    assert.equal(set.readiness().ready, true, set.readiness().why);
+
+    // The backend fails: still ready, the spool holds the profile.
+    const spooled = recordAt(clock.now());
+    await set.dispatch(spooled);
+    await clock.advance(100);
+    let r = set.readiness();
+    assert.equal(r.ready, true, r.why);
+    assert.match(r.why, /failing, retried: files/);
+
+    // The spool breaks too: profiles go to memory, bounded by count.
+    breakSpool();
+    const max = LIMITS.outputQueueProfiles;
+    const memory = Array.from({ length: max + 5 }, (_, i) => recordAt(clock.now() + 1 + i));
+    for (const m of memory) await set.dispatch(m);
+    r = set.readiness();
+    assert.equal(r.ready, false, r.why);
+    assert.match(r.why, /the spool cannot be written \(ENOTDIR\) and outputs are failing \(files\)/);
+    assert.deepEqual(drops, new Array(5).fill('queue_full'), 'the 5 oldest beyond the bound are dropped');
+
+    // The backend comes back: everything still held is delivered from memory.
+    state.up = true;
+    for (let i = 0; i < 20 && set.stats().files!.depth + set.stats().files!.inFlight > 0; i++) {
+      await clock.advance(1_000);
+      await set.drain(1_000);
+    }
+    assert.deepEqual(
+      [...state.got].sort(),
+      [spooled, ...memory.slice(5)].map((m) => m.id).sort(),
+      'the spooled one and the newest outputQueueProfiles from memory',
+    );
+    r = set.readiness();
+    assert.equal(r.ready, true, `every output delivers, though the spool is still broken: ${r.why}`);
+
+    mendSpool();
+    await set.dispatch(recordAt(clock.now() + 10_000));
+    assert.match(set.readiness().why, /outputs deliver or spool/);
+    await set.close();
+  });
+
+  test('at close, what is only in memory is counted as dropped at shutdown; what is spooled stays for the next start', async () => {
+    const dir = tempDir();
+    const clock = new FakeClock(Date.now());
+    const drops: string[] = [];
+    const { set, breakSpool } = await openBroken(dir, clock, drops);
+    await set.dispatch(recordAt(clock.now()));
+    breakSpool();
+    for (let i = 1; i <= 3; i++) await set.dispatch(recordAt(clock.now() + i));
+    await clock.advance(100);
+    const left = await set.close();
+    assert.equal(left, 4);
+    assert.deepEqual(drops, ['shutdown', 'shutdown', 'shutdown'], 'the three memory-only profiles are lost, and counted');
+    assert.equal(readdirSync(join(dir, 'spool', 'outputs', 'files')).length, 1, 'the spooled one is on disk for the next start');
   });
 });
