@@ -63,6 +63,7 @@ export class OutputSet {
       spool = opened.spool;
       replay = opened.pending;
       if (opened.dropped.length > 0) {
+        for (const d of opened.dropped) deps.events?.onDrop?.(d.output, { id: d.id }, d.reason);
         deps.logger.warn(
           { dropped: opened.dropped.length, outputs: [...new Set(opened.dropped.map((d) => d.output))] },
           `the spool held ${opened.dropped.length} profile(s) for outputs that are no longer configured; dropped`,
@@ -211,6 +212,7 @@ export class OutputSet {
         await entry.agent?.destroy().catch(() => undefined);
         if (this.spool) {
           const dropped = await this.spool.removeOutput(name);
+          for (const d of dropped) this.deps.events?.onDrop?.(d.output, { id: d.id }, d.reason);
           if (dropped.length > 0) this.log.warn({ output: name, dropped: dropped.length }, `output "${name}" was removed: ${dropped.length} undelivered profile(s) for it dropped`);
         }
       } else if (JSON.stringify(next) !== JSON.stringify(entry.config) || (next.kind !== 'file' && next.tls)) {

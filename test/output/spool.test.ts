@@ -288,3 +288,32 @@ describe('OutputSet when the spool cannot be written', () => {
     assert.equal(readdirSync(join(dir, 'spool', 'outputs', 'files')).length, 1, 'the spooled one is on disk for the next start');
   });
 });
+
+describe('OutputSet: a removed output', () => {
+  test('its undelivered profiles are reported dropped with reason output_removed, on reload and on a start without it', async () => {
+    const dir = tempDir();
+    const clock = new FakeClock(Date.now());
+    const drops: Array<[string, string, string]> = [];
+    const events = { onDrop: (output: string, r: { id: string }, reason: string) => void drops.push([output, r.id, reason]) };
+    const deps = { clock, logger: log, backoff: new Backoff({ random: () => 0 }), events };
+    const settings = { dir: join(dir, 'spool'), maxBytes: BIG, maxAgeMs: DAY };
+    const output = (name: string) => ({ kind: 'file' as const, name, source: { file: 'x', line: 1 }, dir: join(dir, name) });
+    const down: ProfileSender = { kind: 'test', name: 'x', send: async () => Promise.reject(new DeliveryError('backend down', true, { status: 503 })) };
+    const downAll = (set: OutputSet) => {
+      for (const q of set.all) (q as unknown as { sender: ProfileSender }).sender = { ...down, name: q.name };
+    };
+
+    const first = await OutputSet.open([output('a'), output('b'), output('c')], deps, settings);
+    downAll(first);
+    const records = [recordAt(clock.now()), recordAt(clock.now() + 1)];
+    for (const r of records) await first.dispatch(r);
+    await first.reconfigure([output('a'), output('b')]);
+    assert.deepEqual(drops.sort(), records.map((r) => ['c', r.id, 'output_removed']).sort(), 'reload without c');
+    await first.close();
+
+    drops.length = 0;
+    const second = await OutputSet.open([output('a')], deps, settings);
+    assert.deepEqual(drops.sort(), records.map((r) => ['b', r.id, 'output_removed']).sort(), 'a start without b');
+    await second.close();
+  });
+});
