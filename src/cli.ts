@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Collector, describeOutput } from './collector.js';
 import { ConfigError, formatDuration, formatIssue, loadConfigFile, type Config } from './config/index.js';
+import { agentReloadPlan } from './config/reload.js';
 import { LOG_LEVELS, type LogLevel } from './config/types.js';
 import { staticTargets, type Target } from './discovery/static.js';
 import type { CollectOutcome } from './health.js';
@@ -210,7 +211,7 @@ async function runOnce(config: Config, logLevel: LogLevel, logFormat: LogFormat,
   return ok ? EXIT_OK : EXIT_FAILURE;
 }
 
-async function runForever(file: string, config: Config, logLevel: LogLevel, logFormat: LogFormat): Promise<number> {
+async function runForever(file: string, config: Config, logLevel: LogLevel, logLevelFromCli: boolean, logFormat: LogFormat): Promise<number> {
   const logger = createLogger({ level: logLevel, format: logFormat });
   for (const n of config.notices) logger.warn({ line: n.line, key: n.path }, `${config.file}:${n.line}: ${n.path}: ${n.message}`);
   const metrics = new CollectorMetrics();
@@ -251,12 +252,22 @@ async function runForever(file: string, config: Config, logLevel: LogLevel, logF
   }
 
   let reloading = Promise.resolve();
+  let current = config;
   const onHup = () => {
     reloading = reloading.then(async () => {
       try {
         const next = await loadConfigFile(file);
         await collector.reload(next);
         metrics.configReloadOk.set(1);
+        const plan = agentReloadPlan(config.agent, current.agent, next.agent, logLevelFromCli);
+        current = next;
+        if (plan.logLevel) {
+          logger.level = plan.logLevel;
+          logger.info({ log_level: plan.logLevel }, `log_level is now ${plan.logLevel}`);
+        }
+        if (plan.needRestart.length > 0) {
+          logger.warn({ keys: plan.needRestart }, `[agent] ${plan.needRestart.join(', ')} changed: takes effect at the next start; the running values stay until then`);
+        }
       } catch (err) {
         metrics.configReloadOk.set(0);
         if (err instanceof ConfigError) {
@@ -316,5 +327,5 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
     return EXIT_OK;
   }
   if (args.once) return runOnce(config, logLevel, args.logFormat, io);
-  return runForever(args.config, config, logLevel, args.logFormat);
+  return runForever(args.config, config, logLevel, args.logLevel !== undefined, args.logFormat);
 }
