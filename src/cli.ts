@@ -287,7 +287,7 @@ async function runForever(file: string, config: Config, logLevel: LogLevel, logL
   });
   process.off('SIGHUP', onHup);
   stopping = true;
-  logger.info({ signal }, `${signal}: stopping (grace ${formatDuration(config.agent.shutdownGraceMs)})`);
+  logger.info({ signal }, `${signal}: stopping (grace ${formatDuration(current.agent.shutdownGraceMs)})`);
   const report = await collector.stop();
   await server?.close();
   logger.info(report, 'stopped');
