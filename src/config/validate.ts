@@ -356,14 +356,20 @@ function readSize(ctx: Ctx, t: Table, key: string, path: string): number | undef
   const keyPath = joinPath(path, key);
   const allowed = 'a number of bytes or a size like "512MiB" or "1GB"';
   let n: number | undefined;
-  if (typeof v === 'number' || typeof v === 'bigint') n = Number(v);
-  else if (typeof v === 'string') {
+  let shown: string;
+  if (typeof v === 'number' || typeof v === 'bigint') {
+    n = Number(v);
+    shown = String(v);
+  } else if (typeof v === 'string') {
+    const text = readString(ctx, t, key, path);
+    if (text === undefined) return undefined;
+    shown = text;
     // Trimmed first: `\s*` on both sides of an optional unit backtracks quadratically on long blanks.
-    const m = /^(\d+(?:\.\d+)?)\s*([A-Za-z]*)$/.exec(v.trim());
+    const m = /^(\d+(?:\.\d+)?)\s*([A-Za-z]*)$/.exec(text.trim());
     const unit = SIZE_UNITS[(m?.[2] || 'B').toUpperCase()];
     if (m && unit !== undefined) n = Math.floor(Number(m[1]) * unit);
     else {
-      ctx.error(keyPath, `"${v}" is not a size: write ${allowed}`);
+      ctx.error(keyPath, `"${text}" is not a size: write ${allowed}`);
       return undefined;
     }
   } else {
@@ -371,7 +377,7 @@ function readSize(ctx: Ctx, t: Table, key: string, path: string): number | undef
     return undefined;
   }
   if (!Number.isSafeInteger(n) || n < 1024 * 1024) {
-    ctx.error(keyPath, `must be at least 1MiB, got ${String(v)}`);
+    ctx.error(keyPath, `must be at least 1MiB, got ${shown}`);
     return undefined;
   }
   return n;
@@ -695,8 +701,17 @@ function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefau
       ctx.error(typesPath, `must list at least one of ${PROFILE_TYPE_NAMES.join(', ')} (leave it out to scrape all five)`);
     } else {
       enabledTypes = [];
-      rawTypes.forEach((v, i) => {
+      rawTypes.forEach((raw, i) => {
         const p = `${typesPath}[${i}]`;
+        let v: unknown = raw;
+        if (typeof raw === 'string') {
+          try {
+            v = expandEnv(raw, ctx.opts.env);
+          } catch (err) {
+            ctx.error(p, (err as Error).message);
+            return;
+          }
+        }
         if (typeof v !== 'string') ctx.error(p, `must be a string, got ${describe(v)}`);
         else if (!isProfileTypeName(v)) ctx.error(p, `unknown profile type "${v}"${suggest(v, PROFILE_TYPE_NAMES)}; allowed: ${PROFILE_TYPE_NAMES.join(', ')}`);
         else if (enabledTypes.includes(v)) ctx.error(p, `"${v}" is listed twice`);

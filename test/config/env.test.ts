@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { expandEnv, UnsetVariableError } from '../../src/config/env.js';
+import { ConfigError, formatIssue, parseConfig } from '../../src/config/index.js';
 
 describe('expandEnv', () => {
   const env = { HOST: '127.0.0.1', PORT: '6060', EMPTY: '', SVC: 'checkout' };
@@ -79,4 +80,29 @@ describe('expandEnv', () => {
       );
     });
   }
+});
+
+describe('${VAR} in config values that are not free text', () => {
+  const parse = (lines: string[], env: Record<string, string>) =>
+    parseConfig(['[agent]', ...lines.filter((l) => l.startsWith('spool')), '[[inputs.profile.go]]', 'url = "http://127.0.0.1:6060"', ...lines.filter((l) => !l.startsWith('spool')), ''].join('\n'), 'env.conf', { env, osHostname: 'h' });
+
+  test('spool_max_bytes and enabled_types entries are expanded like any string', () => {
+    const c = parse(['spool_max_bytes = "${SPOOL:-2GiB}"', 'enabled_types = ["${FIRST}", "heap"]'], { FIRST: 'cpu' });
+    assert.equal(c.agent.spoolMaxBytes, 2 * 1024 ** 3);
+    assert.deepEqual(c.targets[0]!.enabledTypes, ['cpu', 'heap']);
+    assert.equal(parse(['spool_max_bytes = "${SPOOL}"'], { SPOOL: '512MiB' }).agent.spoolMaxBytes, 512 * 1024 ** 2);
+  });
+
+  test('an unset variable there is a config error with the line, and the expanded value is what errors show', () => {
+    assert.throws(
+      () => parse(['spool_max_bytes = "${NOPE}"', 'enabled_types = ["${T}"]'], { T: 'cpuu' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        const text = err.issues.map(formatIssue).join('\n');
+        assert.match(text, /env\.conf:2: agent\.spool_max_bytes: .*environment variable NOPE is not set/);
+        assert.match(text, /env\.conf:5: inputs\.profile\.go\.enabled_types: unknown profile type "cpuu"/);
+        return true;
+      },
+    );
+  });
 });
