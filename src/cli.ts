@@ -2,7 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Collector, describeOutput } from './collector.js';
+import { Collector, DISCOVER_ONCE_WAIT_MS, describeOutput } from './collector.js';
 import { ConfigError, formatDuration, formatIssue, loadConfigFile, type Config } from './config/index.js';
 import { agentReloadPlan } from './config/reload.js';
 import { LOG_LEVELS, type LogLevel } from './config/types.js';
@@ -155,6 +155,11 @@ function pad(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
+/** How long --once waits for delivery: the slowest output's timeout (a file write: 10 s) plus a margin. */
+export function onceDeliveryWaitMs(outputs: Config['outputs']): number {
+  return Math.max(...outputs.map((o) => (o.kind === 'file' ? 10_000 : o.timeoutMs))) + 5_000;
+}
+
 export function renderOnceTable(
   rows: Array<{ target: string; type: string; outcome: CollectOutcome; delivered: string }>,
 ): string {
@@ -189,9 +194,7 @@ async function runOnce(config: Config, logLevel: LogLevel, logFormat: LogFormat,
     },
   });
   const results = await collector.runOnce();
-  // Wait for delivery: each output gets its own timeout plus a margin.
-  const waitMs = Math.max(...config.outputs.map((o) => (o.kind === 'datakit' ? o.timeoutMs : 10_000))) + 5_000;
-  await collector.outputSet?.drain(waitMs);
+  await collector.outputSet?.drain(onceDeliveryWaitMs(config.outputs));
   const outputs = config.outputs.map((o) => o.name);
   let ok = true;
   const rows = results.map(({ target, type, outcome }) => {
@@ -206,6 +209,12 @@ async function runOnce(config: Config, logLevel: LogLevel, logFormat: LogFormat,
     return { target: target.baseUrl, type, outcome, delivered: deliveredText };
   });
   await collector.stop(0);
+  if (rows.length === 0) {
+    // An empty table is not a success: nothing was checked.
+    const shard = config.agent.shard ? `, or every target belongs to another shard than ${config.agent.shard.index}/${config.agent.shard.count}` : '';
+    io.stdout(`no targets to scrape: the config lists none, or discovery found none within ${DISCOVER_ONCE_WAIT_MS / 1000}s${shard}\n`);
+    return EXIT_FAILURE;
+  }
   io.stdout(renderOnceTable(rows));
   io.stdout(ok ? 'all profiles scraped and delivered\n' : 'some profiles were not scraped or not delivered (see ERROR / HINT)\n');
   return ok ? EXIT_OK : EXIT_FAILURE;

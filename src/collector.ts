@@ -118,7 +118,7 @@ export function describeOutput(o: Config['outputs'][number]): string {
 }
 
 /** How long --once lets discovery report before it scrapes what was found. */
-const DISCOVER_ONCE_WAIT_MS = 3_000;
+export const DISCOVER_ONCE_WAIT_MS = 3_000;
 
 /** How often the per-output counters are logged while anything changes. */
 const OUTPUT_STATS_EVERY_MS = 60_000;
