@@ -61,7 +61,8 @@ interface Args {
   check: boolean;
   once: boolean;
   logLevel?: LogLevel;
-  logFormat: LogFormat;
+  /** As given; when not, it depends on where the logs go (logFormatFor). */
+  logFormat?: LogFormat;
   help: boolean;
   version: boolean;
 }
@@ -100,7 +101,7 @@ function parse(argv: readonly string[]): Args {
     check: values.check ?? false,
     once: values.once ?? false,
     ...(level ? { logLevel: level as LogLevel } : {}),
-    logFormat: (format as LogFormat | undefined) ?? (process.stdout.isTTY ? 'pretty' : 'json'),
+    ...(format ? { logFormat: format as LogFormat } : {}),
     help: values.help ?? false,
     version: values.version ?? false,
   };
@@ -158,6 +159,11 @@ function pad(rows: string[][]): string {
 /** How long --once waits for delivery: the slowest output's timeout (a file write: 10 s) plus a margin. */
 export function onceDeliveryWaitMs(outputs: Config['outputs']): number {
   return Math.max(...outputs.map((o) => (o.kind === 'file' ? 10_000 : o.timeoutMs))) + 5_000;
+}
+
+/** --log-format when given; otherwise pretty when the logs go to a terminal, JSON lines when not. */
+export function logFormatFor(given: LogFormat | undefined, logStream: { readonly isTTY?: boolean }): LogFormat {
+  return given ?? (logStream.isTTY ? 'pretty' : 'json');
 }
 
 export function renderOnceTable(
@@ -335,6 +341,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
     io.stdout(renderPlan(config, staticTargets(config)));
     return EXIT_OK;
   }
-  if (args.once) return runOnce(config, logLevel, args.logFormat, io);
-  return runForever(args.config, config, logLevel, args.logLevel !== undefined, args.logFormat);
+  // --once logs to stderr (its table is stdout), the daemon to stdout.
+  if (args.once) return runOnce(config, logLevel, logFormatFor(args.logFormat, process.stderr), io);
+  return runForever(args.config, config, logLevel, args.logLevel !== undefined, logFormatFor(args.logFormat, process.stdout));
 }

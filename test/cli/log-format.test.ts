@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { cleanupAfterAll, ROOT, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
@@ -131,6 +131,32 @@ describe('--log-format', () => {
       assert.ok(parsed.some((l) => l.level === 'warn' && /scrape failed/.test(String(l.msg))), `a warn line (${args.join(' ') || 'default'})`);
       assert.ok(parsed.some((l) => l.msg === 'stopped'));
     }
+  });
+
+  it('by default, --once logs pretty when stderr (where its logs go) is a terminal, JSON when it is not', () => {
+    // `script` (util-linux) runs the command on a pseudo-terminal; the
+    // redirections inside decide which stream stays on it.
+    const onPty = (redirect: string) => {
+      const cmd = `${JSON.stringify(process.execPath)} bin/collector.js -c ${JSON.stringify(cfg)} --once ${redirect}`;
+      const res = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+      if (res.error) throw res.error;
+      return res;
+    };
+    const tableFile = join(dir, 'table.txt');
+    // stdout to a file, stderr on the terminal: the logs are for a person.
+    const toFile = onPty(`> ${JSON.stringify(tableFile)}`);
+    assert.equal(toFile.status, 1, toFile.stdout);
+    assert.match(readFileSync(tableFile, 'utf8'), /^TARGET\s+TYPE\s+RESULT/m);
+    const ttyLines = lines(toFile.stdout.replace(/\r/g, ''));
+    assert.ok(ttyLines.some((l) => PRETTY_LINE.test(l) && /WARN: \w+ scrape failed/.test(l)), `pretty lines on the terminal:\n${toFile.stdout}`);
+    assert.ok(!ttyLines.some(isJson), `no JSON on the terminal:\n${toFile.stdout}`);
+    // stderr to a file, stdout on the terminal: the logs are for a program.
+    const logFile = join(dir, 'log.jsonl');
+    const logsToFile = onPty(`2> ${JSON.stringify(logFile)}`);
+    assert.equal(logsToFile.status, 1, logsToFile.stdout);
+    const fileLines = lines(readFileSync(logFile, 'utf8'));
+    assert.ok(fileLines.length >= 5, `log lines:\n${fileLines.join('\n')}`);
+    for (const l of fileLines) assert.ok(isJson(l), `not JSON in the log file: ${l}`);
   });
 
   it('a bad value is a usage error: exit 2, says what is allowed, logs nothing', () => {
