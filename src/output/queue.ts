@@ -100,7 +100,12 @@ export class DeliveryQueue {
   private readonly events: DeliveryEvents;
 
   private pending: QueueItem[] = [];
-  private inFlight = 0;
+  /**
+   * Ids being sent now. The value is set when the store dropped the profile
+   * meanwhile (spool bounds): if this send does not deliver it, it is
+   * dropped for that reason, not retried from a file that is gone.
+   */
+  private readonly sending = new Map<string, DropReason | undefined>();
   private failures = 0;
   private backoffUntil = 0;
   private wakeTimer: TimerHandle | null = null;
@@ -184,8 +189,13 @@ export class DeliveryQueue {
     if (item.memoryOnly) this.memoryOnly--;
   }
 
+  private get inFlight(): number {
+    return this.sending.size;
+  }
+
   /** Forgets items the store dropped (spool bounds, removed output). */
   forget(ids: ReadonlySet<string>, reason: DropReason): void {
+    for (const id of ids) if (this.sending.has(id)) this.sending.set(id, reason);
     const keep: QueueItem[] = [];
     for (const item of this.pending) {
       if (ids.has(item.id)) {
@@ -222,7 +232,7 @@ export class DeliveryQueue {
       // While the backend is failing, probe with one send at a time.
       if (this.failures > 0 && this.inFlight > 0) break;
       const item = this.pending.shift()!;
-      this.inFlight++;
+      this.sending.set(item.id, undefined);
       void this.sendOne(item);
     }
     this.notifyIfIdle();
@@ -246,11 +256,13 @@ export class DeliveryQueue {
     try {
       record = await this.store.load(this.name, item);
     } catch (err) {
-      // A spool file that cannot be read (quarantined) cannot be sent, ever.
-      this.inFlight--;
+      // A spool file that cannot be read (quarantined, or dropped by the
+      // spool bounds meanwhile) cannot be sent, ever.
+      const forgotten = this.sending.get(item.id);
+      this.sending.delete(item.id);
       this.done(item);
-      this.drop(item, 'corrupt');
-      this.log.error({ profile_id: item.id, err: { message: (err as Error).message } }, `cannot read a queued profile, dropped: ${(err as Error).message}`);
+      this.drop(item, forgotten ?? 'corrupt');
+      if (!forgotten) this.log.error({ profile_id: item.id, err: { message: (err as Error).message } }, `cannot read a queued profile, dropped: ${(err as Error).message}`);
       this.pump();
       return;
     }
@@ -258,7 +270,8 @@ export class DeliveryQueue {
       await this.sender.send(record, this.abort.signal);
       await this.store.release(this.name, item.id);
       this.done(item);
-      this.inFlight--;
+      // Delivered after all, even if the spool dropped its file meanwhile.
+      this.sending.delete(item.id);
       this.counts.sent++;
       if (this.failures > 0) {
         this.log.info({ failures: this.failures }, `output recovered after ${this.failures} failed attempt(s)`);
@@ -270,21 +283,29 @@ export class DeliveryQueue {
       this.fullSinceLastLog = 0;
       this.events.onSent?.(this.name, record);
     } catch (e) {
-      this.inFlight--;
+      const forgotten = this.sending.get(item.id);
+      this.sending.delete(item.id);
       const err = e instanceof DeliveryError ? e : new DeliveryError(`${this.name}: ${(e as Error)?.message ?? String(e)}`, true);
       if (this.closed && this.abort.signal.aborted) {
         // Abandoned at shutdown: the spool keeps it for the next start.
         if (this.lostAtClose(item)) this.drop({ id: item.id, record }, 'shutdown', err);
       } else if (err.retryable) {
         this.failures++;
-        this.counts.retried++;
         const delay = Math.min(LIMITS.retryAfterMaxMs, Math.max(this.backoff.delayMs(this.failures), err.opts.retryAfterMs ?? 0));
         this.backoffUntil = Math.max(this.backoffUntil, this.clock.now() + delay);
-        this.pending.unshift(item);
         const fields = { err: { message: err.message, status: err.opts.status, code: err.opts.code }, attempt: this.failures, retry_in_ms: Math.round(delay) };
         if (this.failures === 1) this.log.warn(fields, `send failed, will retry: ${err.message}`);
         else this.log.debug(fields, 'send failed again');
-        this.events.onRetry?.(this.name, record, err, delay);
+        if (forgotten) {
+          // The spool dropped it while it was being sent: the backend is
+          // retried with the next profile, this one is gone.
+          this.done(item);
+          this.drop({ id: item.id, record }, forgotten, err);
+        } else {
+          this.counts.retried++;
+          this.pending.unshift(item);
+          this.events.onRetry?.(this.name, record, err, delay);
+        }
       } else {
         await this.store.release(this.name, item.id);
         this.done(item);

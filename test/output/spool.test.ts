@@ -317,3 +317,57 @@ describe('OutputSet: a removed output', () => {
     await second.close();
   });
 });
+
+describe('OutputSet: the spool drops a profile while it is being sent', () => {
+  /** A sender whose sends wait until the test settles them. */
+  function heldSender() {
+    const waiting: Array<{ id: string; settle: (ok: boolean) => void }> = [];
+    const sender: ProfileSender = {
+      kind: 'test',
+      name: 'held',
+      send: (r) =>
+        new Promise<void>((resolve, reject) => {
+          waiting.push({ id: r.id, settle: (ok) => (ok ? resolve() : reject(new DeliveryError('backend down', true, { status: 503 }))) });
+        }),
+    };
+    return { sender, waiting };
+  }
+
+  async function fourInFlightRoomForTwo() {
+    const dir = tempDir();
+    const clock = new FakeClock(Date.now());
+    const drops: Array<[string, string]> = [];
+    const sent: string[] = [];
+    const events = { onDrop: (_o: string, r: { id: string }, reason: string) => void drops.push([r.id, reason]), onSent: (_o: string, r: { id: string }) => void sent.push(r.id) };
+    const records = Array.from({ length: 4 }, (_, i) => recordAt(clock.now() + i));
+    const perFile = encodeSpoolRecord(records[0]!).length;
+    const file = { kind: 'file' as const, name: 'held', source: { file: 'x', line: 1 }, dir: join(dir, 'held') };
+    const set = await OutputSet.open([file], { clock, logger: log, backoff: new Backoff({ random: () => 0 }), events }, { dir: join(dir, 'spool'), maxBytes: perFile * 2 + perFile / 2, maxAgeMs: DAY });
+    const held = heldSender();
+    (set.all[0] as unknown as { sender: ProfileSender }).sender = held.sender;
+    for (const r of records) await set.dispatch(r);
+    const settled = async () => {
+      for (let i = 0; i < 50 && set.stats().held!.inFlight > 0; i++) await new Promise((r) => setTimeout(r, 5));
+    };
+    return { set, held, records, drops, sent, settled };
+  }
+
+  test('a send that then fails is dropped with the spool reason, not retried from a file that is gone', async () => {
+    const t = await fourInFlightRoomForTwo();
+    assert.equal(t.held.waiting.length, 4, 'all four are being sent (concurrency 4)');
+    for (const w of t.held.waiting) w.settle(false);
+    await t.settled();
+    assert.deepEqual(t.drops.sort(), t.records.slice(0, 2).map((r) => [r.id, 'spool_full']).sort(), 'the two oldest are dropped, and counted');
+    assert.deepEqual(t.set.stats().held, { sent: 0, retried: 2, dropped: 2, depth: 2, inFlight: 0 }, 'the two still spooled wait for a retry');
+    await t.set.close();
+  });
+
+  test('a send that then succeeds is delivered, and not counted as dropped', async () => {
+    const t = await fourInFlightRoomForTwo();
+    for (const w of t.held.waiting) w.settle(true);
+    await t.settled();
+    assert.deepEqual(t.drops, []);
+    assert.deepEqual(t.sent.sort(), t.records.map((r) => r.id).sort());
+    await t.set.close();
+  });
+});
