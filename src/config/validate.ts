@@ -158,6 +158,13 @@ class Ctx {
   }
 }
 
+/** A wrong value as the user wrote it where that is short (a string, a number), else its kind. */
+function shown(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  return describe(v);
+}
+
 function describe(v: unknown): string {
   if (typeof v === 'string') return 'a string';
   if (typeof v === 'boolean') return 'a boolean';
@@ -244,7 +251,7 @@ function readPositiveInt(ctx: Ctx, table: Table, key: string, path: string, max:
   if (v === undefined) return undefined;
   const n = typeof v === 'bigint' ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > max) {
-    ctx.error(joinPath(path, key), `must be a whole number from 1 to ${max}, got ${typeof v === 'string' ? JSON.stringify(v) : describe(v)}`);
+    ctx.error(joinPath(path, key), `must be a whole number from 1 to ${max}, got ${shown(v)}`);
     return undefined;
   }
   return n;
@@ -337,7 +344,7 @@ function validateAgent(ctx: Ctx, root: Table): AgentConfig {
   if (t.profile_workers !== undefined) {
     const v = t.profile_workers;
     if ((typeof v === 'number' || typeof v === 'bigint') && Number.isInteger(Number(v)) && Number(v) >= 0 && Number(v) <= 64) profileWorkers = Number(v);
-    else ctx.error(joinPath(path, 'profile_workers'), `must be a whole number from 0 (no worker threads) to 64, got ${typeof v === 'string' ? JSON.stringify(v) : describe(v)}`);
+    else ctx.error(joinPath(path, 'profile_workers'), `must be a whole number from 0 (no worker threads) to 64, got ${shown(v)}`);
   }
   const shardWritten = readString(ctx, t, 'shard', path);
   const shardText = shardWritten ?? (t.shard === undefined ? ctx.opts.env.COLLECTOR_SHARD || undefined : undefined);

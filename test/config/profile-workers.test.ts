@@ -60,10 +60,10 @@ describe('[agent] profile_workers', () => {
 
   it('anything else is an error at its line, saying what is allowed', () => {
     const cases: Array<[value: string, got: RegExp]> = [
-      ['65', /got /],
-      ['-1', /got /],
-      ['1000', /got /],
-      ['1.5', /got a float/],
+      ['65', /got 65$/],
+      ['-1', /got -1$/],
+      ['1000', /got 1000$/],
+      ['1.5', /got 1\.5$/],
       ['"2"', /got "2"/],
       ['true', /got a boolean/],
       ['[1]', /got an array/],
