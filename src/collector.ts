@@ -142,7 +142,7 @@ export class Collector {
   private readonly discovery: DiscoveryManager;
   private started = false;
   private stopping = false;
-  /** Per service with a cpu_budget: the ids of its replicas (targets). */
+  /** Per service and budgeted type ("service/type"): the ids of its replicas (targets). */
   private replicas = new Map<string, string[]>();
   private readonly budgets: CpuBudgets;
   /** The last shipped profile per target and type, for the status page. */
@@ -193,8 +193,12 @@ export class Collector {
       processor: new ProfileProcessor({ engine: this.engine, now: () => deps.clock.now() }),
       cpuGate: this.cpuGate,
       cpuWindows: this.cpuWindows,
-      cpuBudget: (target, windowMs) =>
-        target.config.cpuBudget ? this.budgets.tryTake(target.service, target.id, target.config.cpuBudget, windowMs, this.replicas.get(target.service) ?? [target.id]) : null,
+      budget: (target, type, cost) => {
+        const b = type === 'cpu' ? target.config.cpuBudget : target.config.scrapeBudgets?.[type];
+        if (!b) return null;
+        const key = `${target.service}/${type}`;
+        return this.budgets.tryTake(key, target.id, b, cost, this.replicas.get(key) ?? [target.id]);
+      },
       health: this.health,
       emit: (record) => this.emit(record),
       observe: (o, t) => {
@@ -349,12 +353,15 @@ export class Collector {
     this.lastProfiles.retainTargets(ids);
     this.replicas = new Map();
     for (const t of this.targets) {
-      // Only targets that take CPU windows are replicas: one that never asks
-      // (cpu not in its types) would hold every other replica's turn forever.
-      if (!t.config.cpuBudget || !t.config.enabledTypes.includes('cpu')) continue;
-      const list = this.replicas.get(t.service) ?? [];
-      list.push(t.id);
-      this.replicas.set(t.service, list);
+      // Only targets that scrape the type are its replicas: one that never
+      // asks (the type not in its types) would hold every other's turn forever.
+      for (const type of t.config.enabledTypes) {
+        if (!(type === 'cpu' ? t.config.cpuBudget : t.config.scrapeBudgets?.[type])) continue;
+        const key = `${t.service}/${type}`;
+        const list = this.replicas.get(key) ?? [];
+        list.push(t.id);
+        this.replicas.set(key, list);
+      }
     }
     return { added: added.length, removed: removed.length, changed: changed.length };
   }

@@ -25,8 +25,11 @@ export interface PipelineDeps {
   readonly processor: ProfileProcessor;
   readonly cpuGate: CpuProfileGate;
   readonly cpuWindows: CpuWindows;
-  /** cpu_budget: may this target take a CPU window now? null: no budget applies. */
-  readonly cpuBudget?: (target: Target, windowMs: number) => BudgetDecision | null;
+  /**
+   * cpu_budget and <type>_budget: may this target spend `cost` now (the CPU
+   * window in ms, or 1 scrape)? null: no budget applies.
+   */
+  readonly budget?: (target: Target, type: ProfileTypeName, cost: number) => BudgetDecision | null;
   readonly health: HealthStore;
   /**
    * Hands a finished record to every output: resolves once it is safe (in the
@@ -77,13 +80,14 @@ export class ProfilePipeline {
     let release: (() => void) | null = null;
     let windowSeconds = 0;
     let url = `${target.baseUrl}/${spec.path}`;
+    const cost = spec.isCpu ? this.deps.cpuWindows.seconds(target.id, target.config.profileDurationMs) * 1000 : 1;
+    const budget = this.deps.budget?.(target, type, cost);
+    if (budget && !budget.ok) {
+      // Not a failure: the service's budget goes to another replica or is spent.
+      log.debug({ why: budget.why }, budget.why === 'spent' ? `${type} budget of the service is spent for this period; skipped` : `another replica of the service has waited longer for its ${type} turn; skipped`);
+      return this.finish(target, type, log, { result: 'skipped', startedAtMs, quiet: true });
+    }
     if (spec.isCpu) {
-      const budget = this.deps.cpuBudget?.(target, this.deps.cpuWindows.seconds(target.id, target.config.profileDurationMs) * 1000);
-      if (budget && !budget.ok) {
-        // Not a failure: the service's CPU budget goes to another replica or is spent.
-        log.debug({ why: budget.why }, budget.why === 'spent' ? 'cpu_budget of the service is spent for this period; window skipped' : 'another replica of the service has waited longer for a CPU window; skipped');
-        return this.finish(target, type, log, { result: 'skipped', startedAtMs, quiet: true });
-      }
       release = this.deps.cpuGate.tryAcquire(target.instance);
       if (!release) {
         // The same process is listed more than once: listings take the CPU in

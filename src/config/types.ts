@@ -62,12 +62,19 @@ export interface GoTargetConfig {
   readonly tls?: TlsConfig;
   /** At most this much CPU profiling per service per period, across its replicas. */
   readonly cpuBudget?: CpuBudgetConfig;
+  /** `<type>_budget` of the other types: at most so many scrapes per service per period. */
+  readonly scrapeBudgets?: Readonly<Partial<Record<ProfileTypeName, ScrapeBudgetConfig>>>;
   /** Set on a template: targets come from this discovery, not from `baseUrl`. */
   readonly discovery?: DiscoveryConfig;
 }
 
 export interface CpuBudgetConfig {
   readonly budgetMs: number;
+  readonly periodMs: number;
+}
+
+export interface ScrapeBudgetConfig {
+  readonly scrapes: number;
   readonly periodMs: number;
 }
 

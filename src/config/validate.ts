@@ -13,6 +13,7 @@ import {
   type AgentConfig,
   type Config,
   type CpuBudgetConfig,
+  type ScrapeBudgetConfig,
   type DiscoveryConfig,
   type ShardConfig,
   type ConfigNotice,
@@ -87,6 +88,10 @@ const GO_TARGET_KEYS: Record<string, KeySpec> = {
   tls_key: OURS,
   insecure_skip_verify: OURS,
   cpu_budget: OURS,
+  goroutine_budget: OURS,
+  heap_budget: OURS,
+  mutex_budget: OURS,
+  block_budget: OURS,
   file_sd: OURS,
   http_sd: OURS,
   dns_sd: OURS,
@@ -539,6 +544,36 @@ function readCpuBudget(ctx: Ctx, t: Table, path: string, profileDurationMs: numb
   return { budgetMs, periodMs };
 }
 
+/** `<type>_budget = "N/PERIOD"` for the types other than cpu: at most N scrapes per service per PERIOD. */
+function readScrapeBudgets(ctx: Ctx, t: Table, path: string, enabledTypes: readonly ProfileTypeName[]): Partial<Record<ProfileTypeName, ScrapeBudgetConfig>> {
+  const out: Partial<Record<ProfileTypeName, ScrapeBudgetConfig>> = {};
+  for (const type of PROFILE_TYPE_NAMES) {
+    if (type === 'cpu') continue;
+    const key = `${type}_budget`;
+    const text = readString(ctx, t, key, path);
+    if (text === undefined) continue;
+    const keyPath = joinPath(path, key);
+    const m = /^\s*(\d+)\s*\/\s*(\S+)\s*$/.exec(text);
+    let periodMs: number | undefined;
+    try {
+      if (m) periodMs = parseGoDuration(m[2]!);
+    } catch {
+      periodMs = undefined;
+    }
+    const scrapes = m ? Number(m[1]) : 0;
+    if (periodMs === undefined || periodMs <= 0 || scrapes < 1) {
+      ctx.error(keyPath, `must be "N/PERIOD": at most N ${type} scrapes per service per PERIOD (a Go duration), like "2/1m", got "${text}"`);
+      continue;
+    }
+    if (!enabledTypes.includes(type)) {
+      ctx.error(keyPath, `${type} is not in enabled_types, so there is nothing to budget`);
+      continue;
+    }
+    out[type] = { scrapes, periodMs };
+  }
+  return out;
+}
+
 function readStringList(ctx: Ctx, t: Table, key: string, path: string, what: string): string[] | undefined {
   const v = t[key];
   if (v === undefined) return undefined;
@@ -737,6 +772,7 @@ function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefau
   // A template's targets may be https (scheme from discovery), so its TLS keys count.
   const tls = url || isTemplate ? validateTlsKeys(ctx, t, path, url ? url.isHttps : true) : undefined;
   const cpuBudget = readCpuBudget(ctx, t, path, profileDurationMs);
+  const scrapeBudgets = readScrapeBudgets(ctx, t, path, enabledTypes);
 
   if (ctx.issues.length > before || (url === undefined && !discovery) || intervalMs === undefined || profileDurationMs === undefined || httpTimeoutMs === undefined) {
     return undefined;
@@ -746,6 +782,7 @@ function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefau
     baseUrl: url ? url.baseUrl : '',
     ...(discovery ? { discovery } : {}),
     ...(cpuBudget ? { cpuBudget } : {}),
+    ...(Object.keys(scrapeBudgets).length > 0 ? { scrapeBudgets } : {}),
     ...(url?.basicAuth ? { basicAuth: url.basicAuth } : {}),
     intervalMs,
     profileDurationMs,

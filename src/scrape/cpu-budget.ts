@@ -1,47 +1,50 @@
-// cpu_budget: at most BUDGET of CPU profiling per service per PERIOD, across
-// all its replicas, so a 50-replica service is not profiled 50 times a
-// minute. Replicas take turns: a CPU slot is granted to a replica only when
-// no other replica of the service has waited longer since its last window.
-// (A grant counts when given, so a replica that fails does not hold the
-// others' turn.)
+// Overhead budgets per service, across all its replicas, so a 50-replica
+// service is not profiled 50 times a minute:
+//   cpu_budget = "10s/1m"       at most 10 s of CPU profiling a minute;
+//   <type>_budget = "2/1m"      at most 2 scrapes of that type a minute.
+// Replicas take turns: a slot is granted to a replica only when no other
+// replica of the service has waited longer since its last grant. (A grant
+// counts when given, so a replica that fails does not hold the others' turn.)
 
-import type { CpuBudgetConfig } from '../config/types.js';
+import type { CpuBudgetConfig, ScrapeBudgetConfig } from '../config/types.js';
 import type { Clock } from '../schedule/clock.js';
 
 export type BudgetDecision = { readonly ok: true } | { readonly ok: false; readonly why: 'spent' | 'turn' };
 
-interface ServiceBudget {
+interface KeyBudget {
   periodStart: number;
-  usedMs: number;
+  used: number;
   readonly lastGranted: Map<string, number>;
 }
 
 export class CpuBudgets {
-  private readonly byService = new Map<string, ServiceBudget>();
+  private readonly byKey = new Map<string, KeyBudget>();
 
   constructor(private readonly clock: Clock) {}
 
   /**
-   * Whether replica `targetId` of `service` may take a CPU window of
-   * `windowMs` now; on yes, the window is charged to the budget.
+   * Whether replica `targetId` may spend `cost` of the budget of `key` (a
+   * service, or a service and type) now: milliseconds of CPU window for a
+   * cpu_budget, 1 per scrape for a <type>_budget. On yes, it is charged.
    */
-  tryTake(service: string, targetId: string, budget: CpuBudgetConfig, windowMs: number, replicas: readonly string[]): BudgetDecision {
+  tryTake(key: string, targetId: string, budget: CpuBudgetConfig | ScrapeBudgetConfig, cost: number, replicas: readonly string[]): BudgetDecision {
+    const limit = 'budgetMs' in budget ? budget.budgetMs : budget.scrapes;
     const now = this.clock.now();
-    let b = this.byService.get(service);
+    let b = this.byKey.get(key);
     if (!b) {
-      b = { periodStart: now - (now % budget.periodMs), usedMs: 0, lastGranted: new Map() };
-      this.byService.set(service, b);
+      b = { periodStart: now - (now % budget.periodMs), used: 0, lastGranted: new Map() };
+      this.byKey.set(key, b);
     }
     if (now - b.periodStart >= budget.periodMs) {
       b.periodStart = now - (now % budget.periodMs);
-      b.usedMs = 0;
+      b.used = 0;
     }
-    if (b.usedMs + windowMs > budget.budgetMs) return { ok: false, why: 'spent' };
+    if (b.used + cost > limit) return { ok: false, why: 'spent' };
     const mine = b.lastGranted.get(targetId) ?? -Infinity;
     for (const other of replicas) {
       if (other !== targetId && (b.lastGranted.get(other) ?? -Infinity) < mine) return { ok: false, why: 'turn' };
     }
-    b.usedMs += windowMs;
+    b.used += cost;
     b.lastGranted.set(targetId, now);
     // Forget replicas that are gone.
     if (b.lastGranted.size > replicas.length * 2) {

@@ -300,3 +300,90 @@ describe('cpu_budget in the collector', () => {
     assert.deepEqual(outcomes.filter((x) => x.o.result === 'failed').map((x) => `${x.port}: ${x.o.error?.message}`), []);
   });
 });
+
+describe('<type>_budget in the config', () => {
+  const parse = (text: string) => parseConfig(text, 'budget.conf', { env: {}, osHostname: 'host' });
+  const conf = (line: string, types = '') =>
+    ['[[inputs.profile.go]]', 'url = "http://127.0.0.1:6060"', 'service = "api"', types, line, ''].join('\n');
+  const issues = (text: string): string => {
+    try {
+      parse(text);
+    } catch (err) {
+      assert.ok(err instanceof ConfigError, String(err));
+      return err.message;
+    }
+    assert.fail('the config was accepted');
+  };
+
+  test('"N/PERIOD" for goroutine, heap, mutex and block: at most N scrapes per period', () => {
+    assert.deepEqual(parse(conf('heap_budget = "2/1m"')).targets[0]!.scrapeBudgets, { heap: { scrapes: 2, periodMs: 60_000 } });
+    const all = parse(['[[inputs.profile.go]]', 'url = "http://127.0.0.1:6060"', 'goroutine_budget = "1/30s"', 'mutex_budget = "3/5m"', 'block_budget = " 4 / 1h "', ''].join('\n'));
+    assert.deepEqual(all.targets[0]!.scrapeBudgets, { goroutine: { scrapes: 1, periodMs: 30_000 }, mutex: { scrapes: 3, periodMs: 300_000 }, block: { scrapes: 4, periodMs: 3_600_000 } });
+    assert.equal(parse(conf('')).targets[0]!.scrapeBudgets, undefined, 'no budget: every interval');
+  });
+
+  test('malformed, zero, or for a type that is not scraped: an error at its line', () => {
+    for (const bad of ['2', '2/', '0/1m', '-1/1m', 'two/1m', '2/1x', '2/0s']) {
+      assert.match(issues(conf(`heap_budget = "${bad}"`)), /^budget\.conf:5: inputs\.profile\.go\.heap_budget: must be "N\/PERIOD": at most N heap scrapes per service per PERIOD/m, bad);
+    }
+    assert.match(issues(conf('mutex_budget = "1/1m"', 'enabled_types = ["cpu", "heap"]')), /^budget\.conf:5: inputs\.profile\.go\.mutex_budget: mutex is not in enabled_types, so there is nothing to budget/m);
+    assert.match(issues(conf('cpu_budgett = "1/1m"')), /cpu_budgett/, 'an unknown key is still reported');
+  });
+});
+
+describe('<type>_budget in the collector', () => {
+  it('goroutine_budget = "1/30s": replicas take turns, one goroutine scrape per 30 s for the whole service; cpu keeps its interval', async () => {
+    const clock = new FakeClock(T0);
+    const servers: FakePprofServer[] = [];
+    for (let i = 0; i < 3; i++) {
+      const s = await new FakePprofServer({ now: () => clock.now() }).start();
+      cleanup.add(() => s.close());
+      servers.push(s);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'type-budget-collector-'));
+    cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+    const config = parseConfig(
+      [
+        '[agent]',
+        `data_dir = ${JSON.stringify(join(dir, 'data'))}`,
+        'listen = ""',
+        '[[inputs.profile.go]]',
+        'service = "api"',
+        'interval = "10s"',
+        'profile_duration = "1s"',
+        'goroutine_budget = "1/30s"',
+        'enabled_types = ["cpu", "goroutine"]',
+        '[inputs.profile.go.file_sd]',
+        'files = ["/not/read/by/this/test.json"]',
+        '[[outputs.file]]',
+        `dir = ${JSON.stringify(join(dir, 'out'))}`,
+        '',
+      ].join('\n'),
+      'collector.conf',
+      { env: {}, osHostname: 'host' },
+    );
+    const groups: TargetGroup[] = [{ targets: servers.map((s) => `127.0.0.1:${s.port}`), labels: {} }];
+    const provider: DiscoveryProvider = { description: 'fake_sd', start: (update) => update(groups), stop: async () => undefined };
+    const outcomes: CollectOutcome[] = [];
+    const collector = new Collector(config, { clock, logger: silentLogger(), providers: () => provider, onOutcome: (o) => outcomes.push(o) });
+    await collector.start();
+    cleanup.add(() => collector.stop(0));
+
+    const MINUTES = 3;
+    for (let s = 0; s < MINUTES * 60; s++) {
+      await clock.advance(1_000);
+      await sleep(8);
+    }
+    await sleep(100);
+
+    const periods = MINUTES * 2;
+    const per = new Array<number>(periods).fill(0);
+    for (const s of servers) for (const r of s.requests.filter((x) => x.path === '/debug/pprof/goroutine')) per[periodOf(r.at, 30_000)]!++;
+    const byReplica = servers.map((s) => s.count('goroutine'));
+    assert.deepEqual(per, new Array(periods).fill(1), `goroutine scrapes per 30 s period, all replicas together (per replica: ${byReplica.join(', ')})`);
+    for (const [i, n] of byReplica.entries()) assert.ok(n >= 2, `replica ${i} had its turns (per replica: ${byReplica.join(', ')})`);
+    // cpu has no budget here: every replica every interval (the first slot may fall in the first interval or not).
+    for (const s of servers) assert.ok(s.count('profile') >= MINUTES * 6 - 1, `cpu keeps its interval: ${s.count('profile')}`);
+    assert.deepEqual(outcomes.filter((o) => o.result === 'failed').map((o) => o.error?.message), []);
+  });
+});
