@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { Collector, DISCOVER_ONCE_WAIT_MS, describeOutput } from './collector.js';
 import { ConfigError, formatDuration, formatIssue, loadConfigFile, type Config } from './config/index.js';
 import { agentReloadPlan } from './config/reload.js';
-import { LOG_LEVELS, type LogLevel } from './config/types.js';
+import { LOG_LEVELS, type GoTargetConfig, type LogLevel, type ScrapeBudgetConfig } from './config/types.js';
 import { staticTargets, type Target } from './discovery/static.js';
 import type { CollectOutcome } from './health.js';
 import { createLogger, type LogFormat } from './log.js';
@@ -117,7 +117,8 @@ export function renderPlan(config: Config, collectorTargets: readonly Target[]):
     lines.push(`    every ${formatDuration(c.intervalMs)}: ${types.join(', ')}; http_timeout ${formatDuration(c.httpTimeoutMs)}`);
     lines.push(`    tags: ${Object.entries(t.tags).map(([k, v]) => `${k}=${v}`).join(' ')}`);
     if (c.basicAuth) lines.push('    auth: basic (user and password from the url; not shown)');
-    if (c.cpuBudget) lines.push(`    cpu_budget: ${formatDuration(c.cpuBudget.budgetMs)} of CPU profiling per ${formatDuration(c.cpuBudget.periodMs)} for service ${t.service}, replicas in turn`);
+    const budgets = budgetWords(c);
+    if (budgets.length > 0) lines.push(`    budgets for service ${t.service}, replicas in turn: ${budgets.join('; ')}`);
     if (c.tls) lines.push(`    tls: ${c.tls.insecureSkipVerify ? 'certificate NOT verified (insecure_skip_verify)' : 'verified'}${c.tls.caFile ? `, ca ${c.tls.caFile}` : ''}${c.tls.certFile ? `, client cert ${c.tls.certFile}` : ''}`);
     else if (t.baseUrl.startsWith('https:')) lines.push('    tls: verified with the system CAs');
   }
@@ -134,7 +135,8 @@ export function renderPlan(config: Config, collectorTargets: readonly Target[]):
               ? `dns_sd ${d.type} ${d.names.join(', ')}${d.port ? ` port ${d.port}` : ''} (every ${formatDuration(d.refreshIntervalMs)})`
               : `kubernetes_sd ${d.apiServer ? redactedUrl(d.apiServer) : d.kubeconfig ? `kubeconfig ${d.kubeconfig}` : 'in-cluster'}${d.namespaces.length ? `, namespaces ${d.namespaces.join(', ')}` : ', all namespaces'}`;
       lines.push(`  ${what}  (line ${t.source.line})`);
-      lines.push(`    each target: every ${formatDuration(t.intervalMs)}: ${t.enabledTypes.join(', ')}; service ${t.service}${t.cpuBudget ? `; cpu_budget ${formatDuration(t.cpuBudget.budgetMs)}/${formatDuration(t.cpuBudget.periodMs)} per service` : ''}`);
+      const budgets = budgetWords(t);
+      lines.push(`    each target: every ${formatDuration(t.intervalMs)}: ${t.enabledTypes.join(', ')}; service ${t.service}${budgets.length ? `; per service: ${budgets.join('; ')}` : ''}`);
     }
   }
   if (config.agent.shard) lines.push('', `shard: ${config.agent.shard.index}/${config.agent.shard.count} (this process scrapes the targets rendezvous hashing gives it)`);
@@ -164,6 +166,14 @@ export function onceDeliveryWaitMs(outputs: Config['outputs']): number {
 /** --log-format when given; otherwise pretty when the logs go to a terminal, JSON lines when not. */
 export function logFormatFor(given: LogFormat | undefined, logStream: { readonly isTTY?: boolean }): LogFormat {
   return given ?? (logStream.isTTY ? 'pretty' : 'json');
+}
+
+/** A target's budgets in words, for --check. */
+function budgetWords(c: GoTargetConfig): string[] {
+  const out: string[] = [];
+  if (c.cpuBudget) out.push(`cpu_budget ${formatDuration(c.cpuBudget.budgetMs)} of CPU profiling per ${formatDuration(c.cpuBudget.periodMs)}`);
+  for (const [type, b] of Object.entries(c.scrapeBudgets ?? {}) as Array<[string, ScrapeBudgetConfig]>) out.push(`${type}_budget ${b.scrapes} scrape(s) per ${formatDuration(b.periodMs)}`);
+  return out;
 }
 
 export function renderOnceTable(

@@ -129,6 +129,32 @@ describe('collector --check', () => {
     assert.ok(res.stderr.startsWith(`${file}:1: file: cannot read the config: file not found`), res.stderr);
   });
 
+  test('budgets are listed for a target and for a discovery block', () => {
+    const file = write(
+      'budgets.conf',
+      [
+        '[[inputs.profile.go]]',
+        'url = "http://127.0.0.1:6060"',
+        'service = "api"',
+        'profile_duration = "9s"',
+        'cpu_budget = "10s/1m"',
+        'heap_budget = "2/1m"',
+        '[[inputs.profile.go]]',
+        'service = "pods"',
+        'profile_duration = "9s"',
+        'cpu_budget = "20s/2m"',
+        'block_budget = "1/5m"',
+        '[inputs.profile.go.file_sd]',
+        'files = ["/etc/targets.json"]',
+        '',
+      ].join('\n'),
+    );
+    const res = collector(['-c', file, '--check']);
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /^    budgets for service api, replicas in turn: cpu_budget 10s of CPU profiling per 1m0s; heap_budget 2 scrape\(s\) per 1m0s$/m);
+    assert.match(res.stdout, /; service pods; per service: cpu_budget 20s of CPU profiling per 2m0s; block_budget 1 scrape\(s\) per 5m0s$/m);
+  });
+
   test('${VAR} comes from the environment of the command', () => {
     const file = write('env.conf', '[[inputs.profile.go]]\nurl = "http://127.0.0.1:${PPROF_PORT}"\nservice = "${SVC:-fallback}"\n');
     const ok = collector(['-c', file, '--check'], { PPROF_PORT: '7070' });
