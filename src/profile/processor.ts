@@ -4,11 +4,10 @@
 
 import type { Target } from '../discovery/static.js';
 import { LIMITS } from '../limits.js';
-import { BaselineStore, type BaselineFiles } from './baselines.js';
-import { ProfileJobRunner } from './job.js';
+import type { BaselineStore } from './baselines.js';
 import { freezeRecord, newRecordId, type ProfileRecord } from './record.js';
 import type { ProfileStats } from './stats.js';
-import { InlineEngine, type ProfileEngine } from './workers.js';
+import { InlineEngine, makeRunner, type ProfileEngine } from './workers.js';
 import { PROFILE_TYPES, type ProfileTypeName } from './types.js';
 
 export interface ScrapedProfile {
@@ -37,12 +36,10 @@ export type ProcessResult =
   | (Common & { readonly kind: 'reset'; readonly reason: string });
 
 export interface ProcessorOptions {
-  /** Where the heavy work runs (and the baselines live); inline by default. */
+  /** Where the heavy work runs (and the baselines live); inline, in memory, by default. */
   readonly engine?: ProfileEngine;
-  /** For the inline default: its baseline store, and saved baselines on disk. */
+  /** For the inline default: its baseline store. */
   readonly baselines?: BaselineStore;
-  readonly baselineFiles?: BaselineFiles;
-  readonly baselineMaxAgeMs?: number;
   readonly maxDecompressedBytes?: number;
   readonly now?: () => number;
 }
@@ -57,25 +54,7 @@ export class ProfileProcessor {
   constructor(opts: ProcessorOptions = {}) {
     this.maxDecompressedBytes = opts.maxDecompressedBytes ?? LIMITS.maxDecompressedBytes;
     this.now = opts.now ?? Date.now;
-    this.engine =
-      opts.engine ??
-      new InlineEngine(
-        new ProfileJobRunner({
-          baselines: opts.baselines ?? new BaselineStore(),
-          ...(opts.baselineFiles ? { files: opts.baselineFiles } : {}),
-          maxSavedAgeMs: opts.baselineMaxAgeMs ?? LIMITS.baselineMaxAgeMs,
-          now: this.now,
-        }),
-      );
-  }
-
-  /** Forgets the baselines of targets that are gone (after a reload). */
-  retainTargets(ids: ReadonlySet<string>): void {
-    this.engine.retainTargets(ids);
-  }
-
-  async close(): Promise<void> {
-    await this.engine.close();
+    this.engine = opts.engine ?? new InlineEngine(makeRunner({ maxSavedAgeMs: LIMITS.baselineMaxAgeMs }, opts.baselines, this.now));
   }
 
   async process(s: ScrapedProfile): Promise<ProcessResult> {

@@ -25,11 +25,12 @@ export interface RunnerSettings {
   readonly maxSavedAgeMs: number;
 }
 
-export function makeRunner(settings: RunnerSettings, baselines = new BaselineStore()): ProfileJobRunner {
+export function makeRunner(settings: RunnerSettings, baselines = new BaselineStore(), now?: () => number): ProfileJobRunner {
   return new ProfileJobRunner({
     baselines,
     ...(settings.baselineDir ? { files: new BaselineFiles(settings.baselineDir) } : {}),
     maxSavedAgeMs: settings.maxSavedAgeMs,
+    ...(now ? { now } : {}),
   });
 }
 
