@@ -4,7 +4,7 @@
 // is capped so a gzip bomb cannot take the process down.
 
 import { promisify } from 'node:util';
-import { createGunzip, gunzip as gunzipCb, gunzipSync, gzip as gzipCb, gzipSync, constants as zlibConstants } from 'node:zlib';
+import { createGunzip, gunzip as gunzipCb, gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { InvalidProfileError, ProfileTooLargeError } from './errors.js';
 import { indexProfile, rawSums, scanProfile, type ProfileIndex, type RawProfile } from './raw.js';
 
@@ -16,13 +16,11 @@ import { indexProfile, rawSums, scanProfile, type ProfileIndex, type RawProfile 
 const SYNC_ZLIB_MAX_BYTES = 16 * 1024;
 
 const gunzipAsync = promisify(gunzipCb) as (buf: Uint8Array, opts: { maxOutputLength: number }) => Promise<Buffer>;
-const gzipAsync = promisify(gzipCb) as (buf: Uint8Array, opts: { level: number }) => Promise<Buffer>;
 
 export function isGzip(body: Uint8Array): boolean {
   return body.length >= 2 && body[0] === 0x1f && body[1] === 0x8b;
 }
 
-/** What a body that is not a profile looks like, in words a user can act on. */
 /** Whether bytes look like text (an error page, JSON), not binary. */
 function looksLikeText(head: Uint8Array): boolean {
   if (head.length === 0) return false;
@@ -154,12 +152,6 @@ export function parseRawProfile(
  * profiles: a few percent larger than level 6 and several times cheaper.
  */
 export const DELTA_GZIP_LEVEL = zlibConstants.Z_BEST_SPEED;
-
-/** Gzips (level 6 unless told); small inputs synchronously, large ones on the thread pool. */
-export async function gzipProfile(raw: Uint8Array, level = zlibConstants.Z_DEFAULT_COMPRESSION): Promise<Buffer> {
-  if (raw.length <= SYNC_ZLIB_MAX_BYTES * 4) return gzipSync(raw, { level });
-  return gzipAsync(raw, { level });
-}
 
 /** Normalises a decoded int64 (number, bigint, or a negative read back as uint64). */
 export function int64(v: number | bigint): bigint {
