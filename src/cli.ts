@@ -1,10 +1,10 @@
 // Command line: argument parsing, signals, wiring. Nothing else lives here.
 
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Collector, DISCOVER_ONCE_WAIT_MS, describeOutput } from './collector.js';
 import { ConfigError, formatDuration, formatIssue, loadConfigFile, type Config } from './config/index.js';
 import { agentReloadPlan } from './config/reload.js';
+import { VERSION } from './version.js';
 import { LOG_LEVELS, type GoTargetConfig, type LogLevel, type ScrapeBudgetConfig } from './config/types.js';
 import { staticTargets, type Target } from './discovery/static.js';
 import type { CollectOutcome } from './health.js';
@@ -50,11 +50,6 @@ const defaultIO: CliIO = {
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
 };
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 interface Args {
   config: string;
@@ -261,7 +256,7 @@ async function runForever(file: string, config: Config, logLevel: LogLevel, logL
       status: () => collector.status(),
       outputStats: () => collector.outputSet?.stats() ?? {},
       lastProfiles: collector.lastProfiles,
-      about: () => ({ configFile: file, version: version(), startedAtMs }),
+      about: () => ({ configFile: file, version: VERSION, startedAtMs }),
       now: () => Date.now(),
     });
     const ready = () => (stopping ? { ready: false, why: 'shutting down' } : (collector.outputSet?.readiness() ?? { ready: false, why: 'outputs not open yet' }));
@@ -332,7 +327,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
     return EXIT_OK;
   }
   if (args.version) {
-    io.stdout(`${version()}\n`);
+    io.stdout(`${VERSION}\n`);
     return EXIT_OK;
   }
   let config: Config;

@@ -9,6 +9,7 @@ import type { DatakitOutputConfig } from '../config/types.js';
 import { outputSecrets, redactedUrl } from '../redact.js';
 import { rfc3339Nano, type ProfileRecord } from '../profile/record.js';
 import { PROFILE_TYPES } from '../profile/types.js';
+import { USER_AGENT } from '../version.js';
 import { buildMultipart } from './multipart.js';
 import type { ProfileSender } from './queue.js';
 import { authorizationHeader, postProfile } from './post.js';
@@ -71,7 +72,7 @@ export class DatakitSender implements ProfileSender {
         ...this.cfg.headers,
         ...authorizationHeader(this.cfg.auth),
         'content-type': contentType,
-        'user-agent': 'pprof-pull-collector/0.1',
+        'user-agent': USER_AGENT,
         [PROFILE_ID_HEADER]: record.id,
       },
       body,

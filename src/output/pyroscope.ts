@@ -13,6 +13,7 @@ import { pyroscopeLabels, type LabelPlan } from '../labels.js';
 import type { Logger } from '../log.js';
 import type { ProfileRecord } from '../profile/record.js';
 import { PROFILE_TYPES, type ProfileTypeName } from '../profile/types.js';
+import { USER_AGENT } from '../version.js';
 import { outputSecrets, redactSecrets, redactedUrl } from '../redact.js';
 import { buildMultipart } from './multipart.js';
 import { lenField, message } from './protobuf.js';
@@ -136,7 +137,7 @@ export class PyroscopeSender implements ProfileSender {
       ...this.cfg.headers,
       ...authorizationHeader(this.cfg.auth),
       ...(this.cfg.tenantId ? { 'x-scope-orgid': this.cfg.tenantId } : {}),
-      'user-agent': 'pprof-pull-collector/0.1',
+      'user-agent': USER_AGENT,
       ...extra,
     };
   }

@@ -5,6 +5,7 @@
 import { request, type Dispatcher } from 'undici';
 import { LIMITS } from '../limits.js';
 import { readCapped } from '../util/body.js';
+import { USER_AGENT } from '../version.js';
 
 export type ScrapeErrorCode =
   | 'timeout'
@@ -52,7 +53,6 @@ export interface HttpScrapeResponse {
   readonly finishedAtMs: number;
 }
 
-const USER_AGENT = 'pprof-pull-collector/0.1';
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const v = headers[name];

@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { Agent } from 'undici';
 import type { DatakitOutputConfig } from '../../src/config/types.js';
@@ -14,8 +15,10 @@ import type { ProfileRecord } from '../../src/profile/record.js';
 import { systemClock, type Clock } from '../../src/schedule/clock.js';
 import { DatakitIntake, parseTagString, parseUpload, OffContract, startIntake } from '../helpers/datakit-intake.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { sleep, waitFor } from '../helpers/processes.js';
+import { ROOT, sleep, waitFor } from '../helpers/processes.js';
 import { fixtureProfile, makeRecord } from '../helpers/records.js';
+
+const packageVersion = (JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { version: string }).version;
 
 /** How often waitFor polls here: deliveries to the loopback intake take milliseconds. */
 const POLL_MS = 10;
@@ -199,6 +202,7 @@ describe('DatakitSender + DeliveryQueue against the intake double', () => {
     const up = intake.uploads[0]!;
     assert.equal(up.profileId, r.id);
     assert.equal(up.headers[PROFILE_ID_HEADER], r.id);
+    assert.equal(up.headers['user-agent'], `pprof-pull-collector/${packageVersion}`, 'names itself with the package version');
     assert.ok(up.gzipped.equals(r.pprof));
     assert.deepEqual(up.tags, r.tags);
     assert.deepEqual(sent, [r.id]);
