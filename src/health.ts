@@ -5,6 +5,7 @@
 
 import type { ProfileStats } from './profile/stats.js';
 import type { ProfileTypeName } from './profile/types.js';
+import { TargetTypeMap } from './util/target-type-map.js';
 
 export const COLLECT_RESULTS = ['shipped', 'baseline', 'reset', 'skipped', 'failed'] as const;
 export type CollectResult = (typeof COLLECT_RESULTS)[number];
@@ -36,22 +37,17 @@ export interface TypeHealth {
 export type Transition = 'ok' | 'new_failure' | 'same_failure' | 'recovered';
 
 export class HealthStore {
-  private readonly byKey = new Map<string, TypeHealth>();
-
-  private static key(targetId: string, type: ProfileTypeName): string {
-    return `${targetId}/${type}`;
-  }
+  private readonly byTarget = new TargetTypeMap<TypeHealth>();
 
   update(o: CollectOutcome): Transition {
-    const key = HealthStore.key(o.targetId, o.type);
-    const prev = this.byKey.get(key);
+    const prev = this.byTarget.get(o.targetId, o.type);
     const failed = o.result === 'failed';
     const next: TypeHealth = {
       last: o,
       consecutiveFailures: failed ? (prev?.consecutiveFailures ?? 0) + 1 : 0,
       ...(failed ? (prev?.lastSuccessAtMs !== undefined ? { lastSuccessAtMs: prev.lastSuccessAtMs } : {}) : { lastSuccessAtMs: o.startedAtMs }),
     };
-    this.byKey.set(key, next);
+    this.byTarget.set(o.targetId, o.type, next);
     const prevFailed = prev?.last.result === 'failed';
     if (!failed) return prevFailed ? 'recovered' : 'ok';
     // News is a new error code, not new wording: a message that varies from
@@ -62,7 +58,7 @@ export class HealthStore {
   }
 
   get(targetId: string, type: ProfileTypeName): TypeHealth | undefined {
-    return this.byKey.get(HealthStore.key(targetId, type));
+    return this.byTarget.get(targetId, type);
   }
 
   /** Every type of the target currently failing with this error code. */
@@ -70,11 +66,7 @@ export class HealthStore {
     return types.every((t) => this.get(targetId, t)?.last.error?.code === code);
   }
 
-  entries(): IterableIterator<[string, TypeHealth]> {
-    return this.byKey.entries();
-  }
-
   retainTargets(ids: ReadonlySet<string>): void {
-    for (const key of this.byKey.keys()) if (!ids.has(key.slice(0, key.lastIndexOf('/')))) this.byKey.delete(key);
+    this.byTarget.retainTargets(ids);
   }
 }

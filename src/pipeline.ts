@@ -16,6 +16,7 @@ import type { Clock } from './schedule/clock.js';
 import type { BudgetDecision } from './scrape/cpu-budget.js';
 import type { CpuProfileGate, CpuWindows } from './scrape/cpu-gate.js';
 import { TlsFileError, type DispatcherPool } from './scrape/dispatchers.js';
+import { TargetTypeMap } from './util/target-type-map.js';
 import { httpScrape, ScrapeError } from './scrape/http-scrape.js';
 
 export interface PipelineDeps {
@@ -42,16 +43,14 @@ export interface PipelineDeps {
 
 /** Things said once per target (a hint is not news the second time). */
 class SaidOnce {
-  private readonly said = new Map<string, Set<string>>();
+  private readonly said = new TargetTypeMap<true>();
   first(targetId: string, what: string): boolean {
-    let s = this.said.get(targetId);
-    if (!s) this.said.set(targetId, (s = new Set()));
-    if (s.has(what)) return false;
-    s.add(what);
+    if (this.said.get(targetId, what)) return false;
+    this.said.set(targetId, what, true);
     return true;
   }
   retainTargets(ids: ReadonlySet<string>): void {
-    for (const id of this.said.keys()) if (!ids.has(id)) this.said.delete(id);
+    this.said.retainTargets(ids);
   }
 }
 
@@ -61,14 +60,14 @@ export const REPEAT_SUMMARY_EVERY_MS = 5 * 60_000;
 export class ProfilePipeline {
   private readonly once = new SaidOnce();
   /** Per (target, type): repeats of the current failure since it was last logged. */
-  private readonly repeats = new Map<string, { since: number; count: number }>();
+  private readonly repeats = new TargetTypeMap<{ since: number; count: number }>();
 
   constructor(private readonly deps: PipelineDeps) {}
 
   /** Forgets what was said about targets that are gone (discovery churns through many). */
   retainTargets(ids: ReadonlySet<string>): void {
     this.once.retainTargets(ids);
-    for (const key of this.repeats.keys()) if (!ids.has(key.slice(0, key.lastIndexOf('/')))) this.repeats.delete(key);
+    this.repeats.retainTargets(ids);
   }
 
   async collect(target: Target, type: ProfileTypeName, signal?: AbortSignal): Promise<CollectOutcome> {
@@ -277,31 +276,30 @@ export class ProfilePipeline {
     }
     const transition = this.deps.health.update(outcome);
     if (outcome.error) {
-      const key = `${target.id}/${type}`;
-      if (logged) this.repeats.set(key, { since: this.deps.clock.now(), count: 0 });
+      if (logged) this.repeats.set(target.id, type, { since: this.deps.clock.now(), count: 0 });
       else if (transition === 'new_failure' || (outcome.result === 'skipped' && this.once.first(target.id, `${type}/${outcome.error.code}`))) {
         log.warn({ err: outcome.error, hint: outcome.hint }, `${type} scrape ${outcome.result}: ${outcome.error.message}`);
-        this.repeats.set(key, { since: this.deps.clock.now(), count: 0 });
+        this.repeats.set(target.id, type, { since: this.deps.clock.now(), count: 0 });
       } else if (transition === 'same_failure') {
         // Repeats are counted, and summed up in one line every few minutes;
         // the metrics count every one.
-        const r = this.repeats.get(key) ?? { since: this.deps.clock.now(), count: 0 };
+        const r = this.repeats.get(target.id, type) ?? { since: this.deps.clock.now(), count: 0 };
         r.count++;
-        this.repeats.set(key, r);
+        this.repeats.set(target.id, type, r);
         const now = this.deps.clock.now();
         if (now - r.since >= REPEAT_SUMMARY_EVERY_MS) {
           log.warn(
             { err: outcome.error, hint: outcome.hint, failures: r.count, minutes: Math.round((now - r.since) / 60_000) },
             `${type} scrape still failing: ${r.count} more failure(s) in the last ${Math.round((now - r.since) / 60_000)} min: ${outcome.error.message}`,
           );
-          this.repeats.set(key, { since: now, count: 0 });
+          this.repeats.set(target.id, type, { since: now, count: 0 });
         } else {
           log.debug({ err: outcome.error }, `${type} scrape still failing`);
         }
       }
     }
     if (transition === 'recovered' && !outcome.error) {
-      this.repeats.delete(`${target.id}/${type}`);
+      this.repeats.delete(target.id, type);
       log.info(`${type} scrape recovered`);
     }
     if (!outcome.error) log.debug({ result: outcome.result, samples: outcome.samples, bytes: outcome.bytes, duration_ms: outcome.durationMs }, `${type} ${outcome.result}`);

@@ -1,5 +1,6 @@
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { writeAtomic } from '../util/files.js';
+import { TargetTypeMap } from '../util/target-type-map.js';
 import { join } from 'node:path';
 import type { RawBaseline as DeltaBaseline } from './raw.js';
 import type { ProfileTypeName } from './types.js';
@@ -12,7 +13,7 @@ import type { ProfileTypeName } from './types.js';
  * scrape becomes the baseline).
  */
 export class BaselineFiles {
-  private readonly savedAt = new Map<string, number>();
+  private readonly savedAt = new TargetTypeMap<number>();
   private dirMade = false;
 
   /**
@@ -27,16 +28,15 @@ export class BaselineFiles {
   ) {}
 
   retainTargets(ids: ReadonlySet<string>): void {
-    for (const key of this.savedAt.keys()) if (!ids.has(key.slice(0, key.lastIndexOf('/')))) this.savedAt.delete(key);
+    this.savedAt.retainTargets(ids);
   }
 
   /** Saves the body unless one was saved for this target and type within `everyMs`. */
   async maybeSave(targetId: string, type: ProfileTypeName, body: Uint8Array): Promise<void> {
-    const key = `${targetId}/${type}`;
-    const last = this.savedAt.get(key);
+    const last = this.savedAt.get(targetId, type);
     const now = this.now();
     if (last !== undefined && now - last < this.everyMs) return;
-    this.savedAt.set(key, now);
+    this.savedAt.set(targetId, type, now);
     await this.save(targetId, type, body);
   }
 
@@ -45,7 +45,7 @@ export class BaselineFiles {
   }
 
   async save(targetId: string, type: ProfileTypeName, body: Uint8Array): Promise<void> {
-    this.savedAt.set(`${targetId}/${type}`, this.now());
+    this.savedAt.set(targetId, type, this.now());
     if (!this.dirMade) {
       await mkdir(this.dir, { recursive: true });
       this.dirMade = true;
@@ -74,28 +74,22 @@ export class BaselineFiles {
  * job, so a reload that keeps a target keeps its baselines.
  */
 export class BaselineStore {
-  private readonly byKey = new Map<string, DeltaBaseline>();
-
-  private static key(targetId: string, type: ProfileTypeName): string {
-    return `${targetId}/${type}`;
-  }
+  private readonly byTarget = new TargetTypeMap<DeltaBaseline>();
 
   get(targetId: string, type: ProfileTypeName): DeltaBaseline | undefined {
-    return this.byKey.get(BaselineStore.key(targetId, type));
+    return this.byTarget.get(targetId, type);
   }
 
   set(targetId: string, type: ProfileTypeName, b: DeltaBaseline): void {
-    this.byKey.set(BaselineStore.key(targetId, type), b);
+    this.byTarget.set(targetId, type, b);
   }
 
   /** Forgets targets that are gone (after a reload). */
   retainTargets(targetIds: ReadonlySet<string>): void {
-    for (const key of this.byKey.keys()) {
-      if (!targetIds.has(key.slice(0, key.lastIndexOf('/')))) this.byKey.delete(key);
-    }
+    this.byTarget.retainTargets(targetIds);
   }
 
   get size(): number {
-    return this.byKey.size;
+    return this.byTarget.size;
   }
 }
