@@ -1,9 +1,11 @@
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { writeAtomic } from '../util/files.js';
 import { TargetTypeMap } from '../util/target-type-map.js';
 import { join } from 'node:path';
 import type { RawBaseline as DeltaBaseline } from './raw.js';
-import type { ProfileTypeName } from './types.js';
+import { PROFILE_TYPE_NAMES, type ProfileTypeName } from './types.js';
+
+const BASELINE_EXT = '.pb.gz';
 
 /**
  * The last scraped body of each cumulative (target, type), on disk, so a
@@ -27,8 +29,44 @@ export class BaselineFiles {
     private readonly now: () => number = Date.now,
   ) {}
 
-  retainTargets(ids: ReadonlySet<string>): void {
-    this.savedAt.retainTargets(ids);
+  /**
+   * Forgets targets that are gone, files and all: with discovery, pods come
+   * and go, and their files would otherwise pile up under data_dir.
+   */
+  retainTargets(ids: ReadonlySet<string>): Promise<void> {
+    const gone = this.savedAt.retainTargets(ids);
+    return Promise.all(gone.flatMap((id) => PROFILE_TYPE_NAMES.map((type) => this.remove(id, type)))).then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  /**
+   * Removes saved bodies older than `maxAgeMs` (no longer used as a baseline),
+   * such as those of targets a previous run scraped and this one does not.
+   */
+  async pruneOlderThan(maxAgeMs: number): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return 0;
+    }
+    const cutoff = this.now() - maxAgeMs;
+    let removed = 0;
+    for (const name of names) {
+      if (!name.endsWith(BASELINE_EXT)) continue;
+      const p = join(this.dir, name);
+      try {
+        if ((await stat(p)).mtimeMs < cutoff) {
+          await rm(p, { force: true });
+          removed++;
+        }
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return removed;
   }
 
   /** Saves the body unless one was saved for this target and type within `everyMs`. */
@@ -41,7 +79,7 @@ export class BaselineFiles {
   }
 
   private path(targetId: string, type: ProfileTypeName): string {
-    return join(this.dir, `${targetId.replace(/[^A-Za-z0-9_-]/g, '_')}-${type}.pb.gz`);
+    return join(this.dir, `${targetId.replace(/[^A-Za-z0-9_-]/g, '_')}-${type}${BASELINE_EXT}`);
   }
 
   async save(targetId: string, type: ProfileTypeName, body: Uint8Array): Promise<void> {

@@ -73,6 +73,8 @@ export class ProfileJobRunner {
 
   constructor(private readonly opts: ProfileJobRunnerOptions) {
     this.now = opts.now ?? Date.now;
+    // Saved bodies too old to be a baseline (targets gone since an earlier run) go.
+    void opts.files?.pruneOlderThan(opts.maxSavedAgeMs);
   }
 
   /** The baseline a previous run of the collector left on disk, if it is recent and readable. */
@@ -91,7 +93,7 @@ export class ProfileJobRunner {
 
   retainTargets(ids: ReadonlySet<string>): void {
     this.opts.baselines.retainTargets(ids);
-    this.opts.files?.retainTargets(ids);
+    void this.opts.files?.retainTargets(ids);
   }
 
   async run(job: ProfileJob): Promise<ProfileJobResult> {
