@@ -16,7 +16,7 @@ import { PROFILE_TYPES, type ProfileTypeName } from '../profile/types.js';
 import { USER_AGENT } from '../version.js';
 import { outputSecrets, redactSecrets, redactedUrl } from '../redact.js';
 import { buildMultipart } from './multipart.js';
-import { lenField, message } from './protobuf.js';
+import { PbWriter } from '../profile/pb.js';
 import type { ProfileSender } from './queue.js';
 import { authorizationHeader, postProfile } from './post.js';
 import { DeliveryError, httpDeliveryError } from './retry.js';
@@ -29,12 +29,29 @@ const RETRYABLE_CONNECT_CODES = new Set(['unavailable', 'deadline_exceeded', 're
 
 type LabelPairs = LabelPlan['labels'];
 
+/** A string field (UTF-8 bytes, length-delimited). */
+function stringField(w: PbWriter, field: number, s: string): void {
+  const b = Buffer.from(s, 'utf8');
+  w.lenBytes(field, b, 0, b.length);
+}
+
 export function pushRequestBody(record: ProfileRecord, labels: LabelPairs = pyroscopeLabels(record.tags, record.type).labels): Buffer {
-  const series = message([
-    ...labels.map(([name, value]) => lenField(1, message([lenField(1, name), lenField(2, value)]))),
-    lenField(2, message([lenField(1, record.pprof), lenField(2, record.id)])),
-  ]);
-  return message([lenField(1, series)]);
+  const series = new PbWriter(record.pprof.length + 1024);
+  const pair = new PbWriter(256);
+  for (const [name, value] of labels) {
+    pair.reset();
+    stringField(pair, 1, name);
+    stringField(pair, 2, value);
+    series.message(1, pair);
+  }
+  const sample = new PbWriter(record.pprof.length + 64);
+  sample.lenBytes(1, record.pprof, 0, record.pprof.length);
+  stringField(sample, 2, record.id);
+  series.message(2, sample);
+  const request = new PbWriter(series.pos + 16);
+  request.message(1, series);
+  const out = request.finish();
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 
 type SampleTypeConfig = Record<string, { units?: string; 'display-name'?: string; aggregation?: string; cumulative?: boolean; sampled?: boolean }>;
