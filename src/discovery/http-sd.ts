@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import { redactedUrl } from '../redact.js';
 import type { Clock, TimerHandle } from '../schedule/clock.js';
 import { readCapped } from '../util/body.js';
+import { USER_AGENT } from '../version.js';
 import { changesOnly, parseTargetGroups, type DiscoveryProvider, type TargetGroup } from './types.js';
 
 /** An SD answer larger than this is refused. */
@@ -42,7 +43,7 @@ export class HttpSd implements DiscoveryProvider {
       const res = await request(this.url, {
         dispatcher: this.dispatcher,
         signal: AbortSignal.timeout(this.timeoutMs),
-        headers: { accept: 'application/json', 'x-prometheus-refresh-interval-seconds': String(Math.round(this.refreshIntervalMs / 1000)) },
+        headers: { accept: 'application/json', 'user-agent': USER_AGENT, 'x-prometheus-refresh-interval-seconds': String(Math.round(this.refreshIntervalMs / 1000)) },
       });
       const body = await readCapped(res.body, MAX_SD_BODY_BYTES);
       if (res.statusCode !== 200) throw new Error(`answered ${res.statusCode}`);

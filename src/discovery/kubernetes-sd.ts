@@ -36,6 +36,7 @@ import type { DiscoveryConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { PROFILE_TYPE_NAMES, type ProfileTypeName } from '../profile/types.js';
 import { basicCredentials, redactedUrl } from '../redact.js';
+import { USER_AGENT } from '../version.js';
 import { sleep, type Clock } from '../schedule/clock.js';
 import { readCapped } from '../util/body.js';
 import { changesOnly, type DiscoveryProvider, type TargetGroup } from './types.js';
@@ -548,7 +549,7 @@ export class KubernetesSd implements DiscoveryProvider {
       headersTimeout: HEADERS_TIMEOUT_MS,
       // A watch may be quiet for long; the server ends it after timeoutSeconds.
       bodyTimeout: watch ? (timeoutS + 60) * 1000 : LIST_BODY_TIMEOUT_MS,
-      headers: { accept: 'application/json', 'user-agent': 'pprof-pull-collector', ...(auth ? { authorization: auth } : {}) },
+      headers: { accept: 'application/json', 'user-agent': USER_AGENT, ...(auth ? { authorization: auth } : {}) },
     });
     if (res.statusCode === 200) return res;
     const body = await readCapped(res.body, 4096, true).catch(() => null);
