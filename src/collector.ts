@@ -127,7 +127,7 @@ export class Collector {
   private config: Config;
   private targets: Target[] = [];
   private outputs: OutputSet | null = null;
-  private readonly cpuWindows = new CpuWindows();
+  private readonly cpuWindows: CpuWindows;
   private readonly cpuGate: CpuProfileGate;
   private readonly overlapsSaid = new Set<string>();
   /** Job key -> what it scrapes, for messages about a job. */
@@ -156,6 +156,7 @@ export class Collector {
     this.config = config;
     this.log = deps.logger;
     this.cpuGate = new CpuProfileGate(deps.clock);
+    this.cpuWindows = new CpuWindows(() => deps.clock.now());
     this.budgets = new CpuBudgets(deps.clock);
     this.discovery = new DiscoveryManager(
       deps.providers ?? providerFactory({ clock: deps.clock, logger: deps.logger, env: process.env }),

@@ -30,6 +30,8 @@ export interface CollectOutcome {
 
 export interface TypeHealth {
   readonly last: CollectOutcome;
+  /** The last outcome that was not a skip: what failures and recoveries are judged against. */
+  readonly lastRun?: CollectOutcome;
   readonly consecutiveFailures: number;
   readonly lastSuccessAtMs?: number;
 }
@@ -41,19 +43,28 @@ export class HealthStore {
 
   update(o: CollectOutcome): Transition {
     const prev = this.byTarget.get(o.targetId, o.type);
+    // A skip (the CPU busy with another profiler, a budget turn) is neither
+    // success nor failure: it keeps the failure count, the last success, and
+    // what the next outcome is compared with.
+    if (o.result === 'skipped') {
+      this.byTarget.set(o.targetId, o.type, { ...(prev ?? { consecutiveFailures: 0 }), last: o });
+      return 'ok';
+    }
     const failed = o.result === 'failed';
-    const next: TypeHealth = {
+    const before = prev?.lastRun;
+    const lastSuccessAtMs = failed ? prev?.lastSuccessAtMs : o.startedAtMs;
+    this.byTarget.set(o.targetId, o.type, {
       last: o,
+      lastRun: o,
       consecutiveFailures: failed ? (prev?.consecutiveFailures ?? 0) + 1 : 0,
-      ...(failed ? (prev?.lastSuccessAtMs !== undefined ? { lastSuccessAtMs: prev.lastSuccessAtMs } : {}) : { lastSuccessAtMs: o.startedAtMs }),
-    };
-    this.byTarget.set(o.targetId, o.type, next);
-    const prevFailed = prev?.last.result === 'failed';
-    if (!failed) return prevFailed ? 'recovered' : 'ok';
+      ...(lastSuccessAtMs !== undefined ? { lastSuccessAtMs } : {}),
+    });
+    const beforeFailed = before?.result === 'failed';
+    if (!failed) return beforeFailed ? 'recovered' : 'ok';
     // News is a new error code, not new wording: a message that varies from
     // scrape to scrape (the head of a garbage body, an error body with a
     // request id) is the same failure.
-    if (prevFailed && prev.last.error?.code === o.error?.code) return 'same_failure';
+    if (beforeFailed && before.error?.code === o.error?.code) return 'same_failure';
     return 'new_failure';
   }
 

@@ -62,11 +62,30 @@ export class ProfilePipeline {
   /** Per (target, type): repeats of the current failure since it was last logged. */
   private readonly repeats = new TargetTypeMap<{ since: number; count: number }>();
 
+  /** Per (target, "type/code"): when a skip (CPU in use elsewhere) was last logged. */
+  private readonly skipsSaid = new TargetTypeMap<number>();
+
   constructor(private readonly deps: PipelineDeps) {}
+
+  /**
+   * A skip is news when it starts (the scrape before was not skipped the
+   * same way); one that comes and goes with another profiler's windows is
+   * said at most once per REPEAT_SUMMARY_EVERY_MS.
+   */
+  private skipIsNews(targetId: string, type: ProfileTypeName, code: string, prev: CollectOutcome | undefined): boolean {
+    if (prev?.result === 'skipped' && prev.error?.code === code) return false;
+    const key = `${type}/${code}`;
+    const now = this.deps.clock.now();
+    const last = this.skipsSaid.get(targetId, key);
+    if (last !== undefined && now - last < REPEAT_SUMMARY_EVERY_MS) return false;
+    this.skipsSaid.set(targetId, key, now);
+    return true;
+  }
 
   /** Forgets what was said about targets that are gone (discovery churns through many). */
   retainTargets(ids: ReadonlySet<string>): void {
     this.once.retainTargets(ids);
+    this.skipsSaid.retainTargets(ids);
     this.repeats.retainTargets(ids);
   }
 
@@ -129,6 +148,7 @@ export class ProfilePipeline {
       release?.();
       release = null;
       bytes = res.body.length;
+      if (spec.isCpu) this.deps.cpuWindows.fits(target.id, windowSeconds, target.config.profileDurationMs);
       const processed = await this.deps.processor.process({
         target,
         type,
@@ -178,7 +198,8 @@ export class ProfilePipeline {
     let code: string;
     let message: string;
     let result: CollectResult = 'failed';
-    let logged = false;
+    /** A shortened CPU window to tell about, once the hint is known. */
+    let windowNews: { next: number | null } | undefined;
     if (err instanceof ScrapeError) {
       code = err.code;
       message = err.message;
@@ -189,7 +210,14 @@ export class ProfilePipeline {
         return this.finish(target, type, log, { result: 'skipped', startedAtMs, bytes, quiet: true });
       }
       if (err.code === 'write_timeout') {
+        const probe = this.deps.cpuWindows.isProbe(target.id, windowSeconds);
         const next = this.deps.cpuWindows.shorten(target.id, windowSeconds);
+        if (probe) {
+          // Trying a longer window again (the target's WriteTimeout may have
+          // been raised): it still does not fit. Not news, not a failure of the target.
+          log.debug({ window_seconds: windowSeconds, next_window_seconds: next }, `a ${windowSeconds}s CPU window still exceeds the target's WriteTimeout; back to ${next}s`);
+          return this.finish(target, type, log, { result: 'skipped', startedAtMs, bytes, error: { code, message: `${err.message}: a ${windowSeconds}s window still does not fit` }, quiet: true });
+        }
         message =
           next === null
             ? `${err.message}: the target's WriteTimeout is under 1s, so no CPU profile fits in it`
@@ -197,13 +225,7 @@ export class ProfilePipeline {
         // Each window size is news once (the window halves a few times at
         // most); a target where even 1s does not fit repeats like any other
         // failure: counted, and summed up in the log every few minutes.
-        if (this.once.first(target.id, `write_timeout/${windowSeconds}`)) {
-          logged = true;
-          log.warn(
-            { err: { code, message }, window_seconds: windowSeconds, next_window_seconds: next },
-            `CPU profile window ${windowSeconds}s exceeds the target's http.Server WriteTimeout; ${next === null ? 'cannot shorten below 1s' : `next window is ${next}s`}. Raise WriteTimeout above profile_duration (${formatDuration(target.config.profileDurationMs)}) or lower profile_duration`,
-          );
-        }
+        if (this.once.first(target.id, `write_timeout/${windowSeconds}`)) windowNews = { next };
       }
     } else if (err instanceof InvalidProfileError) {
       code = 'invalid_profile';
@@ -228,7 +250,14 @@ export class ProfilePipeline {
       cpuWindowSeconds: windowSeconds,
       profileDurationMs: target.config.profileDurationMs,
     });
-    return this.finish(target, type, log, { result, startedAtMs, bytes, error: { code, message }, ...(hint ? { hint } : {}), logged });
+    if (windowNews) {
+      const { next } = windowNews;
+      log.warn(
+        { err: { code, message }, hint, window_seconds: windowSeconds, next_window_seconds: next },
+        `CPU profile window ${windowSeconds}s exceeds the target's http.Server WriteTimeout; ${next === null ? 'cannot shorten below 1s' : `next window is ${next}s`}. Raise WriteTimeout above profile_duration (${formatDuration(target.config.profileDurationMs)}) or lower profile_duration`,
+      );
+    }
+    return this.finish(target, type, log, { result, startedAtMs, bytes, error: { code, message }, ...(hint ? { hint } : {}), logged: windowNews !== undefined });
   }
 
   private readonly targetSecrets = new WeakMap<Target, string[]>();
@@ -274,10 +303,11 @@ export class ProfilePipeline {
       this.deps.observe?.(outcome, target);
       return outcome;
     }
+    const prev = this.deps.health.get(target.id, type)?.last;
     const transition = this.deps.health.update(outcome);
     if (outcome.error) {
       if (logged) this.repeats.set(target.id, type, { since: this.deps.clock.now(), count: 0 });
-      else if (transition === 'new_failure' || (outcome.result === 'skipped' && this.once.first(target.id, `${type}/${outcome.error.code}`))) {
+      else if (transition === 'new_failure' || (outcome.result === 'skipped' && this.skipIsNews(target.id, type, outcome.error.code, prev))) {
         log.warn({ err: outcome.error, hint: outcome.hint }, `${type} scrape ${outcome.result}: ${outcome.error.message}`);
         this.repeats.set(target.id, type, { since: this.deps.clock.now(), count: 0 });
       } else if (transition === 'same_failure') {

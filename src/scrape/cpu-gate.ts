@@ -82,25 +82,60 @@ export class CpuProfileGate {
   }
 }
 
+/** How long a shortened CPU window stays before a longer one is tried again. */
+export const CPU_WINDOW_REGROW_MS = 10 * 60_000;
+
 /**
  * The CPU window per target. Starts at profile_duration; a 400 "profile
  * duration exceeds server's WriteTimeout" halves it (Go does not say its
- * WriteTimeout, so halving finds a window that fits in a few scrapes).
+ * WriteTimeout, so halving finds a window that fits in a few scrapes). A
+ * shortened window is not for ever: every CPU_WINDOW_REGROW_MS the next scrape
+ * tries twice the window (up to profile_duration), so a service whose
+ * WriteTimeout was raised gets its full window back without a restart; a
+ * probe that still does not fit costs one window and is tried again later.
  */
 export class CpuWindows {
-  private readonly shortened = new Map<string, number>();
+  private readonly shortened = new Map<string, { seconds: number; sinceMs: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
 
   seconds(targetId: string, configuredMs: number): number {
     const configured = Math.max(1, Math.round(configuredMs / 1000));
-    return Math.min(configured, this.shortened.get(targetId) ?? configured);
+    const s = this.shortened.get(targetId);
+    if (!s) return configured;
+    const probing = this.now() - s.sinceMs >= CPU_WINDOW_REGROW_MS;
+    return Math.min(configured, probing ? s.seconds * 2 : s.seconds);
   }
 
-  /** Returns the new window, or null when it cannot get shorter than 1s. */
+  /** Whether a window of `seconds` is a probe past the window known to fit. */
+  isProbe(targetId: string, seconds: number): boolean {
+    const s = this.shortened.get(targetId);
+    return s !== undefined && seconds > s.seconds;
+  }
+
+  /**
+   * A 400 for a window of `currentSeconds`: returns the window to use next,
+   * or null when it cannot get shorter than 1s. A failed probe goes back to
+   * the window known to fit, for another CPU_WINDOW_REGROW_MS.
+   */
   shorten(targetId: string, currentSeconds: number): number | null {
+    const s = this.shortened.get(targetId);
+    if (s && currentSeconds > s.seconds) {
+      s.sinceMs = this.now();
+      return s.seconds;
+    }
     if (currentSeconds <= 1) return null;
     const next = Math.max(1, Math.floor(currentSeconds / 2));
-    this.shortened.set(targetId, next);
+    this.shortened.set(targetId, { seconds: next, sinceMs: this.now() });
     return next;
+  }
+
+  /** A CPU profile of `seconds` worked: a probe that fit becomes the window (or the full one). */
+  fits(targetId: string, seconds: number, configuredMs: number): void {
+    const s = this.shortened.get(targetId);
+    if (!s || seconds <= s.seconds) return;
+    if (seconds >= Math.max(1, Math.round(configuredMs / 1000))) this.shortened.delete(targetId);
+    else this.shortened.set(targetId, { seconds, sinceMs: this.now() });
   }
 
   retainTargets(ids: ReadonlySet<string>): void {

@@ -31,7 +31,7 @@ import { testTarget } from '../helpers/targets.js';
 const GOROUTINE_PROFILE = readFileSync(join(ROOT, 'fixtures', 'profiles', 'goroutine.pb.gz'));
 const INTERVAL_MS = 10_000;
 
-let mode: 'fail' | 'ok' | 'write_timeout' = 'fail';
+let mode: 'fail' | 'ok' | 'write_timeout' | 'in_use' = 'fail';
 let served = 0;
 /** The ?seconds= of each CPU profile asked for. */
 const cpuWindows: number[] = [];
@@ -43,7 +43,10 @@ before(async () => {
   server = createServer((req, res) => {
     served++;
     req.resume();
-    if (mode === 'write_timeout') {
+    if (mode === 'in_use') {
+      // What net/http/pprof answers while another CPU profile runs in the process.
+      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'x-go-pprof': '1' }).end('Could not enable CPU profiling: cpu profiling already in use\n');
+    } else if (mode === 'write_timeout') {
       // What net/http/pprof answers when seconds >= the server's WriteTimeout.
       cpuWindows.push(Number(new URL(req.url ?? '/', 'http://x').searchParams.get('seconds')));
       res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', 'x-go-pprof': '1' }).end("profile duration exceeds server's WriteTimeout\n");
@@ -83,14 +86,15 @@ function setup(type: 'goroutine' | 'cpu' = 'goroutine') {
   const outcomes: CollectOutcome[] = [];
   const emitted: ProfileRecord[] = [];
   const target = testTarget({ baseUrl: `http://127.0.0.1:${port}/debug/pprof`, enabledTypes: [type], generateMetrics: true, intervalMs: INTERVAL_MS, profileDurationMs: 9_000 });
+  const health = new HealthStore();
   const pipeline = new ProfilePipeline({
     clock,
     logger,
     dispatchers: pool,
     processor: new ProfileProcessor({ baselines: new BaselineStore(), now: () => clock.now() }),
     cpuGate: new CpuProfileGate(clock),
-    cpuWindows: new CpuWindows(),
-    health: new HealthStore(),
+    cpuWindows: new CpuWindows(() => clock.now()),
+    health,
     emit: async (r) => void emitted.push(r),
     observe: (o, t) => {
       outcomes.push(o);
@@ -107,7 +111,7 @@ function setup(type: 'goroutine' | 'cpu' = 'goroutine') {
   };
   const metric = async (name: string, labels: Record<string, string> = {}) =>
     valueOf(parsePromText(await metrics.registry.metrics()), name, { service: target.service, instance: target.instance, type, ...labels });
-  return { clock, lines, at, scrape, metric, outcomes, emitted };
+  return { clock, lines, at, scrape, metric, outcomes, emitted, health: () => health.get(target.id, type) };
 }
 
 describe('pipeline failure logging', () => {
@@ -239,5 +243,50 @@ describe('pipeline failure logging', () => {
     assert.ok(summary.hint?.includes('WriteTimeout'), `the summary carries the hint: ${summary.hint}`);
     // The metrics count every one.
     assert.equal(await s.metric('collector_scrape_failures_total', { code: 'write_timeout' }), 4 + repeatsPerSummary);
+
+    // After CPU_WINDOW_REGROW_MS a twice longer window is tried (WriteTimeout
+    // may have been raised); that it still does not fit is not news.
+    const warnsBefore = s.at('warn').length;
+    let probe: CollectOutcome | undefined;
+    for (let i = 0; i < 2 * repeatsPerSummary + 5 && !probe; i++) {
+      const o = await s.scrape();
+      if (cpuWindows.at(-1) === 2) probe = o;
+    }
+    assert.ok(probe, `a 2s window was tried again: ${cpuWindows.slice(-5).join(', ')}`);
+    assert.equal(probe.result, 'skipped', 'a failed probe is not a failure of the target');
+    assert.equal(probe.error?.code, 'write_timeout');
+    assert.ok(!s.at('warn').slice(warnsBefore).some((l) => /CPU profile window 2s/.test(l.msg)), 'no warn line for the probe');
+    await s.scrape();
+    assert.equal(cpuWindows.at(-1), 1, 'back to the window that was used');
+  });
+
+  it('CPU in use by another profiler: a skip, said when an episode starts (at most once per summary period), neither a failure nor a success', async () => {
+    const s = setup('cpu');
+    const inUseWarns = () => s.at('warn').filter((l) => l.err?.code === 'cpu_in_use');
+    mode = 'ok';
+    assert.equal((await s.scrape()).result, 'shipped');
+    const lastSuccess = s.health()!.lastSuccessAtMs;
+    mode = 'in_use';
+    assert.equal((await s.scrape()).result, 'skipped');
+    assert.equal(inUseWarns().length, 1, 'the first skip is said');
+    assert.match(inUseWarns()[0]!.hint ?? '', /another CPU profiler runs in this process/);
+    await s.scrape();
+    assert.equal(inUseWarns().length, 1, 'a skip in a row is not news');
+    assert.equal(s.health()!.lastSuccessAtMs, lastSuccess, 'a skip is not a success');
+    assert.equal(s.health()!.consecutiveFailures, 0, 'nor a failure');
+    // The other profiler comes and goes with its windows: said once per period.
+    mode = 'ok';
+    await s.scrape();
+    mode = 'in_use';
+    await s.scrape();
+    assert.equal(inUseWarns().length, 1, 'a second episode soon after is not said again');
+    mode = 'ok';
+    s.clock.stall(REPEAT_SUMMARY_EVERY_MS);
+    await s.scrape();
+    mode = 'in_use';
+    await s.scrape();
+    assert.equal(inUseWarns().length, 2, 'an episode after the summary period is said again');
+    assert.equal(await s.metric('collector_scrapes_total', { result: 'skipped' }), 4, 'the metrics count every skip');
+    assert.equal(s.at('info').filter((l) => /recovered/.test(l.msg)).length, 0, 'skips are not failures, so nothing recovers');
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CpuProfileGate, CpuWindows } from '../../src/scrape/cpu-gate.js';
+import { CPU_WINDOW_REGROW_MS, CpuProfileGate, CpuWindows } from '../../src/scrape/cpu-gate.js';
 import { FakeClock, flushMicrotasks } from '../helpers/fake-clock.js';
 
 describe('CpuProfileGate', () => {
@@ -74,5 +74,36 @@ describe('CpuWindows', () => {
     assert.equal(w.seconds('other', 9_000), 9);
     w.retainTargets(new Set(['other']));
     assert.equal(w.seconds('t', 9_000), 9, 'forgotten with its target');
+  });
+
+  test('a shortened window is tried twice as long every CPU_WINDOW_REGROW_MS, back up to profile_duration', async () => {
+    const clock = new FakeClock();
+    const w = new CpuWindows(() => clock.now());
+    assert.equal(w.shorten('t', 9), 4);
+    assert.equal(w.shorten('t', 4), 2);
+    w.fits('t', 2, 9_000);
+    await clock.advance(CPU_WINDOW_REGROW_MS - 1);
+    assert.equal(w.seconds('t', 9_000), 2, 'not before the regrow time');
+    await clock.advance(1);
+    assert.equal(w.seconds('t', 9_000), 4, 'a probe: twice the window');
+    assert.ok(w.isProbe('t', 4));
+    assert.ok(!w.isProbe('t', 2));
+    // The probe does not fit: back to 2s, for another period.
+    assert.equal(w.shorten('t', 4), 2);
+    assert.equal(w.seconds('t', 9_000), 2);
+    await clock.advance(CPU_WINDOW_REGROW_MS);
+    assert.equal(w.seconds('t', 9_000), 4);
+    // This time it fits (WriteTimeout was raised): it is the window now, and grows on.
+    w.fits('t', 4, 9_000);
+    assert.equal(w.seconds('t', 9_000), 4);
+    await clock.advance(CPU_WINDOW_REGROW_MS);
+    assert.equal(w.seconds('t', 9_000), 8);
+    w.fits('t', 8, 9_000);
+    await clock.advance(CPU_WINDOW_REGROW_MS);
+    assert.equal(w.seconds('t', 9_000), 9, 'never past profile_duration');
+    w.fits('t', 9, 9_000);
+    assert.ok(!w.isProbe('t', 9), 'back to the configured window: nothing shortened');
+    await clock.advance(CPU_WINDOW_REGROW_MS * 3);
+    assert.equal(w.seconds('t', 9_000), 9);
   });
 });
