@@ -337,7 +337,7 @@ describe('collector --check', () => {
     const out = res.stdout;
     assert.match(out, /^discovery \(3\):$/m);
     assert.match(out, /^ {2}file_sd \/etc\/sd\/\*\.json, \/etc\/sd\/extra\.toml \(watched; re-read every 1m0s\) {2}\(line 5\)$/m);
-    assert.match(out, /^ {4}each target: every 20s: cpu, heap; service api; cpu_budget 10s\/1m0s per service$/m);
+    assert.match(out, /^ {4}each target: every 20s: cpu, heap; service api; per service: cpu_budget 10s of CPU profiling per 1m0s$/m);
     assert.match(out, /^ {2}http_sd http:\/\/user:xxxxx@127\.0\.0\.1:9999\/sd \(every 30s\) {2}\(line 15\)$/m);
     assert.match(out, /^ {4}each target: every 10s: cpu, heap, goroutine, mutex, block; service web$/m);
     assert.match(out, /^ {2}dns_sd A api\.example\.com port 6060 \(every 30s\) {2}\(line 21\)$/m);
@@ -351,7 +351,7 @@ describe('collector --check', () => {
     const res = check(text, { COLLECTOR_SHARD: '0/2' });
     assert.equal(res.status, 0, res.stderr);
     assert.match(res.stdout, /^shard: 0\/2 /m);
-    assert.match(res.stdout, /^ {4}cpu_budget: 9s of CPU profiling per 30s for service static, replicas in turn$/m);
+    assert.match(res.stdout, /^ {4}budgets for service static, replicas in turn: cpu_budget 9s of CPU profiling per 30s$/m);
     assert.doesNotMatch(res.stdout, /^discovery/m);
   });
 
