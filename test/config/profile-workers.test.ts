@@ -18,9 +18,9 @@ import type { Config } from '../../src/config/types.js';
 import type { CollectOutcome } from '../../src/health.js';
 import { silentLogger } from '../../src/log.js';
 import { defaultWorkerCount } from '../../src/profile/workers.js';
+import { fakePprofServers, rigConfig, stepSeconds } from '../helpers/collector-rig.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { FakePprofServer } from '../helpers/fake-pprof.js';
-import { cleanupAfterEach, sleep, waitFor } from '../helpers/processes.js';
+import { cleanupAfterEach, waitFor } from '../helpers/processes.js';
 
 const cleanup = cleanupAfterEach();
 
@@ -82,25 +82,13 @@ describe('[agent] profile_workers', () => {
 describe('a durable Collector with profile_workers = 0', () => {
   it('runs the profile jobs inline and still ships a profile', async () => {
     const clock = new FakeClock(1_700_000_000_000);
-    const server = await new FakePprofServer({ now: () => clock.now() }).start();
-    cleanup.add(() => server.close());
+    const [server] = await fakePprofServers(1, clock, cleanup);
     const dir = cleanup.tempDir('profile-workers-');
     const out = join(dir, 'out');
-    const config = load(
-      [
-        '[agent]',
-        `data_dir = ${JSON.stringify(join(dir, 'data'))}`,
-        'listen = ""',
-        'profile_workers = 0',
-        '[[inputs.profile.go]]',
-        `url = "${server.url}"`,
-        'service = "inline"',
-        'interval = "10s"',
-        'enabled_types = ["goroutine"]',
-        '[[outputs.file]]',
-        `dir = ${JSON.stringify(out)}`,
-        '',
-      ].join('\n'),
+    const config = rigConfig(
+      dir,
+      ['[[inputs.profile.go]]', `url = "${server!.url}"`, 'service = "inline"', 'interval = "10s"', 'enabled_types = ["goroutine"]'],
+      ['profile_workers = 0'],
     );
     assert.equal(config.agent.profileWorkers, 0);
     const outcomes: CollectOutcome[] = [];
@@ -117,10 +105,7 @@ describe('a durable Collector with profile_workers = 0', () => {
     assert.equal(collector.outputSet?.durable, true, 'the premise: durable, so the spool (and worker threads, were any asked for) are in use');
 
     // One interval, a second at a time; each step lets the real HTTP finish.
-    for (let s = 0; s < 15 && outcomes.length === 0; s++) {
-      await clock.advance(1_000);
-      await sleep(20);
-    }
+    await stepSeconds(clock, 15, { until: () => outcomes.length > 0, settleMs: 20 });
     assert.deepEqual(
       outcomes.map((o) => [o.result, o.error?.code]),
       [['shipped', undefined]],

@@ -7,10 +7,7 @@
 //   node --import tsx --test test/scrape/cpu-budget.test.ts
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, afterEach, describe, it, test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { Collector } from '../../src/collector.js';
 import { ConfigError, parseConfig } from '../../src/config/index.js';
 import type { CpuBudgetConfig } from '../../src/config/types.js';
@@ -18,17 +15,16 @@ import type { DiscoveryProvider, TargetGroup } from '../../src/discovery/types.j
 import type { CollectOutcome } from '../../src/health.js';
 import { silentLogger } from '../../src/log.js';
 import { CpuBudgets, type BudgetDecision } from '../../src/scrape/cpu-budget.js';
+import { fakePprofServers, rigConfig, stepSeconds } from '../helpers/collector-rig.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { FakePprofServer } from '../helpers/fake-pprof.js';
-import { Cleanup, sleep } from '../helpers/processes.js';
+import type { FakePprofServer } from '../helpers/fake-pprof.js';
+import { cleanupAfterEach, sleep } from '../helpers/processes.js';
 
 const MIN = 60_000;
 /** A FakeClock start on a minute boundary, so budget periods are minutes [k, k+1). */
 const T0 = Math.ceil(1_700_000_000_000 / MIN) * MIN;
 
-const cleanup = new Cleanup();
-afterEach(() => cleanup.run());
-after(() => cleanup.run());
+const cleanup = cleanupAfterEach();
 
 interface Ask {
   readonly at: number;
@@ -231,34 +227,17 @@ describe('cpu_budget in the config', () => {
 describe('cpu_budget in the collector', () => {
   it('discovered replicas share one budget per service; a replica without cpu in its types does not hold the others\' turn', async () => {
     const clock = new FakeClock(T0);
-    const servers: FakePprofServer[] = [];
-    for (let i = 0; i < 4; i++) {
-      const s = await new FakePprofServer({ now: () => clock.now() }).start();
-      cleanup.add(() => s.close());
-      servers.push(s);
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'cpu-budget-collector-'));
-    cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
-    const config = parseConfig(
-      [
-        '[agent]',
-        `data_dir = ${JSON.stringify(join(dir, 'data'))}`,
-        'listen = ""',
-        '[[inputs.profile.go]]',
-        'service = "api"',
-        'interval = "10s"',
-        'profile_duration = "9s"',
-        'cpu_budget = "10s/30s"',
-        'enabled_types = ["cpu", "goroutine"]',
-        '[inputs.profile.go.file_sd]',
-        'files = ["/not/read/by/this/test.json"]',
-        '[[outputs.file]]',
-        `dir = ${JSON.stringify(join(dir, 'out'))}`,
-        '',
-      ].join('\n'),
-      'collector.conf',
-      { env: {}, osHostname: 'host' },
-    );
+    const servers = await fakePprofServers(4, clock, cleanup);
+    const config = rigConfig(cleanup.tempDir('cpu-budget-collector-'), [
+      '[[inputs.profile.go]]',
+      'service = "api"',
+      'interval = "10s"',
+      'profile_duration = "9s"',
+      'cpu_budget = "10s/30s"',
+      'enabled_types = ["cpu", "goroutine"]',
+      '[inputs.profile.go.file_sd]',
+      'files = ["/not/read/by/this/test.json"]',
+    ]);
     // Three replicas scrape cpu; the fourth is listed for goroutine only.
     const groups: TargetGroup[] = [
       { targets: servers.slice(0, 3).map((s) => `127.0.0.1:${s.port}`), labels: {} },
@@ -280,10 +259,7 @@ describe('cpu_budget in the collector', () => {
 
     // 4 minutes, a second at a time; each step lets the (real) HTTP of the due scrapes finish.
     const MINUTES = 4;
-    for (let s = 0; s < MINUTES * 60; s++) {
-      await clock.advance(1_000);
-      await sleep(8);
-    }
+    await stepSeconds(clock, MINUTES * 60);
     await sleep(100);
 
     const periods = MINUTES * 2;
@@ -334,34 +310,17 @@ describe('<type>_budget in the config', () => {
 describe('<type>_budget in the collector', () => {
   it('goroutine_budget = "1/30s": replicas take turns, one goroutine scrape per 30 s for the whole service; cpu keeps its interval', async () => {
     const clock = new FakeClock(T0);
-    const servers: FakePprofServer[] = [];
-    for (let i = 0; i < 3; i++) {
-      const s = await new FakePprofServer({ now: () => clock.now() }).start();
-      cleanup.add(() => s.close());
-      servers.push(s);
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'type-budget-collector-'));
-    cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
-    const config = parseConfig(
-      [
-        '[agent]',
-        `data_dir = ${JSON.stringify(join(dir, 'data'))}`,
-        'listen = ""',
-        '[[inputs.profile.go]]',
-        'service = "api"',
-        'interval = "10s"',
-        'profile_duration = "1s"',
-        'goroutine_budget = "1/30s"',
-        'enabled_types = ["cpu", "goroutine"]',
-        '[inputs.profile.go.file_sd]',
-        'files = ["/not/read/by/this/test.json"]',
-        '[[outputs.file]]',
-        `dir = ${JSON.stringify(join(dir, 'out'))}`,
-        '',
-      ].join('\n'),
-      'collector.conf',
-      { env: {}, osHostname: 'host' },
-    );
+    const servers = await fakePprofServers(3, clock, cleanup);
+    const config = rigConfig(cleanup.tempDir('type-budget-collector-'), [
+      '[[inputs.profile.go]]',
+      'service = "api"',
+      'interval = "10s"',
+      'profile_duration = "1s"',
+      'goroutine_budget = "1/30s"',
+      'enabled_types = ["cpu", "goroutine"]',
+      '[inputs.profile.go.file_sd]',
+      'files = ["/not/read/by/this/test.json"]',
+    ]);
     const groups: TargetGroup[] = [{ targets: servers.map((s) => `127.0.0.1:${s.port}`), labels: {} }];
     const provider: DiscoveryProvider = { description: 'fake_sd', start: (update) => update(groups), stop: async () => undefined };
     const outcomes: CollectOutcome[] = [];
@@ -370,10 +329,7 @@ describe('<type>_budget in the collector', () => {
     cleanup.add(() => collector.stop(0));
 
     const MINUTES = 3;
-    for (let s = 0; s < MINUTES * 60; s++) {
-      await clock.advance(1_000);
-      await sleep(8);
-    }
+    await stepSeconds(clock, MINUTES * 60);
     await sleep(100);
 
     const periods = MINUTES * 2;

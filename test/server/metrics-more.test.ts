@@ -8,17 +8,16 @@
 //   node --import tsx --test test/server/metrics-more.test.ts
 
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Collector } from '../../src/collector.js';
-import { parseConfig } from '../../src/config/index.js';
 import type { CollectOutcome } from '../../src/health.js';
 import { silentLogger } from '../../src/log.js';
 import { CollectorMetrics } from '../../src/metrics.js';
 import { PROFILE_TYPE_NAMES, type ProfileTypeName } from '../../src/profile/types.js';
+import { fakePprofServers, rigConfig, stepSeconds } from '../helpers/collector-rig.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { FakePprofServer } from '../helpers/fake-pprof.js';
-import { cleanupAfterEach, sleep, waitFor } from '../helpers/processes.js';
+import type { FakePprofServer } from '../helpers/fake-pprof.js';
+import { cleanupAfterEach, waitFor } from '../helpers/processes.js';
 import { parsePromText, type PromText } from '../helpers/prom-text.js';
 import { testTarget } from '../helpers/targets.js';
 
@@ -67,36 +66,22 @@ describe('collector_schedule_lateness_seconds', () => {
 describe('a Collector on a FakeClock feeds the lateness histogram and honours generate_metrics', () => {
   it('a scrape that starts 250 ms after its slot is observed as 0.25 s; on-time ones as 0; go_* series only where generate_metrics is on', async () => {
     const clock = new FakeClock(1_700_000_000_000);
-    const off = await new FakePprofServer({ now: () => clock.now() }).start();
-    cleanup.add(() => off.close());
-    const on = await new FakePprofServer({ now: () => clock.now() }).start();
-    cleanup.add(() => on.close());
-    const dir = cleanup.tempDir('metrics-more-');
-    const config = parseConfig(
-      [
-        '[agent]',
-        `data_dir = ${JSON.stringify(join(dir, 'data'))}`,
-        'listen = ""',
-        '[[inputs.profile]]',
-        'generate_metrics = false',
-        '[[inputs.profile.go]]',
-        `url = "${off.url}"`,
-        'service = "metrics-off"',
-        'interval = "10s"',
-        'enabled_types = ["goroutine"]',
-        '[[inputs.profile]]',
-        '[[inputs.profile.go]]',
-        `url = "${on.url}"`,
-        'service = "metrics-on"',
-        'interval = "10s"',
-        'enabled_types = ["goroutine"]',
-        '[[outputs.file]]',
-        `dir = ${JSON.stringify(join(dir, 'out'))}`,
-        '',
-      ].join('\n'),
-      'metrics.conf',
-      { env: {}, osHostname: 'host' },
-    );
+    const [off, on] = (await fakePprofServers(2, clock, cleanup)) as [FakePprofServer, FakePprofServer];
+    const config = rigConfig(cleanup.tempDir('metrics-more-'), [
+      '[[inputs.profile]]',
+      'generate_metrics = false',
+      '[[inputs.profile.go]]',
+      `url = "${off.url}"`,
+      'service = "metrics-off"',
+      'interval = "10s"',
+      'enabled_types = ["goroutine"]',
+      '[[inputs.profile]]',
+      '[[inputs.profile.go]]',
+      `url = "${on.url}"`,
+      'service = "metrics-on"',
+      'interval = "10s"',
+      'enabled_types = ["goroutine"]',
+    ]);
     assert.deepEqual(
       config.targets.map((t) => [t.service, t.generateMetrics]),
       [
@@ -135,10 +120,7 @@ describe('a Collector on a FakeClock feeds the lateness histogram and honours ge
     // Then on time: a second at a time (each step lets the real HTTP finish)
     // until both targets have shipped a goroutine profile.
     const shipped = (service: string) => outcomes.some((x) => x.service === service && x.o.result === 'shipped');
-    for (let s = 0; s < 30 && !(shipped('metrics-off') && shipped('metrics-on')); s++) {
-      await clock.advance(1_000);
-      await sleep(20);
-    }
+    await stepSeconds(clock, 30, { until: () => shipped('metrics-off') && shipped('metrics-on'), settleMs: 20 });
     assert.ok(shipped('metrics-off') && shipped('metrics-on'), `outcomes: ${JSON.stringify(outcomes.map((x) => [x.service, x.o.result, x.o.error?.code]))}`);
     const requests = () => off.requests.length + on.requests.length;
     await waitFor(() => outcomes.length === requests(), 5_000, 'every started scrape to finish');

@@ -7,21 +7,15 @@
 //   node --import tsx --test test/server/target-status.test.ts
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Collector } from '../../src/collector.js';
-import { parseConfig } from '../../src/config/index.js';
 import type { CollectOutcome } from '../../src/health.js';
 import { silentLogger } from '../../src/log.js';
+import { fakePprofServers, rigConfig, stepSeconds } from '../helpers/collector-rig.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { FakePprofServer } from '../helpers/fake-pprof.js';
-import { Cleanup, sleep } from '../helpers/processes.js';
+import { cleanupAfterEach } from '../helpers/processes.js';
 
-const cleanup = new Cleanup();
-afterEach(() => cleanup.run());
-after(() => cleanup.run());
+const cleanup = cleanupAfterEach();
 
 const WHOLE_TARGET = /^every pprof path answers 404: net\/http\/pprof is not registered/;
 
@@ -29,37 +23,21 @@ describe('Collector.status() hints', () => {
   it('a target with 404 on every type shows the whole-target hint on every type after its first cycle', async () => {
     const clock = new FakeClock(1_700_000_000_000);
     // The fake serves goroutine and profile only: heap, mutex and block are 404.
-    const server = await new FakePprofServer({ now: () => clock.now() }).start();
-    cleanup.add(() => server.close());
-    const dir = mkdtempSync(join(tmpdir(), 'target-status-'));
-    cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
-    const config = parseConfig(
-      [
-        '[agent]',
-        `data_dir = ${JSON.stringify(join(dir, 'data'))}`,
-        'listen = ""',
-        '[[inputs.profile.go]]',
-        `url = "http://127.0.0.1:${server.port}"`,
-        'service = "bare"',
-        'interval = "10s"',
-        'enabled_types = ["heap", "mutex", "block"]',
-        '[[outputs.file]]',
-        `dir = ${JSON.stringify(join(dir, 'out'))}`,
-        '',
-      ].join('\n'),
-      'status.conf',
-      { env: {}, osHostname: 'host' },
-    );
+    const [server] = await fakePprofServers(1, clock, cleanup);
+    const config = rigConfig(cleanup.tempDir('target-status-'), [
+      '[[inputs.profile.go]]',
+      `url = "${server!.url}"`,
+      'service = "bare"',
+      'interval = "10s"',
+      'enabled_types = ["heap", "mutex", "block"]',
+    ]);
     const outcomes: CollectOutcome[] = [];
     const collector = new Collector(config, { clock, logger: silentLogger(), onOutcome: (o) => outcomes.push(o) });
     await collector.start();
     cleanup.add(() => collector.stop(0));
 
     // One interval, a second at a time; each step lets the real HTTP finish.
-    for (let s = 0; s < 10 && outcomes.length < 3; s++) {
-      await clock.advance(1_000);
-      await sleep(20);
-    }
+    await stepSeconds(clock, 10, { until: () => outcomes.length >= 3, settleMs: 20 });
     assert.deepEqual(outcomes.map((o) => o.error?.code), ['not_found', 'not_found', 'not_found'], 'each type failed once with 404');
     // The first failure could not know of the others (the premise of this test).
     assert.doesNotMatch(outcomes[0]!.hint ?? '', WHOLE_TARGET, `first failure's own hint: ${outcomes[0]!.hint}`);
