@@ -27,6 +27,18 @@ export class CollectorProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
+  /**
+   * The status server's base URL, from the collector's "status server on"
+   * log line (JSON logs); fails the test when the collector exits first.
+   */
+  async statusUrl(ms = 15_000): Promise<string> {
+    const find = () => this.logLines().find((l) => typeof l.msg === 'string' && l.msg.startsWith('status server on') && typeof l.url === 'string');
+    await waitFor(() => !this.running || find() !== undefined, ms, 'the "status server on" log line');
+    const line = find();
+    if (!line) throw new Error(`the collector exited at start:\n${this.stdout.slice(-3000)}\n${this.stderr.slice(-2000)}`);
+    return String(line.url);
+  }
+
   get pid(): number | undefined {
     return this.child.pid;
   }

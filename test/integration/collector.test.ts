@@ -9,11 +9,12 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it, type TestContext } from 'node:test';
-import { goFixtureProblem, readRequestLog, startGoTarget, type GoTargetOptions, type RequestLogLine, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
+import { describe, it, type TestContext } from 'node:test';
+import { readRequestLog, type RequestLogLine } from '../../fixtures/go-target/harness.js';
 import { DatakitIntake, type Upload } from '../helpers/datakit-intake.js';
 import { decodeGzipped, goToolPprof, i64, negativeValues, sumFor } from '../helpers/pprof.js';
-import { cleanupAfterEach, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
+import { goSuite } from '../helpers/go-suite.js';
+import { spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
 import { unusedPort } from '../helpers/servers.js';
 
 const TYPES = ['cpu', 'goroutine', 'heap', 'mutex', 'block'] as const;
@@ -29,23 +30,7 @@ const PARKED = 37;
 const HOSTNAME = 'it-host';
 const SEC = 1_000_000_000n;
 
-const cleanup = cleanupAfterEach();
-let goProblem: string | null = null;
-before(() => {
-  goProblem = goFixtureProblem();
-});
-
-function requireGo(): void {
-  if (goProblem) assert.fail(goProblem);
-}
-
-const tempDir = () => cleanup.tempDir('pprof-it-');
-
-async function goTarget(opts: GoTargetOptions): Promise<RunningGoTarget> {
-  const t = await startGoTarget(opts);
-  cleanup.add(() => t.kill());
-  return t;
-}
+const { cleanup, requireGo, tempDir, goTarget } = goSuite('pprof-it-');
 
 async function intake(): Promise<DatakitIntake> {
   const i = await new DatakitIntake().start();

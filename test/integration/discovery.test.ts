@@ -17,11 +17,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { before, describe, it, type TestContext } from 'node:test';
-import { goFixtureProblem, readRequestLog, startGoTarget, type GoTargetOptions, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
+import { describe, it, type TestContext } from 'node:test';
+import { readRequestLog, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
 import { shardOf } from '../../src/discovery/shard.js';
 import { FakePprofServer } from '../helpers/fake-pprof.js';
-import { cleanupAfterEach, sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
+import { goSuite } from '../helpers/go-suite.js';
+import { sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
 import { closeServer, listenLocal } from '../helpers/servers.js';
 
 const HEAP = '/debug/pprof/heap';
@@ -29,21 +30,9 @@ const GOROUTINE = '/debug/pprof/goroutine';
 const CPU = '/debug/pprof/profile';
 const INTERVAL_S = 10;
 
-const cleanup = cleanupAfterEach();
-let goProblem: string | null = null;
-before(() => {
-  goProblem = goFixtureProblem();
-});
+const { cleanup, requireGo, tempDir, goTarget } = goSuite('pprof-discovery-it-');
 
 const q = (s: string) => JSON.stringify(s);
-
-const tempDir = () => cleanup.tempDir('pprof-discovery-it-');
-
-async function goTarget(opts: GoTargetOptions): Promise<RunningGoTarget> {
-  const t = await startGoTarget(opts);
-  cleanup.add(() => t.kill());
-  return t;
-}
 
 async function fakeTarget(realCpuWindow = false): Promise<FakePprofServer> {
   const s = await new FakePprofServer({ realCpuWindow }).start();
@@ -261,7 +250,7 @@ class SdServer {
 
 describe('discovery end to end', () => {
   it('a: file_sd: a target added to and removed from the file at run time', { timeout: 120_000 }, async (t: TestContext) => {
-    if (goProblem) assert.fail(goProblem);
+    requireGo();
     const dir = tempDir();
     const targetsFile = join(dir, 'targets.json');
     await addRemoveScenario(t, dir, ['[inputs.profile.go.file_sd]', `files = [${q(targetsFile)}]`], (addrs) => writeTargets(targetsFile, addrs), {
@@ -271,7 +260,7 @@ describe('discovery end to end', () => {
   });
 
   it('b: http_sd: a target added to and removed from the SD answer at run time', { timeout: 120_000 }, async (t: TestContext) => {
-    if (goProblem) assert.fail(goProblem);
+    requireGo();
     const dir = tempDir();
     const sd = await new SdServer().start();
     cleanup.add(() => sd.close());
@@ -288,7 +277,7 @@ describe('discovery end to end', () => {
   });
 
   it('c: shard 0/2 and 1/2 over one file_sd list scrape disjoint sets whose union is the list', { timeout: 90_000 }, async (t: TestContext) => {
-    if (goProblem) assert.fail(goProblem);
+    requireGo();
     const dir = tempDir();
     const go: Array<{ target: RunningGoTarget; log: string }> = [];
     for (let i = 0; i < 4; i++) {

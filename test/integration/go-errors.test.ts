@@ -23,32 +23,17 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it, type TestContext } from 'node:test';
-import { goFixtureProblem, readRequestLog, startGoTarget, type GoTargetOptions, type RequestLogLine, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
-import { cleanupAfterEach, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
+import { describe, it, type TestContext } from 'node:test';
+import { readRequestLog, type RequestLogLine } from '../../fixtures/go-target/harness.js';
+import { goSuite } from '../helpers/go-suite.js';
+import { spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
 import { parsePromText, sumOf, type PromText } from '../helpers/prom-text.js';
 
 const CPU_PATH = '/debug/pprof/profile';
 const MUTEX_HINT_CALL = 'runtime.SetMutexProfileFraction';
 const BLOCK_HINT_CALL = 'runtime.SetBlockProfileRate';
 
-const cleanup = cleanupAfterEach();
-let goProblem: string | null = null;
-before(() => {
-  goProblem = goFixtureProblem();
-});
-
-function requireGo(): void {
-  if (goProblem) assert.fail(goProblem);
-}
-
-const tempDir = () => cleanup.tempDir('pprof-go-errors-');
-
-async function goTarget(opts: GoTargetOptions): Promise<RunningGoTarget> {
-  const t = await startGoTarget(opts);
-  cleanup.add(() => t.kill());
-  return t;
-}
+const { cleanup, requireGo, tempDir, goTarget } = goSuite('pprof-go-errors-');
 
 function collector(args: string[]): CollectorProcess {
   const c = spawnCollector(args);
@@ -91,20 +76,9 @@ function writeConfig(dir: string, o: ConfigOptions): { file: string; filesDir: s
   return { file, filesDir };
 }
 
-/** The status server's base URL, from the collector's "status server on" log line. */
+/** The status server's base URL (on loopback). */
 async function statusBase(c: CollectorProcess): Promise<string> {
-  let base = '';
-  await waitFor(
-    () => {
-      if (!c.running) return true;
-      const line = c.logLines().find((l) => typeof l.msg === 'string' && l.msg.startsWith('status server on') && typeof l.url === 'string');
-      base = (line?.url as string | undefined) ?? '';
-      return base !== '';
-    },
-    15_000,
-    'the "status server on" log line',
-  );
-  if (!c.running) assert.fail(`the collector exited at start:\n${c.stdout.slice(-3000)}\n${c.stderr.slice(-2000)}`);
+  const base = await c.statusUrl();
   assert.match(base, /^http:\/\/127\.0\.0\.1:\d+$/, 'the status server listens on loopback');
   return base;
 }

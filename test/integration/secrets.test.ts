@@ -16,10 +16,10 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import { join } from 'node:path';
-import { before, describe, it, type TestContext } from 'node:test';
-import { goFixtureProblem, startGoTarget } from '../../fixtures/go-target/harness.js';
+import { describe, it, type TestContext } from 'node:test';
 import { DatakitIntake, INTAKE_PATH } from '../helpers/datakit-intake.js';
-import { cleanupAfterEach, CollectorProcess, ROOT, waitFor } from '../helpers/processes.js';
+import { goSuite } from '../helpers/go-suite.js';
+import { CollectorProcess, ROOT, waitFor } from '../helpers/processes.js';
 import { PyroscopeServer, PUSH_PATH } from '../helpers/pyroscope-server.js';
 import { closeServer, listenLocal } from '../helpers/servers.js';
 
@@ -51,15 +51,9 @@ const SECRET_FORMS: ReadonlyArray<readonly [string, string]> = [
   ['custom header value', HEADER_SECRET],
 ];
 
-const cleanup = cleanupAfterEach();
-let goProblem: string | null = null;
-before(() => {
-  goProblem = goFixtureProblem();
-});
+const { cleanup, requireGo, tempDir, goTarget } = goSuite('pprof-secrets-');
 
 const q = (s: string) => JSON.stringify(s);
-
-const tempDir = () => cleanup.tempDir('pprof-secrets-');
 
 async function listen(server: Server): Promise<string> {
   const port = await listenLocal(server);
@@ -149,10 +143,9 @@ function assertNoLeak(what: string, c: CollectorProcess): void {
 
 describe('secrets are never printed', () => {
   it('check, once and a 15 s debug run: credentials are used on the wire and never printed', { timeout: 120_000 }, async (t: TestContext) => {
-    if (goProblem) assert.fail(goProblem);
+    requireGo();
     const dir = tempDir();
-    const go = await startGoTarget({ parked: 5 });
-    cleanup.add(() => go.kill());
+    const go = await goTarget({ parked: 5 });
     const proxy = await recordingProxy(go.url);
     const intake = await new DatakitIntake().start();
     cleanup.add(() => intake.close());

@@ -21,18 +21,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { before, describe, it, type TestContext } from 'node:test';
-import { goFixtureProblem, startGoTarget } from '../../fixtures/go-target/harness.js';
+import { describe, it, type TestContext } from 'node:test';
 import { DatakitIntake } from '../helpers/datakit-intake.js';
-import { cleanupAfterEach, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
+import { goSuite } from '../helpers/go-suite.js';
+import { spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
 
-const cleanup = cleanupAfterEach();
-let goProblem: string | null = null;
-before(() => {
-  goProblem = goFixtureProblem();
-});
-
-const tempDir = () => cleanup.tempDir('pprof-shutdown-');
+const { cleanup, requireGo, tempDir, goTarget } = goSuite('pprof-shutdown-');
 
 function collector(args: string[]): CollectorProcess {
   const c = spawnCollector(args);
@@ -159,11 +153,10 @@ describe('SIGTERM: shutdown_grace and the spool', () => {
   });
 
   it('b: undelivered profiles stay in the spool across SIGTERM and are delivered, with the same ids, on the next start', { timeout: 120_000 }, async (t: TestContext) => {
-    if (goProblem) assert.fail(goProblem);
+    requireGo();
     const dir = tempDir();
     const dataDir = join(dir, 'data');
-    const target = await startGoTarget({ parked: 7 });
-    cleanup.add(() => target.kill());
+    const target = await goTarget({ parked: 7 });
     const intake = await new DatakitIntake().start();
     cleanup.add(() => intake.close());
     intake.setMode({ status: 503, body: 'intake overloaded' });

@@ -144,18 +144,7 @@ before(async () => {
   const startedAtMs = Date.now();
   const c = spawnCollector(['-c', cfg]);
   cleanup.add(() => c.kill());
-  let base = '';
-  await waitFor(
-    () => {
-      if (!c.running) return true;
-      const line = c.logLines().find((l) => typeof l.msg === 'string' && l.msg.startsWith('status server on') && typeof l.url === 'string');
-      base = (line?.url as string | undefined) ?? '';
-      return base !== '';
-    },
-    15_000,
-    'the "status server on" log line',
-  );
-  if (!c.running) assert.fail(`the collector exited at start:\n${c.stdout.slice(-3000)}\n${c.stderr.slice(-2000)}`);
+  const base = await c.statusUrl();
   assert.match(base, /^http:\/\/127\.0\.0\.1:\d+$/, 'the status server listens on loopback with a real port');
   run = { dir, cfg, cfgText, filesDir, requestLog, a, b, bRestarted: null, bad, c, base, startedAtMs };
 });
