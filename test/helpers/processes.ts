@@ -39,6 +39,14 @@ export class CollectorProcess {
     return String(line.url);
   }
 
+  /** Lets the collector run `ms`; throws at once if it exits on its own meanwhile. */
+  async runFor(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const early = await Promise.race([this.exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), ms)))]);
+    clearTimeout(timer);
+    if (early) throw new Error(`collector exited early (${JSON.stringify(early)}):\n${this.stdout.slice(-3000)}\n${this.stderr.slice(-3000)}`);
+  }
+
   get pid(): number | undefined {
     return this.child.pid;
   }

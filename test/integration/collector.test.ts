@@ -74,14 +74,6 @@ function writeConfig(dir: string, o: { targets: GoBlock[]; datakitUrl?: string; 
   return file;
 }
 
-/** Lets the collector run `ms`; fails at once if it exits on its own. */
-async function runFor(c: CollectorProcess, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const early = await Promise.race([c.exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), ms)))]);
-  clearTimeout(timer);
-  if (early) assert.fail(`collector exited early (${JSON.stringify(early)}):\n${c.stdout.slice(-3000)}\n${c.stderr.slice(-3000)}`);
-}
-
 async function stopCollector(c: CollectorProcess): Promise<void> {
   c.signal('SIGTERM');
   const exit = await c.waitExit(30_000);
@@ -193,7 +185,7 @@ describe('collector end to end with the Go fixture', () => {
     const cfg = writeConfig(dir, { targets: [{ url: target.url, service: 'it-svc' }], datakitUrl: dk.url, fileDir: filesDir });
 
     const c = collector(['-c', cfg]);
-    await runFor(c, 35_000);
+    await c.runFor(35_000);
     await stopCollector(c);
 
     // The intake accepted everything, once.
@@ -276,14 +268,14 @@ describe('collector end to end with the Go fixture', () => {
     // one reaches by its first scrape (<= 10 s), and the documented detection
     // must fire.
     const oldAgeMs = Date.now() - Number((await first.stats()).started_unix_nano) / 1e6;
-    await runFor(c, Math.max(0, 25_000 - oldAgeMs));
+    await c.runFor(Math.max(0, 25_000 - oldAgeMs));
     const shippedBefore = dk.uploads.length;
 
     await first.kill();
     const second = await goTarget({ addr: first.addr, parked: PARKED, requestLog });
     assert.notEqual(second.pid, first.pid);
     const restartNs = BigInt(Math.floor((await second.stats()).started_unix_nano));
-    await runFor(c, 30_000);
+    await c.runFor(30_000);
     await stopCollector(c);
 
     assert.deepEqual(dk.rejections.map((r) => r.reason), [], 'every upload accepted');
@@ -321,7 +313,7 @@ describe('collector end to end with the Go fixture', () => {
     });
 
     const c = collector(['-c', cfg]);
-    await runFor(c, 35_000);
+    await c.runFor(35_000);
     await stopCollector(c);
 
     const stats = await target.stats();

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { before, describe, it, type TestContext } from 'node:test';
 import { goFixtureProblem, readRequestLog, startGoTarget, type RequestLogLine } from '../../fixtures/go-target/harness.js';
 import { DatakitIntake, type Upload } from '../helpers/datakit-intake.js';
-import { cleanupAfterEach, spawnCollector, type CollectorProcess } from '../helpers/processes.js';
+import { cleanupAfterEach, spawnCollector } from '../helpers/processes.js';
 import { PyroscopeServer } from '../helpers/pyroscope-server.js';
 
 const TYPES = ['cpu', 'goroutine', 'heap', 'mutex', 'block'] as const;
@@ -40,13 +40,6 @@ before(() => {
 });
 
 const q = (s: string) => JSON.stringify(s);
-
-async function runFor(c: CollectorProcess, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const early = await Promise.race([c.exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), ms)))]);
-  clearTimeout(timer);
-  if (early) assert.fail(`collector exited early (${JSON.stringify(early)}):\n${c.stdout.slice(-3000)}\n${c.stderr.slice(-3000)}`);
-}
 
 /** The scrape (request log line) an upload came from: the latest one of its path that ended before it arrived. */
 function scrapeOf(u: { type: string; atMs: number }, log: readonly RequestLogLine[]): { line: RequestLogLine; endMs: number } | undefined {
@@ -115,12 +108,12 @@ describe('fan-out: DataKit + Pyroscope push + file, Pyroscope down for 20 s', ()
       const paths = new Set(readRequestLog(requestLog).map((l) => l.path));
       if ([...CUMULATIVE].every((ty) => paths.has(PATH_OF[ty]!))) break;
       assert.ok(Date.now() - startedAt < 40_000, `no baseline of every cumulative type within 40 s; seen ${[...paths].join(' ')}`);
-      await runFor(c, 100);
+      await c.runFor(100);
     }
     pyro.setMode({ code: 'unavailable', message: 'ingester ring is not ready (outage)', forMs: OUTAGE_MS });
     const outageStart = Date.now();
     const outageEnd = pyro.modeEndsAtMs;
-    await runFor(c, outageEnd + AFTER_OUTAGE_MS - Date.now());
+    await c.runFor(outageEnd + AFTER_OUTAGE_MS - Date.now());
     c.signal('SIGTERM');
     const exit = await c.waitExit(30_000);
     assert.deepEqual(exit, { code: 0, signal: null }, `collector exit after SIGTERM; stderr:\n${c.stderr.slice(-2000)}`);

@@ -127,14 +127,6 @@ function shippedFiles(filesDir: string, service: string, type: string): string[]
   return readdirSync(dir).filter((f) => f.endsWith('.pprof') && f.includes(`_${type}_`));
 }
 
-/** Lets the collector run `ms`; fails at once if it exits on its own. */
-async function runFor(c: CollectorProcess, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const early = await Promise.race([c.exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), ms)))]);
-  clearTimeout(timer);
-  if (early) assert.fail(`collector exited early (${JSON.stringify(early)}):\n${c.stdout.slice(-3000)}\n${c.stderr.slice(-3000)}`);
-}
-
 async function stopCollector(c: CollectorProcess): Promise<void> {
   c.signal('SIGTERM');
   const exit = await c.waitExit(30_000);
@@ -352,7 +344,7 @@ describe("Go's pprof error contract against the real Go fixture", () => {
       'two shipped deltas each of mutex and block',
     );
     if (!c.running) assert.fail(`collector exited:\n${c.stdout.slice(-3000)}`);
-    await runFor(c, 500);
+    await c.runFor(500);
     await stopCollector(c);
 
     const reqs = readRequestLog(requestLog);

@@ -153,19 +153,19 @@ describe('Spool', () => {
   });
 });
 
-describe('OutputSet with the spool: nothing is lost across a restart', () => {
-  /** A sender that fails (retryably) until `up`, and records what it accepted. */
-  function flakySender(name: string, state: { up: boolean; got: string[] }): ProfileSender {
-    return {
-      kind: 'test',
-      name,
-      send: async (r) => {
-        if (!state.up) throw new DeliveryError('backend down', true, { status: 503 });
-        state.got.push(r.id);
-      },
-    };
-  }
+/** A sender that fails (retryably) until `up`, and records what it accepted. */
+function flakySender(name: string, state: { up: boolean; got: string[] }): ProfileSender {
+  return {
+    kind: 'test',
+    name,
+    send: async (r) => {
+      if (!state.up) throw new DeliveryError('backend down', true, { status: 503 });
+      state.got.push(r.id);
+    },
+  };
+}
 
+describe('OutputSet with the spool: nothing is lost across a restart', () => {
   test('profiles spooled while the backend is down are delivered, once, after the collector restarts', async () => {
     const dir = tempDir();
     const clock = new FakeClock(Date.now());
@@ -198,18 +198,6 @@ describe('OutputSet with the spool: nothing is lost across a restart', () => {
 });
 
 describe('OutputSet when the spool cannot be written', () => {
-  /** A sender that fails (retryably) until `up`, and records what it accepted. */
-  function flakySender(name: string, state: { up: boolean; got: string[] }): ProfileSender {
-    return {
-      kind: 'test',
-      name,
-      send: async (r) => {
-        if (!state.up) throw new DeliveryError('backend down', true, { status: 503 });
-        state.got.push(r.id);
-      },
-    };
-  }
-
   async function openBroken(dir: string, clock: FakeClock, drops: string[]) {
     const state = { up: false, got: [] as string[] };
     const file = { kind: 'file' as const, name: 'files', source: { file: 'x', line: 1 }, dir: join(dir, 'files') };
