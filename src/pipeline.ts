@@ -3,20 +3,21 @@
 // CollectOutcome, is kept in the health store and is logged when it is news.
 
 import { formatDuration } from './config/duration.js';
-import type { Target } from './discovery/static.js';
-import { hintFor } from './hints.js';
-import { basicCredentials, outputSecrets, redactSecrets } from './redact.js';
-import type { CollectOutcome, CollectResult, HealthStore } from './health.js';
-import type { Logger } from './log.js';
+import type { Target } from './core/target.js';
+import { hintFor } from './server/hints.js';
+import { basicCredentials, outputSecrets, redactSecrets } from './core/redact.js';
+import type { CollectOutcome, CollectResult, HealthStore } from './server/health.js';
+import type { Logger } from './core/log.js';
 import { InvalidProfileError, ProfileTooLargeError } from './profile/errors.js';
 import type { ProfileProcessor } from './profile/processor.js';
 import type { ProfileRecord } from './profile/record.js';
 import { PROFILE_TYPES, type ProfileTypeName } from './profile/types.js';
-import type { Clock } from './schedule/clock.js';
+import type { Clock } from './core/clock.js';
 import type { BudgetDecision } from './scrape/cpu-budget.js';
 import type { CpuProfileGate, CpuWindows } from './scrape/cpu-gate.js';
-import { TlsFileError, type DispatcherPool } from './scrape/dispatchers.js';
-import { TargetTypeMap } from './util/target-type-map.js';
+import { TlsFileError } from './core/dispatcher.js';
+import type { DispatcherPool } from './scrape/dispatchers.js';
+import { TargetTypeMap } from './core/target-type-map.js';
 import { httpScrape, ScrapeError } from './scrape/http-scrape.js';
 
 export interface PipelineDeps {

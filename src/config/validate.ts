@@ -2,7 +2,7 @@
 // (never the first one only), located by line and key path, and says what is
 // allowed. Nothing is clamped: a value out of range is an error.
 
-import { LIMITS } from '../limits.js';
+import { LIMITS } from '../core/limits.js';
 import { PROFILE_TYPE_NAMES, isProfileTypeName, type ProfileTypeName } from '../profile/types.js';
 import { formatDuration, parseGoDuration } from './duration.js';
 import { expandEnv, type Env } from './env.js';
@@ -28,8 +28,8 @@ import {
   type TlsConfig,
 } from './types.js';
 import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
-import { PYROSCOPE_MAX_LABELS, pyroscopeLabels } from '../labels.js';
-import { defaultWorkerCount } from '../profile/workers.js';
+import { PYROSCOPE_MAX_LABELS, pyroscopeLabels } from '../core/pyroscope-labels.js';
+import { defaultWorkerCount } from '../core/limits.js';
 
 type Table = Record<string, unknown>;
 

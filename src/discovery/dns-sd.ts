@@ -13,8 +13,8 @@
 
 import { Resolver } from 'node:dns/promises';
 import type { DiscoveryConfig } from '../config/types.js';
-import type { Logger } from '../log.js';
-import type { Clock, TimerHandle } from '../schedule/clock.js';
+import type { Logger } from '../core/log.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
 import { changesOnly, type DiscoveryProvider, type TargetGroup } from './types.js';
 
 export type DnsSdConfig = Extract<DiscoveryConfig, { kind: 'dns_sd' }>;

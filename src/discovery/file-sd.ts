@@ -11,8 +11,8 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import type { Logger } from '../log.js';
-import type { Clock, TimerHandle } from '../schedule/clock.js';
+import type { Logger } from '../core/log.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
 import { changesOnly, parseTargetGroups, type DiscoveryProvider, type TargetGroup } from './types.js';
 
 function globToRegExp(pattern: string): RegExp {

@@ -3,11 +3,11 @@
 // fails, the last good list stays (as Prometheus does), and the log says why.
 
 import { request, type Dispatcher } from 'undici';
-import type { Logger } from '../log.js';
-import { redactedUrl } from '../redact.js';
-import type { Clock, TimerHandle } from '../schedule/clock.js';
-import { readCapped } from '../util/body.js';
-import { USER_AGENT } from '../version.js';
+import type { Logger } from '../core/log.js';
+import { redactedUrl } from '../core/redact.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { readCapped } from '../core/body.js';
+import { USER_AGENT } from '../core/version.js';
 import { changesOnly, parseTargetGroups, type DiscoveryProvider, type TargetGroup } from './types.js';
 
 /** An SD answer larger than this is refused. */

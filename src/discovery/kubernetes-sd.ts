@@ -30,15 +30,16 @@
 
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { Agent, request, type Dispatcher } from 'undici';
+import { request, type Agent, type Dispatcher } from 'undici';
 import { parse as parseYaml } from 'yaml';
 import type { DiscoveryConfig } from '../config/types.js';
-import type { Logger } from '../log.js';
+import { createAgent } from '../core/dispatcher.js';
+import type { Logger } from '../core/log.js';
 import { PROFILE_TYPE_NAMES, type ProfileTypeName } from '../profile/types.js';
-import { basicCredentials, redactedUrl } from '../redact.js';
-import { USER_AGENT } from '../version.js';
-import { sleep, type Clock } from '../schedule/clock.js';
-import { readCapped } from '../util/body.js';
+import { basicCredentials, redactedUrl } from '../core/redact.js';
+import { USER_AGENT } from '../core/version.js';
+import { sleep, type Clock } from '../core/clock.js';
+import { readCapped } from '../core/body.js';
 import { changesOnly, type DiscoveryProvider, type TargetGroup } from './types.js';
 
 export type KubernetesSdConfig = Extract<DiscoveryConfig, { kind: 'kubernetes_sd' }>;
@@ -503,16 +504,7 @@ export class KubernetesSd implements DiscoveryProvider {
     if (!this.conn || !this.dispatcher) {
       const conn = resolveConnection(this.cfg, this.host);
       this.conn = conn;
-      this.dispatcher = new Agent({
-        keepAliveTimeout: 60_000,
-        connect: {
-          rejectUnauthorized: !conn.insecureSkipVerify,
-          ...(conn.ca ? { ca: conn.ca } : {}),
-          ...(conn.cert ? { cert: conn.cert } : {}),
-          ...(conn.key ? { key: conn.key } : {}),
-          ...(conn.serverName ? { servername: conn.serverName } : {}),
-        },
-      });
+      this.dispatcher = createAgent({ keepAliveTimeout: 60_000 }, conn);
       this.log.info({ discovery: this.description, api_server: redactedUrl(conn.server) }, `kubernetes_sd: API server ${redactedUrl(conn.server)} from ${conn.source}`);
     }
     return { conn: this.conn, dispatcher: this.dispatcher };

@@ -4,7 +4,7 @@
 // place (reload semantics: targets that stay keep their state).
 
 import type { GoTargetConfig } from '../config/types.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import { BadAddressError, expandTemplate } from './template.js';
 import type { DiscoveryProvider, TargetGroup } from './types.js';
 

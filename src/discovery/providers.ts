@@ -2,8 +2,8 @@
 
 import { Agent } from 'undici';
 import type { GoTargetConfig } from '../config/types.js';
-import type { Logger } from '../log.js';
-import type { Clock } from '../schedule/clock.js';
+import type { Logger } from '../core/log.js';
+import type { Clock } from '../core/clock.js';
 import { DnsSd } from './dns-sd.js';
 import { FileSd } from './file-sd.js';
 import { HttpSd } from './http-sd.js';

@@ -6,10 +6,10 @@
 
 import type { Dispatcher } from 'undici';
 import type { DatakitOutputConfig } from '../config/types.js';
-import { outputSecrets, redactedUrl } from '../redact.js';
+import { outputSecrets, redactedUrl } from '../core/redact.js';
 import { rfc3339Nano, type ProfileRecord } from '../profile/record.js';
 import { PROFILE_TYPES } from '../profile/types.js';
-import { USER_AGENT } from '../version.js';
+import { USER_AGENT } from '../core/version.js';
 import { buildMultipart } from './multipart.js';
 import type { ProfileSender } from './queue.js';
 import { authorizationHeader, postProfile } from './post.js';

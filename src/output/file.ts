@@ -5,7 +5,7 @@
 // output has written it, and replays it after a crash.
 
 import { mkdir, rm } from 'node:fs/promises';
-import { writeAtomic } from '../util/files.js';
+import { writeAtomic } from '../core/files.js';
 import { join } from 'node:path';
 import type { FileOutputConfig } from '../config/types.js';
 import { rfc3339Nano, type ProfileRecord } from '../profile/record.js';

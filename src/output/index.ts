@@ -3,13 +3,13 @@
 // connection another output needs. With a spool, `dispatch` writes the
 // profile to disk once (linked for every output) before queueing it.
 
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import type { OutputConfig, TlsConfig } from '../config/types.js';
-import { tlsConnectOptions } from '../scrape/dispatchers.js';
-import { LIMITS } from '../limits.js';
-import type { Logger } from '../log.js';
+import { createAgent, readTlsFiles } from '../core/dispatcher.js';
+import { LIMITS } from '../core/limits.js';
+import type { Logger } from '../core/log.js';
 import type { ProfileRecord } from '../profile/record.js';
-import type { Clock, TimerHandle } from '../schedule/clock.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
 import { DatakitSender } from './datakit.js';
 import { FileSender } from './file.js';
 import { PyroscopeSender } from './pyroscope.js';
@@ -103,11 +103,13 @@ export class OutputSet {
   private senderFor(c: OutputConfig): { sender: ProfileSender; agent?: Agent } {
     const now = () => this.deps.clock.now();
     const agent = (tls: TlsConfig | undefined, concurrency: number | undefined) =>
-      new Agent({
-        keepAliveTimeout: LIMITS.keepAliveMs,
-        connections: concurrency ?? LIMITS.outputConcurrency,
-        ...(tls ? { connect: tlsConnectOptions(tls) } : {}),
-      });
+      createAgent(
+        {
+          keepAliveTimeout: LIMITS.keepAliveMs,
+          connections: concurrency ?? LIMITS.outputConcurrency,
+        },
+        tls ? readTlsFiles(tls) : undefined,
+      );
     switch (c.kind) {
       case 'datakit': {
         const a = agent(c.tls, c.concurrency);

@@ -4,10 +4,10 @@
 // the output's secrets (a backend may echo them) before anyone logs it.
 
 import { request, type Dispatcher } from 'undici';
-import { LIMITS } from '../limits.js';
+import { LIMITS } from '../core/limits.js';
 import type { OutputAuth } from '../config/types.js';
-import { basicCredentials, redactSecrets } from '../redact.js';
-import { readCapped } from '../util/body.js';
+import { basicCredentials, redactSecrets } from '../core/redact.js';
+import { readCapped } from '../core/body.js';
 import { networkDeliveryError } from './retry.js';
 
 export interface PostResult {

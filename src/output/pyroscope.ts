@@ -9,14 +9,14 @@
 
 import type { Dispatcher } from 'undici';
 import type { PyroscopeOutputConfig } from '../config/types.js';
-import { pyroscopeLabels, type LabelPlan } from '../labels.js';
-import type { Logger } from '../log.js';
+import { pyroscopeLabels, type LabelPlan } from '../core/pyroscope-labels.js';
+import type { Logger } from '../core/log.js';
 import type { ProfileRecord } from '../profile/record.js';
 import { PROFILE_TYPES, type ProfileTypeName } from '../profile/types.js';
-import { USER_AGENT } from '../version.js';
-import { outputSecrets, redactSecrets, redactedUrl } from '../redact.js';
+import { USER_AGENT } from '../core/version.js';
+import { outputSecrets, redactSecrets, redactedUrl } from '../core/redact.js';
 import { buildMultipart } from './multipart.js';
-import { PbWriter } from '../profile/pb.js';
+import { PbWriter } from '../core/pb.js';
 import type { ProfileSender } from './queue.js';
 import { authorizationHeader, postProfile } from './post.js';
 import { DeliveryError, httpDeliveryError } from './retry.js';

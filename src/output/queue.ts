@@ -7,10 +7,10 @@
 // on-disk spool (durable, bounded by bytes and age) or, for --once and when
 // no spool is given, memory (bounded by count).
 
-import { LIMITS } from '../limits.js';
-import type { Logger } from '../log.js';
+import { LIMITS } from '../core/limits.js';
+import type { Logger } from '../core/log.js';
 import type { ProfileRecord } from '../profile/record.js';
-import type { Clock, TimerHandle } from '../schedule/clock.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
 import { Backoff, DeliveryError } from './retry.js';
 
 export interface ProfileSender {

@@ -3,7 +3,7 @@
 //   drop:    any other 4xx (the body says why; logged and counted)
 // Backoff is exponential with jitter, from 0.5 s doubling to 5 min.
 
-import { LIMITS } from '../limits.js';
+import { LIMITS } from '../core/limits.js';
 
 /** A send that did not succeed; `retryable` decides between waiting and dropping. */
 export class DeliveryError extends Error {

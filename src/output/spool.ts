@@ -15,9 +15,9 @@
 
 import { createHash } from 'node:crypto';
 import { link, mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { writeDurable } from '../util/files.js';
+import { writeDurable } from '../core/files.js';
 import { join } from 'node:path';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import type { ProfileRecord } from '../profile/record.js';
 import { isProfileTypeName } from '../profile/types.js';
 

@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { writeAtomic } from '../util/files.js';
-import { TargetTypeMap } from '../util/target-type-map.js';
+import { writeAtomic } from '../core/files.js';
+import { TargetTypeMap } from '../core/target-type-map.js';
 import { join } from 'node:path';
 import type { RawBaseline as DeltaBaseline } from './raw.js';
 import { PROFILE_TYPE_NAMES, type ProfileTypeName } from './types.js';

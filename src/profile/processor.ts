@@ -2,8 +2,8 @@
 // baseline) out. cpu and goroutine are validated and shipped as scraped;
 // cumulative types become deltas against the previous scrape.
 
-import type { Target } from '../discovery/static.js';
-import { LIMITS } from '../limits.js';
+import type { Target } from '../core/target.js';
+import { LIMITS } from '../core/limits.js';
 import type { BaselineStore } from './baselines.js';
 import { freezeRecord, newRecordId, type ProfileRecord } from './record.js';
 import type { ProfileStats } from './stats.js';

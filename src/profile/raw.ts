@@ -11,7 +11,7 @@
 // A baseline keeps only per-stack hashes and the totals of the delta types.
 
 import { InvalidProfileError } from './errors.js';
-import { PbReader, PbWriter, WIRE_LEN, WIRE_VARINT, int64Size, uintSize } from './pb.js';
+import { PbReader, PbWriter, WIRE_LEN, WIRE_VARINT, int64Size, uintSize } from '../core/pb.js';
 
 type Int = number | bigint;
 

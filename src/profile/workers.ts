@@ -4,10 +4,9 @@
 // Each target's jobs always go to the same worker, which owns its baselines:
 // nothing but the scraped body and the result crosses a thread.
 
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { Logger } from '../log.js';
-import { stableHash } from '../schedule/phase.js';
+import type { Logger } from '../core/log.js';
+import { stableHash } from '../core/hash.js';
 import { BaselineFiles, BaselineStore } from './baselines.js';
 import { fromJobError, ProfileJobRunner, type JobError, type ProfileJob, type ProfileJobResult } from './job.js';
 
@@ -47,11 +46,6 @@ export class InlineEngine implements ProfileEngine {
   }
 
   async close(): Promise<void> {}
-}
-
-/** Default pool size: every core but one (the main thread's), at least one, at most four. */
-export function defaultWorkerCount(): number {
-  return Math.max(1, Math.min(4, availableParallelism() - 1));
 }
 
 type Reply = { id: number; ok: true; result: ProfileJobResult } | { id: number; ok: false; error: JobError };

@@ -3,19 +3,7 @@
 // interval instead of firing in the same second, and a restarted collector
 // fires each job at the same offset as before.
 
-/** FNV-1a, 32 bit: stable across processes and platforms. */
-export function stableHash(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  // Final avalanche so similar keys land far apart.
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  return h >>> 0;
-}
+import { stableHash } from '../core/hash.js';
 
 export function phaseOf(key: string, intervalMs: number): number {
   return stableHash(key) % Math.max(1, Math.floor(intervalMs));

@@ -7,7 +7,7 @@
 // that slot is skipped (and reported), never queued. Slots missed while the
 // process was stalled are skipped too, not fired in a burst.
 
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
 import { nextSlot, phaseOf } from './phase.js';
 
 export interface JobRunContext {

@@ -7,7 +7,7 @@
 // counts when given, so a replica that fails does not hold the others' turn.)
 
 import type { CpuBudgetConfig, ScrapeBudgetConfig } from '../config/types.js';
-import type { Clock } from '../schedule/clock.js';
+import type { Clock } from '../core/clock.js';
 
 export type BudgetDecision = { readonly ok: true } | { readonly ok: false; readonly why: 'spent' | 'turn' };
 

@@ -5,7 +5,7 @@
 // their windows in turn (first come, first served) instead of one of them
 // never getting a window.
 
-import type { Clock, TimerHandle } from '../schedule/clock.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
 
 export type ReleaseCpu = () => void;
 

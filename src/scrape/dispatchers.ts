@@ -2,55 +2,26 @@
 // reuse), plus one per distinct TLS setting. Agents are created once and
 // closed together.
 
-import { readFileSync } from 'node:fs';
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import type { TlsConfig } from '../config/types.js';
-import { LIMITS } from '../limits.js';
-
-export class TlsFileError extends Error {
-  override name = 'TlsFileError';
-  readonly code = 'ERR_TLS_FILE';
-}
-
-function readPem(file: string, key: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new TlsFileError(`cannot read ${key} "${file}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-}
-
-/**
- * undici connect options for DataKit's TLS keys: verification on unless
- * insecure_skip_verify, tls_ca trusted instead of the system CAs, a client
- * certificate from tls_cert and tls_key.
- * Reads the files; throws TlsFileError naming the key when one cannot be read.
- */
-export function tlsConnectOptions(tls: TlsConfig): NonNullable<Agent.Options['connect']> {
-  return {
-    rejectUnauthorized: !tls.insecureSkipVerify,
-    ...(tls.caFile ? { ca: readPem(tls.caFile, 'tls_ca') } : {}),
-    ...(tls.certFile ? { cert: readPem(tls.certFile, 'tls_cert') } : {}),
-    ...(tls.keyFile ? { key: readPem(tls.keyFile, 'tls_key') } : {}),
-  };
-}
+import { createAgent, readTlsFiles } from '../core/dispatcher.js';
+import { LIMITS } from '../core/limits.js';
 
 export class DispatcherPool {
   private readonly plain: Agent;
   private readonly tls = new Map<string, Agent>();
 
   constructor(private readonly agentOptions: Agent.Options = {}) {
-    this.plain = new Agent(this.options());
+    this.plain = createAgent(this.options());
   }
 
-  private options(connect?: Agent.Options['connect']): Agent.Options {
+  private options(): Agent.Options {
     return {
       keepAliveTimeout: LIMITS.keepAliveMs,
       keepAliveMaxTimeout: LIMITS.keepAliveMs,
       connections: LIMITS.connectionsPerTarget,
       pipelining: 1,
       ...this.agentOptions,
-      ...(connect ? { connect } : {}),
     };
   }
 
@@ -60,7 +31,7 @@ export class DispatcherPool {
     const key = JSON.stringify([tls.caFile, tls.certFile, tls.keyFile, tls.insecureSkipVerify]);
     let agent = this.tls.get(key);
     if (!agent) {
-      agent = new Agent(this.options(tlsConnectOptions(tls)));
+      agent = createAgent(this.options(), readTlsFiles(tls));
       this.tls.set(key, agent);
     }
     return agent;

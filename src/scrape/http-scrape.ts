@@ -3,9 +3,9 @@
 // struggling target is not hammered; the next scheduled scrape is the retry.
 
 import { request, type Dispatcher } from 'undici';
-import { LIMITS } from '../limits.js';
-import { readCapped } from '../util/body.js';
-import { USER_AGENT } from '../version.js';
+import { LIMITS } from '../core/limits.js';
+import { readCapped } from '../core/body.js';
+import { USER_AGENT } from '../core/version.js';
 
 export type ScrapeErrorCode =
   | 'timeout'

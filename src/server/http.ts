@@ -4,8 +4,8 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../log.js';
-import type { CollectorMetrics } from '../metrics.js';
+import type { Logger } from '../core/log.js';
+import type { CollectorMetrics } from './metrics.js';
 
 export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
 

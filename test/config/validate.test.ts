@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { ConfigError, formatIssue, type ConfigIssue } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
-import { defaultWorkerCount } from '../../src/profile/workers.js';
+import { defaultWorkerCount } from '../../src/core/limits.js';
 import type { Config, GoTargetConfig } from '../../src/config/types.js';
 
 const FILE = 'conf.d/test.conf';

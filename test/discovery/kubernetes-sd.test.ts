@@ -23,7 +23,7 @@ import {
 } from '../../src/discovery/kubernetes-sd.js';
 import { expandTemplate } from '../../src/discovery/template.js';
 import type { TargetGroup } from '../../src/discovery/types.js';
-import { createLogger, silentLogger } from '../../src/log.js';
+import { createLogger, silentLogger } from '../../src/core/log.js';
 import { FakeKubeApi, makePod, recordedPodList, type FakeKubeApiOptions, type PodJson } from '../helpers/fake-kube-api.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { goTargetConfig } from '../helpers/targets.js';

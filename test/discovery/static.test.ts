@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config, GoTargetConfig } from '../../src/config/types.js';
 import { goTargetConfig } from '../helpers/targets.js';
-import { buildTarget, instanceOf, isLoopbackHost, staticTargets, targetId, type Target } from '../../src/discovery/static.js';
+import type { Target } from '../../src/core/target.js';
+import { buildTarget, instanceOf, isLoopbackHost, staticTargets, targetId } from '../../src/discovery/static.js';
 
 const AGENT = 'agent-box';
 

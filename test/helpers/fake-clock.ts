@@ -4,7 +4,7 @@
 // timers, so async jobs behave as they would on the real event loop, only
 // exactly and instantly.
 
-import type { Clock, TimerHandle } from '../../src/schedule/clock.js';
+import type { Clock, TimerHandle } from '../../src/core/clock.js';
 
 interface FakeTimer {
   readonly at: number;

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import type { DiscoveryProvider, TargetGroup } from '../../src/discovery/types.js';
-import { createLogger, type Logger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/core/log.js';
 import type { Cleanup } from './processes.js';
 
 /** A log line of a provider; each test file adds the fields it reads. */

@@ -1,5 +1,6 @@
 import type { GoTargetConfig } from '../../src/config/types.js';
-import { buildTarget, type Target } from '../../src/discovery/static.js';
+import type { Target } from '../../src/core/target.js';
+import { buildTarget } from '../../src/discovery/static.js';
 import { PROFILE_TYPE_NAMES } from '../../src/profile/types.js';
 
 export function goTargetConfig(over: Partial<GoTargetConfig> = {}): GoTargetConfig {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it, type TestContext } from 'node:test';
 import { Agent } from 'undici';
 import type { OutputAuth, PyroscopeOutputConfig } from '../../src/config/types.js';
-import { createLogger, type Logger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/core/log.js';
 import { ingestBody, ingestQuery, pushRequestBody, PyroscopeSender } from '../../src/output/pyroscope.js';
 import { DeliveryQueue, type DeliveryEvents } from '../../src/output/queue.js';
 import { Backoff, type DeliveryError } from '../../src/output/retry.js';

@@ -9,8 +9,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LIMITS } from '../../src/limits.js';
-import { silentLogger } from '../../src/log.js';
+import { LIMITS } from '../../src/core/limits.js';
+import { silentLogger } from '../../src/core/log.js';
 import { DeliveryQueue, type ProfileSender } from '../../src/output/queue.js';
 import { Backoff, DeliveryError, httpDeliveryError, isRetryableStatus, parseRetryAfter } from '../../src/output/retry.js';
 import type { ProfileRecord } from '../../src/profile/record.js';

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { DatakitOutputConfig } from '../../src/config/types.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/core/log.js';
 import { OutputSet } from '../../src/output/index.js';
 import type { DropReason } from '../../src/output/queue.js';
 import { Backoff } from '../../src/output/retry.js';

@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { LIMITS } from '../../src/limits.js';
-import { silentLogger } from '../../src/log.js';
+import { LIMITS } from '../../src/core/limits.js';
+import { silentLogger } from '../../src/core/log.js';
 import { OutputSet } from '../../src/output/index.js';
 import type { ProfileSender } from '../../src/output/queue.js';
 import { Backoff, DeliveryError } from '../../src/output/retry.js';

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { sleep } from '../../src/schedule/clock.js';
-import { nextSlot, phaseOf, stableHash } from '../../src/schedule/phase.js';
+import { sleep } from '../../src/core/clock.js';
+import { stableHash } from '../../src/core/hash.js';
+import { nextSlot, phaseOf } from '../../src/schedule/phase.js';
 import { Scheduler, type JobRunContext, type JobSpec, type SchedulerEvents } from '../../src/schedule/scheduler.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { Agent } from 'undici';
-import { LIMITS } from '../../src/limits.js';
+import { LIMITS } from '../../src/core/limits.js';
 import { inflateProfile, parseRawProfile } from '../../src/profile/codec.js';
 import { InvalidProfileError, ProfileTooLargeError } from '../../src/profile/errors.js';
 import { httpScrape, ScrapeError, type HttpScrapeResponse, type ScrapeErrorCode } from '../../src/scrape/http-scrape.js';

@@ -10,9 +10,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Collector } from '../../src/collector.js';
-import type { CollectOutcome } from '../../src/health.js';
-import { silentLogger } from '../../src/log.js';
-import { CollectorMetrics } from '../../src/metrics.js';
+import type { CollectOutcome } from '../../src/server/health.js';
+import { silentLogger } from '../../src/core/log.js';
+import { CollectorMetrics } from '../../src/server/metrics.js';
 import { PROFILE_TYPE_NAMES, type ProfileTypeName } from '../../src/profile/types.js';
 import { fakePprofServers, rigConfig, stepSeconds } from '../helpers/collector-rig.js';
 import { FakeClock } from '../helpers/fake-clock.js';

@@ -6,8 +6,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { CollectOutcome } from '../../src/health.js';
-import { CollectorMetrics } from '../../src/metrics.js';
+import type { CollectOutcome } from '../../src/server/health.js';
+import { CollectorMetrics } from '../../src/server/metrics.js';
 import { PROFILE_TYPE_NAMES, type ProfileTypeName } from '../../src/profile/types.js';
 import { parsePromText } from '../helpers/prom-text.js';
 import { testTarget } from '../helpers/targets.js';

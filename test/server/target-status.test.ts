@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Collector } from '../../src/collector.js';
-import type { CollectOutcome } from '../../src/health.js';
-import { silentLogger } from '../../src/log.js';
+import type { CollectOutcome } from '../../src/server/health.js';
+import { silentLogger } from '../../src/core/log.js';
 import { fakePprofServers, rigConfig, stepSeconds } from '../helpers/collector-rig.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { cleanupAfterEach } from '../helpers/processes.js';

@@ -3,9 +3,9 @@
 // It also decides what is worth a log line: a failure is logged when it
 // starts or changes, not on every scrape; a recovery is logged once.
 
-import type { ProfileStats } from './profile/stats.js';
-import type { ProfileTypeName } from './profile/types.js';
-import { TargetTypeMap } from './util/target-type-map.js';
+import type { ProfileStats } from '../profile/stats.js';
+import type { ProfileTypeName } from '../profile/types.js';
+import { TargetTypeMap } from '../core/target-type-map.js';
 
 export const COLLECT_RESULTS = ['shipped', 'baseline', 'reset', 'skipped', 'failed'] as const;
 export type CollectResult = (typeof COLLECT_RESULTS)[number];

@@ -3,7 +3,7 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { COLLECT_RESULTS, type CollectOutcome } from './health.js';
-import type { Target } from './discovery/static.js';
+import type { Target } from '../core/target.js';
 
 const TARGET_LABELS = ['service', 'instance', 'type'] as const;
 

@@ -1,6 +1,8 @@
 // Every bound the collector applies, with its default, in one place.
 // Config keys that override one of these say so in their validation.
 
+import { availableParallelism } from 'node:os';
+
 const SECOND = 1000;
 const MiB = 1024 * 1024;
 
@@ -49,3 +51,8 @@ export const LIMITS = {
 } as const;
 
 export type Limits = typeof LIMITS;
+
+/** Default profile worker pool size ([agent] profile_workers): every core but one (the main thread's), at least one, at most four. */
+export function defaultWorkerCount(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}

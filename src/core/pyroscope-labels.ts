@@ -1,7 +1,7 @@
 // Pyroscope's label rules, shared by config validation (so --check can say
 // what a backend will refuse) and the Pyroscope output (which applies them).
 
-import { PROFILE_TYPES, isCumulative, type ProfileTypeName } from './profile/types.js';
+import { PROFILE_TYPES, isCumulative, type ProfileTypeName } from '../profile/types.js';
 
 /** Pyroscope's default `validation.max-label-names-per-series`. */
 export const PYROSCOPE_MAX_LABELS = 30;

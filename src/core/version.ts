@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** The User-Agent of every scrape and upload. */
 export const USER_AGENT = `pprof-pull-collector/${VERSION}`;

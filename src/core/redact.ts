@@ -3,7 +3,7 @@
 // backend or target may echo what it was sent) replaced before text from a
 // response is logged.
 
-import type { OutputAuth } from './config/types.js';
+import type { OutputAuth } from '../config/types.js';
 
 /** user:password as HTTP basic auth carries it (base64), after "Basic ". */
 export function basicCredentials(username: string, password: string): string {

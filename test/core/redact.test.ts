@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { outputSecrets, redactSecrets } from '../../src/redact.js';
+import { outputSecrets, redactSecrets } from '../../src/core/redact.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 

@@ -1,7 +1,7 @@
 // Known failures -> what the user should do, in words. Used by the logs and
 // by every report of a failed scrape.
 
-import { formatDuration } from './config/duration.js';
+import { formatDuration } from '../config/duration.js';
 
 export interface HintContext {
   readonly code: string;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { InvalidProfileError } from '../../src/profile/errors.js';
-import { int64Size, PbReader, PbWriter, uintSize, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from '../../src/profile/pb.js';
+import { int64Size, PbReader, PbWriter, uintSize, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from '../../src/core/pb.js';
 
 fc.configureGlobal({ includeErrorInReport: true });
 

@@ -4,7 +4,7 @@
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
 import { writeSync } from 'node:fs';
 import { prettyFactory } from 'pino-pretty';
-import type { LogLevel } from './config/types.js';
+import type { LogLevel } from '../config/types.js';
 
 export type Logger = PinoLogger;
 

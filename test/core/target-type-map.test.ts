@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TargetTypeMap } from '../../src/util/target-type-map.js';
+import { TargetTypeMap } from '../../src/core/target-type-map.js';
 
 describe('TargetTypeMap', () => {
   it('keeps values per target and type; retainTargets forgets whole targets and says which', () => {

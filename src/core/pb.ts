@@ -3,7 +3,7 @@
 // fast delta path (src/profile/raw.ts), where decoding every sample into
 // objects would cost several times the gunzip + gzip floor.
 
-import { InvalidProfileError } from './errors.js';
+import { InvalidProfileError } from '../profile/errors.js';
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
