@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { writeAtomic } from '../core/files.js';
 import { TargetTypeMap } from '../core/target-type-map.js';
 import { join } from 'node:path';
-import type { RawBaseline as DeltaBaseline } from './raw.js';
+import type { RawBaseline as DeltaBaseline } from './raw/index.js';
 import { PROFILE_TYPE_NAMES, type ProfileTypeName } from './types.js';
 
 const BASELINE_EXT = '.pb.gz';

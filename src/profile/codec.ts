@@ -6,7 +6,7 @@
 import { promisify } from 'node:util';
 import { createGunzip, gunzip as gunzipCb, gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { InvalidProfileError, ProfileTooLargeError } from './errors.js';
-import { indexProfile, rawSums, scanProfile, type ProfileIndex, type RawProfile } from './raw.js';
+import { indexProfile, rawSums, scanProfile, type ProfileIndex, type RawProfile } from './raw/index.js';
 
 /**
  * Below this many compressed bytes zlib runs on the main thread: a small

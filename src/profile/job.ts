@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { DELTA_GZIP_LEVEL, inflateProfile, isGzip, parseRawProfile } from './codec.js';
 import type { BaselineFiles, BaselineStore } from './baselines.js';
 import { InvalidProfileError, ProfileTooLargeError } from './errors.js';
-import { rawDelta, rawSampleTypeIndexes, type RawBaseline } from './raw.js';
+import { rawDelta, rawSampleTypeIndexes, type RawBaseline } from './raw/index.js';
 import type { ProfileStats } from './stats.js';
 import { PROFILE_TYPES, type ProfileTypeName } from './types.js';
 

@@ -24,7 +24,7 @@ import {
   type ProfileIndex,
   type RawBaseline,
   type RawProfile,
-} from '../../src/profile/raw.js';
+} from '../../src/profile/raw/index.js';
 import { validateProfile } from './reference/validate.js';
 
 export interface FuzzRequest {

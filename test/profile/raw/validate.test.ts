@@ -11,13 +11,13 @@ import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { Label, Line, Profile } from 'pprof-format';
-import { parseRawProfile } from '../../src/profile/codec.js';
-import { InvalidProfileError } from '../../src/profile/errors.js';
-import { rawDelta, rawSampleTypeIndexes, rawSums, scanProfile, validateRaw } from '../../src/profile/raw.js';
-import { sampleTypeIndexes, sumsBySampleType, validateProfile } from '../helpers/reference/validate.js';
-import { fixture, FIXTURE_DIR } from '../helpers/pprof-model.js';
-import { RawFuzzWorker } from '../helpers/raw-fuzz-worker.js';
-import { buildHeap, type Entry } from '../helpers/synthetic.js';
+import { parseRawProfile } from '../../../src/profile/codec.js';
+import { InvalidProfileError } from '../../../src/profile/errors.js';
+import { rawDelta, rawSampleTypeIndexes, rawSums, scanProfile, validateRaw } from '../../../src/profile/raw/index.js';
+import { sampleTypeIndexes, sumsBySampleType, validateProfile } from '../../helpers/reference/validate.js';
+import { fixture, FIXTURE_DIR } from '../../helpers/pprof-model.js';
+import { RawFuzzWorker } from '../../helpers/raw-fuzz-worker.js';
+import { buildHeap, type Entry } from '../../helpers/synthetic.js';
 
 fc.configureGlobal({ includeErrorInReport: true });
 

@@ -9,17 +9,17 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
-import { BaselineStore } from '../../src/profile/baselines.js';
-import { ProfileProcessor } from '../../src/profile/processor.js';
-import { baselineBytes, rawDelta, rawSampleTypeIndexes, scanProfile, validateRaw, type RawBaseline } from '../../src/profile/raw.js';
-import type { ProfileTypeName } from '../../src/profile/types.js';
-import { computeDelta, type DeltaBaseline } from '../helpers/reference/delta.js';
-import { sampleTypeIndexes, validateProfile } from '../helpers/reference/validate.js';
-import { canonicalSamples, profileFields } from '../helpers/canonical.js';
-import { fixture, i64, structureProblems } from '../helpers/pprof-model.js';
-import { assertGoOnPath, goPprof } from '../helpers/pprof.js';
-import { cleanupAfterAll } from '../helpers/processes.js';
-import { testTarget } from '../helpers/targets.js';
+import { BaselineStore } from '../../../src/profile/baselines.js';
+import { ProfileProcessor } from '../../../src/profile/processor.js';
+import { baselineBytes, rawDelta, rawSampleTypeIndexes, scanProfile, validateRaw, type RawBaseline } from '../../../src/profile/raw/index.js';
+import type { ProfileTypeName } from '../../../src/profile/types.js';
+import { computeDelta, type DeltaBaseline } from '../../helpers/reference/delta.js';
+import { sampleTypeIndexes, validateProfile } from '../../helpers/reference/validate.js';
+import { canonicalSamples, profileFields } from '../../helpers/canonical.js';
+import { fixture, i64, structureProblems } from '../../helpers/pprof-model.js';
+import { assertGoOnPath, goPprof } from '../../helpers/pprof.js';
+import { cleanupAfterAll } from '../../helpers/processes.js';
+import { testTarget } from '../../helpers/targets.js';
 
 const DELTA_TYPES: Record<string, readonly string[]> = {
   heap: ['alloc_objects', 'alloc_space'],

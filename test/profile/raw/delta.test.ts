@@ -17,11 +17,11 @@ import {
   validateRaw,
   type RawBaseline,
   type RawDeltaOutcome,
-} from '../../src/profile/raw.js';
-import { computeDelta, type DeltaBaseline, type DeltaOutcome } from '../helpers/reference/delta.js';
-import { sampleTypeIndexes, validateProfile } from '../helpers/reference/validate.js';
-import { canonicalSamples, profileFields } from '../helpers/canonical.js';
-import { i64, structureProblems, u } from '../helpers/pprof-model.js';
+} from '../../../src/profile/raw/index.js';
+import { computeDelta, type DeltaBaseline, type DeltaOutcome } from '../../helpers/reference/delta.js';
+import { sampleTypeIndexes, validateProfile } from '../../helpers/reference/validate.js';
+import { canonicalSamples, profileFields } from '../../helpers/canonical.js';
+import { i64, structureProblems, u } from '../../helpers/pprof-model.js';
 import {
   buildGeneric,
   CONTENTION_TYPES,
@@ -33,7 +33,7 @@ import {
   type GenLabel,
   type GenLayout,
   type GenProfileOptions,
-} from '../helpers/synthetic.js';
+} from '../../helpers/synthetic.js';
 
 // ---------------------------------------------------------------- kinds of profile
 
