@@ -1,5 +1,5 @@
 export { loadConfigFile, parseConfig, type LoadOptions } from './load.js';
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 export { formatDuration, parseGoDuration } from './duration.js';
-export { DEFAULT_SERVICE } from './validate.js';
+export { DEFAULT_SERVICE } from './validate/index.js';
 export type * from './types.js';

@@ -5,7 +5,7 @@ import type { Env } from './env.js';
 import { ConfigError } from './errors.js';
 import { locateKeys } from './key-lines.js';
 import type { Config } from './types.js';
-import { validateConfig } from './validate.js';
+import { validateConfig } from './validate/index.js';
 
 export interface LoadOptions {
   readonly env?: Env;
