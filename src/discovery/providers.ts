@@ -7,7 +7,7 @@ import type { Clock } from '../core/clock.js';
 import { DnsSd } from './dns-sd.js';
 import { FileSd } from './file-sd.js';
 import { HttpSd } from './http-sd.js';
-import { KubernetesSd } from './kubernetes-sd.js';
+import { KubernetesSd } from './kubernetes/index.js';
 import type { ProviderFactory } from './manager.js';
 import type { DiscoveryProvider } from './types.js';
 

@@ -20,14 +20,14 @@ import {
   resolveConnection,
   type KubernetesSdConfig,
   type KubernetesSdOptions,
-} from '../../src/discovery/kubernetes-sd.js';
-import { expandTemplate } from '../../src/discovery/template.js';
-import type { TargetGroup } from '../../src/discovery/types.js';
-import { createLogger, silentLogger } from '../../src/core/log.js';
-import { FakeKubeApi, makePod, recordedPodList, type FakeKubeApiOptions, type PodJson } from '../helpers/fake-kube-api.js';
-import { FakeClock } from '../helpers/fake-clock.js';
-import { goTargetConfig } from '../helpers/targets.js';
-import { makeTlsMaterial, type TlsMaterial } from '../helpers/tls.js';
+} from '../../../src/discovery/kubernetes/index.js';
+import { expandTemplate } from '../../../src/discovery/template.js';
+import type { TargetGroup } from '../../../src/discovery/types.js';
+import { createLogger, silentLogger } from '../../../src/core/log.js';
+import { FakeKubeApi, makePod, recordedPodList, type FakeKubeApiOptions, type PodJson } from '../../helpers/fake-kube-api.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+import { goTargetConfig } from '../../helpers/targets.js';
+import { makeTlsMaterial, type TlsMaterial } from '../../helpers/tls.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
