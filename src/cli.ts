@@ -1,18 +1,19 @@
 // Command line: argument parsing, signals, wiring. Nothing else lives here.
 
 import { parseArgs } from 'node:util';
-import { Collector, DISCOVER_ONCE_WAIT_MS, describeOutput } from './collector.js';
+import { Collector } from './collector.js';
 import { ConfigError, formatDuration, formatIssue, loadConfigFile, type Config } from './config/index.js';
 import { agentReloadPlan } from './config/reload.js';
 import { VERSION } from './core/version.js';
 import { LOG_LEVELS, type GoTargetConfig, type LogLevel, type ScrapeBudgetConfig } from './config/types.js';
 import type { Target } from './core/target.js';
 import { staticTargets } from './discovery/static.js';
-import type { CollectOutcome } from './server/health.js';
 import { createLogger, type LogFormat } from './core/log.js';
 import { redactedUrl } from './core/redact.js';
 import { inShard, shardOf } from './discovery/shard.js';
 import { CollectorMetrics } from './server/metrics.js';
+import { runOnce } from './once.js';
+import { describeOutput } from './server/describe-output.js';
 import { StatusServer } from './server/http.js';
 import { statusRoutes } from './server/targets.js';
 import { PROFILE_TYPES } from './profile/types.js';
@@ -149,16 +150,6 @@ export function renderPlan(config: Config, collectorTargets: readonly Target[]):
   return `${lines.join('\n')}\n`;
 }
 
-function pad(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
-}
-
-/** How long --once waits for delivery: the slowest output's timeout (a file write: 10 s) plus a margin. */
-export function onceDeliveryWaitMs(outputs: Config['outputs']): number {
-  return Math.max(...outputs.map((o) => (o.kind === 'file' ? 10_000 : o.timeoutMs))) + 5_000;
-}
-
 /** --log-format when given; otherwise pretty when the logs go to a terminal, JSON lines when not. */
 export function logFormatFor(given: LogFormat | undefined, logStream: { readonly isTTY?: boolean }): LogFormat {
   return given ?? (logStream.isTTY ? 'pretty' : 'json');
@@ -170,66 +161,6 @@ function budgetWords(c: GoTargetConfig): string[] {
   if (c.cpuBudget) out.push(`cpu_budget ${formatDuration(c.cpuBudget.budgetMs)} of CPU profiling per ${formatDuration(c.cpuBudget.periodMs)}`);
   for (const [type, b] of Object.entries(c.scrapeBudgets ?? {}) as Array<[string, ScrapeBudgetConfig]>) out.push(`${type}_budget ${b.scrapes} scrape(s) per ${formatDuration(b.periodMs)}`);
   return out;
-}
-
-export function renderOnceTable(
-  rows: Array<{ target: string; type: string; outcome: CollectOutcome; delivered: string }>,
-): string {
-  const table = [['TARGET', 'TYPE', 'RESULT', 'SAMPLES', 'BYTES', 'DELIVERED', 'ERROR / HINT']];
-  for (const r of rows) {
-    const o = r.outcome;
-    const msg = [o.error?.message, o.hint].filter(Boolean).join(' -- ');
-    table.push([r.target, r.type, o.result, String(o.samples), String(o.bytes), r.delivered, msg]);
-  }
-  return `${pad(table)}\n`;
-}
-
-async function runOnce(config: Config, logLevel: LogLevel, logFormat: LogFormat, io: CliIO): Promise<number> {
-  // The table goes to stdout; logs to stderr, in the format asked for.
-  const logger = createLogger({ level: logLevel, format: logFormat, destination: { write: (s: string) => void io.stderr(s) } });
-  const delivered = new Map<string, Set<string>>();
-  const failedDelivery = new Map<string, string[]>();
-  const collector = new Collector(config, {
-    clock: systemClock,
-    logger,
-    deliveryEvents: {
-      onSent: (output, record) => {
-        let s = delivered.get(record.id);
-        if (!s) delivered.set(record.id, (s = new Set()));
-        s.add(output);
-      },
-      onDrop: (output, record, reason) => {
-        const l = failedDelivery.get(record.id) ?? [];
-        l.push(`${output}: ${reason}`);
-        failedDelivery.set(record.id, l);
-      },
-    },
-  });
-  const results = await collector.runOnce();
-  await collector.outputSet?.drain(onceDeliveryWaitMs(config.outputs));
-  const outputs = config.outputs.map((o) => o.name);
-  let ok = true;
-  const rows = results.map(({ target, type, outcome }) => {
-    let deliveredText = '-';
-    if (outcome.recordId) {
-      const got = delivered.get(outcome.recordId) ?? new Set();
-      const missing = outputs.filter((o) => !got.has(o));
-      deliveredText = missing.length === 0 ? 'yes' : `no (${(failedDelivery.get(outcome.recordId) ?? missing.map((m) => `${m}: not yet`)).join(', ')})`;
-      if (missing.length > 0) ok = false;
-    }
-    if (outcome.result !== 'shipped') ok = false;
-    return { target: target.baseUrl, type, outcome, delivered: deliveredText };
-  });
-  await collector.stop(0);
-  if (rows.length === 0) {
-    // An empty table is not a success: nothing was checked.
-    const shard = config.agent.shard ? `, or every target belongs to another shard than ${config.agent.shard.index}/${config.agent.shard.count}` : '';
-    io.stdout(`no targets to scrape: the config lists none, or discovery found none within ${DISCOVER_ONCE_WAIT_MS / 1000}s${shard}\n`);
-    return EXIT_FAILURE;
-  }
-  io.stdout(renderOnceTable(rows));
-  io.stdout(ok ? 'all profiles scraped and delivered\n' : 'some profiles were not scraped or not delivered (see ERROR / HINT)\n');
-  return ok ? EXIT_OK : EXIT_FAILURE;
 }
 
 async function runForever(file: string, config: Config, logLevel: LogLevel, logLevelFromCli: boolean, logFormat: LogFormat): Promise<number> {
@@ -348,6 +279,6 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
     return EXIT_OK;
   }
   // --once logs to stderr (its table is stdout), the daemon to stdout.
-  if (args.once) return runOnce(config, logLevel, logFormatFor(args.logFormat, process.stderr), io);
+  if (args.once) return (await runOnce(config, logLevel, logFormatFor(args.logFormat, process.stderr), io)) ? EXIT_OK : EXIT_FAILURE;
   return runForever(args.config, config, logLevel, args.logLevel !== undefined, logFormatFor(args.logFormat, process.stdout));
 }

@@ -2,7 +2,7 @@
 // outputs. State that must outlive a reload (baselines, CPU windows, health)
 // is held here, keyed by target identity, not inside scheduler jobs.
 
-import type { Config, DatakitOutputConfig, PyroscopeOutputConfig } from './config/types.js';
+import type { Config } from './config/types.js';
 import { formatDuration } from './config/duration.js';
 import type { Target } from './core/target.js';
 import { buildTarget, staticTargets } from './discovery/static.js';
@@ -11,24 +11,24 @@ import { providerFactory } from './discovery/providers.js';
 import { inShard } from './discovery/shard.js';
 import { CpuBudgets } from './scrape/cpu-budget.js';
 import { HealthStore, type CollectOutcome } from './server/health.js';
-import { wholeTargetHint } from './server/hints.js';
 import { LIMITS } from './core/limits.js';
 import type { Logger } from './core/log.js';
 import type { CollectorMetrics } from './server/metrics.js';
 import { OutputSet } from './output/index.js';
 import type { DeliveryEvents } from './output/queue.js';
 import type { Backoff } from './output/retry.js';
-import { redactedUrl } from './core/redact.js';
 import { join } from 'node:path';
 import { ProfileProcessor } from './profile/processor.js';
 import { InlineEngine, WorkerPool, makeRunner, type ProfileEngine } from './profile/workers.js';
 import type { ProfileRecord } from './profile/record.js';
-import { isCumulative, type ProfileTypeName } from './profile/types.js';
+import type { ProfileTypeName } from './profile/types.js';
 import { sleep, type Clock, type TimerHandle } from './core/clock.js';
 import { Scheduler, type JobSpec } from './schedule/scheduler.js';
 import { CpuProfileGate, CpuWindows } from './scrape/cpu-gate.js';
 import { DispatcherPool } from './scrape/dispatchers.js';
+import { describeOutput } from './server/describe-output.js';
 import { LastProfiles } from './server/last-profiles.js';
+import { targetStatuses, type TargetStatus } from './server/target-status.js';
 import { ProfilePipeline } from './pipeline.js';
 
 export interface CollectorDeps {
@@ -49,36 +49,6 @@ export interface CollectorDeps {
   readonly durable?: boolean;
 }
 
-export interface TypeStatus {
-  readonly type: ProfileTypeName;
-  /** up: the last scrape worked; down: it failed; skipped: it did not run (CPU busy); pending: not scraped yet. */
-  readonly health: 'up' | 'down' | 'skipped' | 'pending';
-  readonly result?: CollectOutcome['result'];
-  readonly lastScrapeAtMs?: number;
-  readonly durationMs?: number;
-  readonly nextScrapeAtMs?: number;
-  readonly samples?: number;
-  readonly bytes?: number;
-  readonly error?: { readonly code: string; readonly message: string };
-  readonly hint?: string;
-  readonly consecutiveFailures: number;
-  readonly lastSuccessAtMs?: number;
-  /** The last shipped profile, when it is still kept for download. */
-  readonly profile?: { readonly id: string; readonly bytes: number; readonly startNs: string; readonly endNs: string };
-}
-
-export interface TargetStatus {
-  readonly id: string;
-  readonly url: string;
-  readonly service: string;
-  readonly env: string;
-  readonly version: string;
-  readonly instance: string;
-  readonly tags: Readonly<Record<string, string>>;
-  readonly intervalMs: number;
-  readonly types: TypeStatus[];
-}
-
 export interface StopReport {
   /** Deliveries not done before the grace period ended (kept in the spool when durable). */
   readonly undelivered: number;
@@ -87,39 +57,6 @@ export interface StopReport {
   /** Scrapes still running when the grace period ended. */
   readonly abandonedScrapes: number;
 }
-
-/** Auth, TLS and headers of a network output, in words, without any secret. */
-function networkParts(o: DatakitOutputConfig | PyroscopeOutputConfig): string[] {
-  const parts: string[] = [];
-  if (o.auth?.kind === 'basic') parts.push(`basic auth as ${o.auth.username}${o.auth.from ? ` (password from ${o.auth.from})` : ''}`);
-  if (o.auth?.kind === 'bearer') parts.push(`bearer token${o.auth.from ? ` from ${o.auth.from}` : ''}`);
-  if (o.tls) parts.push(o.tls.insecureSkipVerify ? 'TLS certificate NOT verified' : `TLS verified${o.tls.caFile ? ` with CA ${o.tls.caFile}` : ''}`);
-  if (o.tls?.certFile) parts.push(`client certificate ${o.tls.certFile}`);
-  const headers = Object.keys(o.headers);
-  if (headers.length) parts.push(`headers: ${headers.join(', ')}; values not shown`);
-  return parts;
-}
-
-/** One line per output for --check and the start log; secrets are never shown. */
-export function describeOutput(o: Config['outputs'][number]): string {
-  switch (o.kind) {
-    case 'file':
-      return `file "${o.name}" -> ${o.dir}`;
-    case 'datakit': {
-      const parts = networkParts(o);
-      return `datakit "${o.name}" -> ${redactedUrl(o.url)}${parts.length ? ` (${parts.join(', ')})` : ''}`;
-    }
-    case 'pyroscope': {
-      const parts = [`api ${o.api}`];
-      if (o.tenantId) parts.push(`tenant ${o.tenantId}`);
-      parts.push(...networkParts(o));
-      return `pyroscope "${o.name}" -> ${redactedUrl(o.url)} (${parts.join(', ')})`;
-    }
-  }
-}
-
-/** How long --once lets discovery report before it scrapes what was found. */
-export const DISCOVER_ONCE_WAIT_MS = 3_000;
 
 /** How often the per-output counters are logged while anything changes. */
 const OUTPUT_STATS_EVERY_MS = 60_000;
@@ -140,7 +77,8 @@ export class Collector {
   private readonly log: Logger;
   private statsTimer: TimerHandle | null = null;
   private readonly engine: ProfileEngine;
-  private readonly discovery: DiscoveryManager;
+  /** The discoveries; --once (src/once.ts) starts and stops them itself. */
+  readonly discovery: DiscoveryManager;
   private started = false;
   private stopping = false;
   /** Per service and budgeted type ("service/type"): the ids of its replicas (targets). */
@@ -233,7 +171,7 @@ export class Collector {
   }
 
   /** Opens the outputs (and, when durable, the spool, replaying what it holds). */
-  private async openOutputs(): Promise<OutputSet> {
+  async openOutputs(): Promise<OutputSet> {
     if (this.outputs) return this.outputs;
     for (const o of this.config.outputs) this.deps.metrics?.initOutput(o.name);
     const a = this.config.agent;
@@ -253,48 +191,7 @@ export class Collector {
 
   /** What /targets and /api/targets show: every target and type, as of now. */
   status(): TargetStatus[] {
-    return this.targets.map((t) => ({
-      id: t.id,
-      url: t.baseUrl,
-      service: t.service,
-      env: t.env,
-      version: t.version,
-      instance: t.instance,
-      tags: t.tags,
-      intervalMs: t.config.intervalMs,
-      types: this.typeStatuses(t),
-    }));
-  }
-
-  private typeStatuses(t: Target): TypeStatus[] {
-    const healths = t.config.enabledTypes.map((type) => this.health.get(t.id, type));
-    const targetHint = wholeTargetHint(healths.map((h) => h?.last));
-    return t.config.enabledTypes.map((type, i): TypeStatus => {
-      const h = healths[i];
-      const next = this.scheduler.nextRun(`${t.id}/${type}`);
-      const last = h?.last;
-      const hint = targetHint ?? last?.hint;
-      const profile = this.lastProfiles.get(t.id, type);
-      return {
-        type,
-        health: !last ? 'pending' : last.result === 'failed' ? 'down' : last.result === 'skipped' ? 'skipped' : 'up',
-        ...(last
-          ? {
-              result: last.result,
-              lastScrapeAtMs: last.startedAtMs,
-              durationMs: last.durationMs,
-              samples: last.samples,
-              bytes: last.bytes,
-              ...(last.error ? { error: last.error } : {}),
-              ...(hint ? { hint } : {}),
-            }
-          : {}),
-        consecutiveFailures: h?.consecutiveFailures ?? 0,
-        ...(h?.lastSuccessAtMs !== undefined ? { lastSuccessAtMs: h.lastSuccessAtMs } : {}),
-        ...(next !== undefined ? { nextScrapeAtMs: next } : {}),
-        ...(profile ? { profile: { id: profile.id, bytes: profile.pprof.length, startNs: profile.startNs.toString(), endNs: profile.endNs.toString() } } : {}),
-      };
-    });
+    return targetStatuses(this.targets, { health: this.health, lastProfiles: this.lastProfiles, nextRun: (key) => this.scheduler.nextRun(key) });
   }
 
   get currentTargets(): readonly Target[] {
@@ -447,6 +344,17 @@ export class Collector {
     this.log.info(r, 'config reloaded');
   }
 
+  /** For --once, which runs no scheduler: the targets to scrape now (the config's and what discovery found). */
+  resolveNow(): readonly Target[] {
+    this.targets = this.resolveTargets(this.config);
+    return this.targets;
+  }
+
+  /** For --once: one collection of one (target, type), outside the scheduler. */
+  collect(target: Target, type: ProfileTypeName, signal?: AbortSignal): Promise<CollectOutcome> {
+    return this.pipeline.collect(target, type, signal);
+  }
+
   /** Stops scheduling, waits (bounded) for scrapes and sends, then closes. */
   async stop(graceMs: number = this.config.agent.shutdownGraceMs): Promise<StopReport> {
     const { clock } = this.deps;
@@ -485,49 +393,6 @@ export class Collector {
     }
     if (abandonedScrapes > 0) this.log.warn({ abandoned_scrapes: abandonedScrapes }, `${abandonedScrapes} scrape(s) abandoned at the end of the grace period`);
     return { undelivered, spooled, abandonedScrapes };
-  }
-
-  /** For --once: start the discoveries, give them a moment to report, stop them. */
-  private async discoverOnce(): Promise<void> {
-    this.discovery.sync(this.config.templates);
-    await sleep(this.deps.clock, DISCOVER_ONCE_WAIT_MS);
-    await this.discovery.stop();
-  }
-
-  /**
-   * One full cycle of every target and type, without the scheduler:
-   * cumulative types take a baseline, then a second scrape one CPU window
-   * later (so every type covers the same window). Resolves with the last
-   * outcome of each (target, type).
-   */
-  async runOnce(signal?: AbortSignal): Promise<Array<{ target: Target; type: ProfileTypeName; outcome: CollectOutcome }>> {
-    await this.openOutputs();
-    if (this.config.templates.length > 0) await this.discoverOnce();
-    this.targets = this.resolveTargets(this.config);
-    const { clock } = this.deps;
-    const perTarget = this.targets.map(async (target) => {
-      const types = target.config.enabledTypes;
-      const cumulative = types.filter(isCumulative);
-      const baselines = await Promise.all(cumulative.map((type) => this.pipeline.collect(target, type, signal)));
-      const gapMs = target.config.profileDurationMs;
-      const rest = types.filter((t) => !isCumulative(t)).map(async (type) => ({ type, outcome: await this.pipeline.collect(target, type, signal) }));
-      const second = (async () => {
-        if (cumulative.length === 0) return [];
-        await sleep(clock, gapMs, signal);
-        return Promise.all(
-          cumulative.map(async (type, i) => {
-            const first = baselines[i]!;
-            // A failed baseline is the answer: a second scrape cannot make a delta.
-            if (first.result === 'failed') return { type, outcome: first };
-            return { type, outcome: await this.pipeline.collect(target, type, signal) };
-          }),
-        );
-      })();
-      const all = [...(await Promise.all(rest)), ...(await second)];
-      const hint = wholeTargetHint(all.map((r) => r.outcome));
-      return all.map(({ type, outcome }) => ({ target, type, outcome: hint ? { ...outcome, hint } : outcome }));
-    });
-    return (await Promise.all(perTarget)).flat();
   }
 }
 

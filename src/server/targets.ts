@@ -4,7 +4,7 @@
 // loads nothing from the network.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TargetStatus, TypeStatus } from '../collector.js';
+import type { TargetStatus, TypeStatus } from './target-status.js';
 import type { QueueStats } from '../output/queue.js';
 import { PROFILE_TYPES, isProfileTypeName } from '../profile/types.js';
 import { buildFlameGraph, renderFlameGraph } from './flame.js';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { TargetStatus } from '../../src/collector.js';
+import type { TargetStatus } from '../../src/server/target-status.js';
 import type { ProfileRecord } from '../../src/profile/record.js';
 import { buildFlameGraph } from '../../src/server/flame.js';
 import { LastProfiles } from '../../src/server/last-profiles.js';

@@ -3,13 +3,13 @@
 // why nothing was checked, instead of "all profiles scraped and delivered".
 // And how long --once waits for delivery: every output kind's own timeout.
 //
-//   node --import tsx --test test/cli/once-no-targets.test.ts
+//   node --import tsx --test test/once/no-targets.test.ts
 
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { onceDeliveryWaitMs } from '../../src/cli.js';
+import { onceDeliveryWaitMs } from '../../src/once.js';
 import { parseConfig } from '../../src/config/index.js';
 import { cleanupAfterEach, spawnCollector } from '../helpers/processes.js';
 
