@@ -1,6 +1,6 @@
 // Protobuf wire format, just what pprof needs, on raw bytes: a reader that
 // walks fields without building objects, and a growable writer. Used by the
-// fast delta path (src/profile/raw.ts), where decoding every sample into
+// fast delta path (src/profile/raw/), where decoding every sample into
 // objects would cost several times the gunzip + gzip floor.
 
 import { InvalidProfileError } from '../profile/errors.js';

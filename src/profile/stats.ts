@@ -1,6 +1,6 @@
 // Per-sample-type sums of a profile: what the derived runtime metrics (CPU
 // cores, live heap, allocation rate, goroutines, lock wait) are made of.
-// Computed by src/profile/raw.ts in the same pass that validates the samples.
+// Computed by src/profile/raw/ in the same pass that validates the samples.
 
 
 export interface ProfileStats {

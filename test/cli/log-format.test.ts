@@ -54,7 +54,7 @@ const isJson = (l: string) => {
     return false;
   }
 };
-/** pino-pretty's line as configured in src/log.ts: "[HH:MM:ss.l] LEVEL: message {fields}". */
+/** pino-pretty's line as configured in src/core/log.ts: "[HH:MM:ss.l] LEVEL: message {fields}". */
 const PRETTY_LINE = /^\[\d{2}:\d{2}:\d{2}\.\d{3}\] (TRACE|DEBUG|INFO|WARN|ERROR|FATAL): \S/;
 
 /** The daemon until it has logged a scrape failure (the first slot is within one interval), then SIGTERM. */

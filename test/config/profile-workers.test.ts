@@ -1,6 +1,6 @@
 // [agent] profile_workers (README "[agent]"): worker threads that decode
 // profiles and compute deltas; default every core but one (1 to 4); 0 runs
-// them on the main thread. The key's parsing and errors (src/config/validate.ts),
+// them on the main thread. The key's parsing and errors (src/config/validate/agent.ts),
 // and a durable Collector with profile_workers = 0, which must use the inline
 // engine and still ship (src/collector.ts).
 //

@@ -1,4 +1,4 @@
-// The protobuf wire layer of the production codec (src/profile/pb.ts):
+// The protobuf wire layer of the production codec (src/core/pb.ts):
 // varints across the whole int64 range, against an independent bigint
 // encoder written here; the reader's fast paths (1-2 byte varints) against
 // its slow paths; sizes against the bytes actually written; and the errors a

@@ -1,6 +1,6 @@
 // TargetTypeMap: per (target, type) state that goes with its target.
 //
-//   node --import tsx --test test/util/target-type-map.test.ts
+//   node --import tsx --test test/core/target-type-map.test.ts
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

@@ -147,7 +147,7 @@ export function wire(p: Profile): Profile {
 
 // ---------------------------------------------------------------- generic profiles
 //
-// For the equivalence tests of the production codec (src/profile/raw.ts)
+// For the equivalence tests of the production codec (src/profile/raw/)
 // against the reference: any sample types (heap-like or mutex/block-like),
 // several labels per sample written in varying orders, a stack+labels split
 // over up to three samples, locations with and without addresses, tables,

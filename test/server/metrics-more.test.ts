@@ -1,6 +1,6 @@
 // Two metrics README "Status page, metrics and hints" promises:
 //  - collector_schedule_lateness_seconds, a histogram of how long after its
-//    slot a scrape started (src/metrics.ts, fed by the scheduler's onStart in
+//    slot a scrape started (src/server/metrics.ts, fed by the scheduler's onStart in
 //    src/collector.ts);
 //  - the collector_go_* runtime metrics derived from profiles, which DataKit's
 //    generate_metrics = false turns off for the targets of that input.

@@ -1,5 +1,5 @@
 // Reference implementation (pprof-format objects, written for clarity):
-// the oracle the production path in src/profile/raw.ts is tested against.
+// the oracle the production path in src/profile/raw/ is tested against.
 
 // Rebuilds a profile around a new set of samples: locations, functions,
 // mappings and strings that no sample uses are dropped, and ids are renumbered

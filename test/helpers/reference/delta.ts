@@ -1,5 +1,5 @@
 // Reference implementation (pprof-format objects, written for clarity):
-// the oracle the production path in src/profile/raw.ts is tested against.
+// the oracle the production path in src/profile/raw/ is tested against.
 
 // Deltas of Go's cumulative profiles (heap alloc_*, mutex and block).
 //

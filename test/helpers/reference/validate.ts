@@ -1,5 +1,5 @@
 // Reference implementation (pprof-format objects, written for clarity):
-// the oracle the production path in src/profile/raw.ts is tested against.
+// the oracle the production path in src/profile/raw/ is tested against.
 
 // Structural checks a backend would otherwise do after it said "200 queued":
 // every reference in the profile points at something that exists. A profile

@@ -1,4 +1,4 @@
-// The production delta (src/profile/raw.ts, and the processor on top of it)
+// The production delta (src/profile/raw/, and the processor on top of it)
 // against the reference delta (test/helpers/reference) on every consecutive
 // pair of profiles recorded from the Go fixture, and `go tool pprof -raw`
 // reading what production ships.

@@ -1,4 +1,4 @@
-// The production delta (src/profile/raw.ts, on raw protobuf bytes) against
+// The production delta (src/profile/raw/, on raw protobuf bytes) against
 // the reference (test/helpers/reference, pprof-format objects): for random
 // pairs and triples of synthetic heap-like and mutex/block-like profiles both
 // reach the same outcome and, when they ship, the same samples with the same

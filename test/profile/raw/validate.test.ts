@@ -1,4 +1,4 @@
-// Validation in the production codec (src/profile/raw.ts, parseRawProfile)
+// Validation in the production codec (src/profile/raw/, parseRawProfile)
 // against the reference validator (test/helpers/reference/validate.ts):
 // everything the reference rejects, production rejects with an
 // InvalidProfileError saying the same thing; protobuf-level garbage is
@@ -63,7 +63,7 @@ function bothReject(bytes: Uint8Array, ref: RegExp, prod: RegExp): void {
   assert.match(p.message, prod);
 }
 
-// A few protobuf bytes, written here (independently of src/profile/pb.ts).
+// A few protobuf bytes, written here (independently of src/core/pb.ts).
 function varint(v: number | bigint): number[] {
   let x = BigInt.asUintN(64, BigInt(v));
   const out: number[] = [];
