@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { goFixtureProblem, readRequestLog, startGoTarget, type RequestLogLine, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
+import { goFixtureProblem, readRequestLog, startGoTarget, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
 import { startIntake, type DatakitIntake } from '../helpers/datakit-intake.js';
+import { quietMoment } from '../helpers/kill-timing.js';
 import { cleanupAfterAll, sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
 import { decodeGzipped, negativeValues } from '../helpers/pprof.js';
 
@@ -23,38 +24,6 @@ const PATH_TYPE: Record<string, string> = {
   '/debug/pprof/block': 'block',
 };
 const CUMULATIVE = new Set(['heap', 'mutex', 'block']);
-const CPU = '/debug/pprof/profile';
-
-function endMs(l: RequestLogLine): number {
-  return Date.parse(l.time) + l.duration_ms;
-}
-
-/**
- * Waits for a moment when no quick (non-CPU) request is being answered or is
- * due within `marginMs`: a SIGKILL then cannot land between "the target sent
- * a profile" and "the collector wrote it to its spool". (A CPU profile in
- * flight is cut off; the target logs it as not written, and it is not
- * counted as served.)
- */
-async function quietMoment(requestLog: string, marginMs: number, limitMs: number): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (Date.now() < deadline) {
-    const lines = readRequestLog(requestLog).filter((l) => l.path !== CPU);
-    const now = Date.now();
-    const lastByPath = new Map<string, RequestLogLine>();
-    for (const l of lines) lastByPath.set(l.path, l);
-    const recent = lines.some((l) => now - endMs(l) < marginMs);
-    // Each type comes back every 10 s on its own slot.
-    const soon = [...lastByPath.values()].some((l) => {
-      const next = Date.parse(l.time) + 10_000;
-      return next - now < marginMs * 2 && next - now > -marginMs;
-    });
-    if (!recent && !soon && lastByPath.size >= 4) return;
-    await sleep(25);
-  }
-  throw new Error('no quiet moment found to kill the collector in');
-}
-
 describe('chaos', () => {
   test('intake outage + collector SIGKILL and restart + target restart: every served profile delivered, none negative', { timeout: 240_000 }, async (t: TestContext) => {
     const goProblem = goFixtureProblem();
