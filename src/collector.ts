@@ -11,14 +11,16 @@ import { providerFactory } from './discovery/providers.js';
 import { inShard } from './discovery/shard.js';
 import { CpuBudgets } from './scrape/cpu-budget.js';
 import { HealthStore, type CollectOutcome } from './server/health.js';
-import { LIMITS } from './core/limits.js';
+import { lockDataDir, type DataDirLock } from './core/data-dir-lock.js';
 import type { Logger } from './core/log.js';
 import type { CollectorMetrics } from './server/metrics.js';
 import { OutputSet } from './output/index.js';
 import type { DeliveryEvents } from './output/queue.js';
 import type { Backoff } from './output/retry.js';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ProfileProcessor } from './profile/processor.js';
+import { ProfileProcessor, type NewBaseline } from './profile/processor.js';
 import { InlineEngine, WorkerPool, makeRunner, type ProfileEngine } from './profile/workers.js';
 import type { ProfileRecord } from './profile/record.js';
 import type { ProfileTypeName } from './profile/types.js';
@@ -77,6 +79,7 @@ export class Collector {
   private readonly log: Logger;
   private statsTimer: TimerHandle | null = null;
   private readonly engine: ProfileEngine;
+  private readonly processor: ProfileProcessor;
   /** The discoveries; --once (src/once.ts) starts and stops them itself. */
   readonly discovery: DiscoveryManager;
   private started = false;
@@ -87,6 +90,7 @@ export class Collector {
   /** The last shipped profile per target and type, for the status page. */
   readonly lastProfiles = new LastProfiles();
   private lastStats = '';
+  private lock: DataDirLock | null = null;
 
   constructor(
     config: Config,
@@ -118,19 +122,22 @@ export class Collector {
       onClockJump: () => this.log.warn('the wall clock stepped back: every job moved to its next slot from the new time'),
     });
     const durable = deps.durable ?? false;
-    // The daemon decodes and computes deltas in worker threads (which own
-    // the baselines, saved under data_dir); --once inline, in memory.
-    const settings = {
-      ...(durable ? { baselineDir: join(config.agent.dataDir, 'state', 'baselines') } : {}),
-      maxSavedAgeMs: LIMITS.baselineMaxAgeMs,
-    };
+    // The daemon decodes and computes deltas in worker threads, which keep
+    // the baselines in memory; the spool persists their bodies with the
+    // deltas (see output/spool), and hands them back after a restart or to
+    // a worker that replaced one that died. --once runs inline, in memory.
     this.engine =
-      durable && config.agent.profileWorkers > 0 ? new WorkerPool(config.agent.profileWorkers, settings, deps.logger) : new InlineEngine(makeRunner(settings));
+      durable && config.agent.profileWorkers > 0 ? new WorkerPool(config.agent.profileWorkers, deps.logger, () => this.processor.engineReset()) : new InlineEngine(makeRunner());
+    this.processor = new ProfileProcessor({
+      engine: this.engine,
+      now: () => deps.clock.now(),
+      ...(durable ? { saved: async (targetId: string, type: ProfileTypeName) => (await this.openOutputs()).savedBaseline(targetId, type) } : {}),
+    });
     this.pipeline = new ProfilePipeline({
       clock: deps.clock,
       logger: deps.logger,
       dispatchers: this.dispatchers,
-      processor: new ProfileProcessor({ engine: this.engine, now: () => deps.clock.now() }),
+      processor: this.processor,
       cpuGate: this.cpuGate,
       cpuWindows: this.cpuWindows,
       budget: (target, type, cost) => {
@@ -140,7 +147,8 @@ export class Collector {
         return this.budgets.tryTake(key, target.id, b, cost, this.replicas.get(key) ?? [target.id]);
       },
       health: this.health,
-      emit: (record) => this.emit(record),
+      emit: (record, baseline) => this.emit(record, baseline),
+      saveBaseline: async (baseline) => (await this.openOutputs()).saveBaseline(baseline),
       observe: (o, t) => {
         deps.metrics?.observeOutcome(o, t);
         deps.onOutcome?.(o, t);
@@ -183,9 +191,9 @@ export class Collector {
     return this.outputs;
   }
 
-  private async emit(record: ProfileRecord): Promise<void> {
+  private async emit(record: ProfileRecord, baseline?: NewBaseline): Promise<void> {
     const outputs = this.outputs ?? (await this.openOutputs());
-    await outputs.dispatch(record);
+    await outputs.dispatch(record, baseline);
     this.lastProfiles.put(record);
   }
 
@@ -244,7 +252,8 @@ export class Collector {
     const ids = new Set(this.targets.map((t) => t.id));
     for (const t of oldTargets) if (!ids.has(t.id)) this.deps.metrics?.forgetTarget(t, t.config.enabledTypes);
     const { added, removed, changed } = this.scheduler.sync(this.jobsFor(this.targets));
-    this.engine.retainTargets(ids);
+    this.processor.retainTargets(ids);
+    this.outputs?.retainBaselines(ids);
     this.pipeline.retainTargets(ids);
     for (const key of this.overlapsSaid) if (!ids.has(key.slice(0, key.lastIndexOf('/')))) this.overlapsSaid.delete(key);
     this.cpuWindows.retainTargets(ids);
@@ -306,8 +315,16 @@ export class Collector {
     }, OUTPUT_STATS_EVERY_MS);
   }
 
-  /** Opens outputs and spool (replaying it), then starts scheduling. Throws when the spool cannot be created. */
+  /**
+   * Takes data_dir (when durable), opens outputs and spool (replaying it),
+   * then starts scheduling. Throws when another collector holds data_dir or
+   * the spool cannot be created.
+   */
   async start(): Promise<void> {
+    if (this.deps.durable) {
+      this.lock = await lockDataDir(this.config.agent.dataDir);
+      await this.removeOldBaselineFiles();
+    }
     await this.openOutputs();
     this.scheduleStats();
     this.started = true;
@@ -383,6 +400,8 @@ export class Collector {
     }
     await this.dispatchers.close();
     await this.engine.close();
+    await this.lock?.release();
+    this.lock = null;
     if (undelivered > 0) {
       this.log.warn(
         { undelivered, spooled },
@@ -393,6 +412,18 @@ export class Collector {
     }
     if (abandonedScrapes > 0) this.log.warn({ abandoned_scrapes: abandonedScrapes }, `${abandonedScrapes} scrape(s) abandoned at the end of the grace period`);
     return { undelivered, spooled, abandonedScrapes };
+  }
+
+  /**
+   * Earlier versions kept a copy of each baseline under state/baselines, up
+   * to a minute old; the spool keeps them now, exact. The old copies are
+   * not safe to continue from, so they go.
+   */
+  private async removeOldBaselineFiles(): Promise<void> {
+    const old = join(this.config.agent.dataDir, 'state', 'baselines');
+    if (!existsSync(old)) return;
+    await rm(old, { recursive: true, force: true }).catch(() => undefined);
+    this.log.info({ dir: old }, `removed ${old}: delta baselines are kept in the spool now; the first scrape of each cumulative type takes a new one`);
   }
 }
 

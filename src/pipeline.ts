@@ -9,7 +9,7 @@ import { basicCredentials, outputSecrets, redactSecrets } from './core/redact.js
 import type { CollectOutcome, CollectResult, HealthStore } from './server/health.js';
 import type { Logger } from './core/log.js';
 import { InvalidProfileError, ProfileTooLargeError } from './profile/errors.js';
-import type { ProfileProcessor } from './profile/processor.js';
+import type { NewBaseline, ProfileProcessor } from './profile/processor.js';
 import type { ProfileRecord } from './profile/record.js';
 import { PROFILE_TYPES, type ProfileTypeName } from './profile/types.js';
 import type { Clock } from './core/clock.js';
@@ -34,10 +34,13 @@ export interface PipelineDeps {
   readonly budget?: (target: Target, type: ProfileTypeName, cost: number) => BudgetDecision | null;
   readonly health: HealthStore;
   /**
-   * Hands a finished record to every output: resolves once it is safe (in the
-   * spool), never waits for a send.
+   * Hands a finished record to every output, with the baseline a delta
+   * leaves behind (persisted in the same write): resolves once it is safe
+   * (in the spool), never waits for a send.
    */
-  readonly emit: (record: ProfileRecord) => Promise<void>;
+  readonly emit: (record: ProfileRecord, baseline?: NewBaseline) => Promise<void>;
+  /** Keeps a baseline that ships nothing (a first scrape, a reset). */
+  readonly saveBaseline?: (baseline: NewBaseline) => Promise<void>;
   /** Called with every outcome (metrics, --once). */
   readonly observe?: (outcome: CollectOutcome, target: Target) => void;
 }
@@ -169,7 +172,8 @@ export class ProfilePipeline {
       if (processed.kind === 'reset') {
         log.info({ reason: processed.reason }, `${type} baseline reset: ${processed.reason}; this scrape is the new baseline and nothing is shipped for it`);
       }
-      if (processed.kind === 'shipped') await this.deps.emit(processed.record);
+      if (processed.kind === 'shipped') await this.deps.emit(processed.record, processed.baseline);
+      else await this.deps.saveBaseline?.(processed.baseline);
       const result: CollectResult = processed.kind;
       return this.finish(target, type, log, {
         result,

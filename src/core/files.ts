@@ -1,36 +1,61 @@
-// File writes on the callback fs API: the same syscalls as fs/promises with
-// less work per call (no FileHandle objects), which shows at hundreds of
-// profiles a second.
+// Durable file writes: a temp name, every byte, fdatasync, then rename, and
+// the directory fsynced once the names are in place, so "written" survives
+// a power cut. A write that fails at any step removes its temp file.
+// On the callback fs API: the same syscalls as fs/promises with less work
+// per call (no FileHandle objects), which shows at hundreds a second.
 
-import { close, fdatasync, open, rename, write, writeFile } from 'node:fs';
+import { close, fdatasync, fsync, open, rename, unlink, write } from 'node:fs';
 import { promisify } from 'node:util';
 
-const openP = promisify(open);
-const writeP = (fd: number, buf: Uint8Array, offset: number, length: number): Promise<number> =>
-  new Promise((resolve, reject) => write(fd, buf, offset, length, null, (err, n) => (err ? reject(err) : resolve(n))));
-const fdatasyncP = promisify(fdatasync);
-const closeP = promisify(close);
-const renameP = promisify(rename);
-const writeFileP = promisify(writeFile);
+/** The file-system calls a durable write makes (tests inject failures). */
+export interface FileOps {
+  open(path: string, flags: string): Promise<number>;
+  write(fd: number, buf: Uint8Array, offset: number, length: number): Promise<number>;
+  fdatasync(fd: number): Promise<void>;
+  fsync(fd: number): Promise<void>;
+  close(fd: number): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+}
 
-/** Writes `data` to a new file and waits until it is on the disk (fdatasync). */
-export async function writeDurable(path: string, data: Uint8Array): Promise<void> {
-  const fd = await openP(path, 'w');
+export const fsOps: FileOps = {
+  open: promisify(open) as (path: string, flags: string) => Promise<number>,
+  write: (fd, buf, offset, length) => new Promise((resolve, reject) => write(fd, buf, offset, length, null, (err, n) => (err ? reject(err) : resolve(n)))),
+  fdatasync: promisify(fdatasync),
+  fsync: promisify(fsync),
+  close: promisify(close),
+  rename: promisify(rename),
+  unlink: promisify(unlink),
+};
+
+let tmpSeq = 0;
+
+/** Writes `data` to `path` through a temp file: on disk (fdatasync) before it has the name. */
+export async function writeFileDurably(path: string, data: Uint8Array, ops: FileOps = fsOps): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${++tmpSeq}`;
+  let fd: number | null = null;
   try {
+    fd = await ops.open(tmp, 'wx');
     let off = 0;
-    while (off < data.length) off += await writeP(fd, data, off, data.length - off);
-    await fdatasyncP(fd);
-  } finally {
-    await closeP(fd);
+    while (off < data.length) off += await ops.write(fd, data, off, data.length - off);
+    await ops.fdatasync(fd);
+    const f = fd;
+    fd = null;
+    await ops.close(f);
+    await ops.rename(tmp, path);
+  } catch (err) {
+    if (fd !== null) await ops.close(fd).catch(() => undefined);
+    await ops.unlink(tmp).catch(() => undefined);
+    throw err;
   }
 }
 
-/**
- * Temp name, then rename: a reader never sees half a file. No sync: callers
- * use it where a durable copy exists elsewhere (the spool).
- */
-export async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFileP(tmp, data);
-  await renameP(tmp, path);
+/** Makes the names in `dir` (new files, renames) survive a power cut. */
+export async function syncDirectory(dir: string, ops: FileOps = fsOps): Promise<void> {
+  const fd = await ops.open(dir, 'r');
+  try {
+    await ops.fsync(fd);
+  } finally {
+    await ops.close(fd);
+  }
 }

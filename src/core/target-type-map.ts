@@ -29,6 +29,10 @@ export class TargetTypeMap<V> {
     return gone;
   }
 
+  clear(): void {
+    this.byTarget.clear();
+  }
+
   /** Entries of one target, by type. */
   ofTarget(targetId: string): ReadonlyMap<string, V> {
     return this.byTarget.get(targetId) ?? new Map();

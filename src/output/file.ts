@@ -1,11 +1,11 @@
 // [[outputs.file]]: one gzipped pprof file per profile, plus a JSON file with
-// the same stem holding type, window and tags. Both are written to a temp name
-// and renamed, pprof first, so a reader that sees the .json sees a complete
-// profile beside it. No fsync: the spool keeps the profile durably until this
-// output has written it, and replays it after a crash.
+// the same stem holding type, window and tags. Both are written to a temp name,
+// synced and renamed, pprof first, so a reader that sees the .json sees a
+// complete profile beside it, and the directory is synced before the profile
+// counts as delivered: the spool lets go of it then, so it must be on disk.
 
 import { mkdir, rm } from 'node:fs/promises';
-import { writeAtomic } from '../core/files.js';
+import { fsOps, syncDirectory, writeFileDurably, type FileOps } from '../core/files.js';
 import { join } from 'node:path';
 import type { FileOutputConfig } from '../config/types.js';
 import { rfc3339Nano, type ProfileRecord } from '../profile/record.js';
@@ -47,7 +47,10 @@ export class FileSender implements ProfileSender {
   readonly name: string;
   private readonly madeDirs = new Set<string>();
 
-  constructor(private readonly cfg: FileOutputConfig) {
+  constructor(
+    private readonly cfg: FileOutputConfig,
+    private readonly ops: FileOps = fsOps,
+  ) {
     this.name = cfg.name;
   }
 
@@ -62,13 +65,18 @@ export class FileSender implements ProfileSender {
       const dir = join(this.cfg.dir, safe(record.service));
       if (!this.madeDirs.has(dir)) {
         await mkdir(dir, { recursive: true });
+        await syncDirectory(this.cfg.dir, this.ops);
         this.madeDirs.add(dir);
       }
-      await writeAtomic(pprofPath, record.pprof);
+      await writeFileDurably(pprofPath, record.pprof, this.ops);
       const sidecar = fileSidecar(record, pprofPath.slice(pprofPath.lastIndexOf('/') + 1));
-      await writeAtomic(`${stem}.json`, Buffer.from(`${JSON.stringify(sidecar, null, 2)}\n`));
+      await writeFileDurably(`${stem}.json`, Buffer.from(`${JSON.stringify(sidecar, null, 2)}\n`), this.ops);
+      await syncDirectory(dir, this.ops);
     } catch (err) {
+      // Neither file stays: a pprof without its .json (or one whose name may
+      // not survive a power cut) is not delivered; the retry writes both.
       await rm(pprofPath, { force: true }).catch(() => undefined);
+      await rm(`${stem}.json`, { force: true }).catch(() => undefined);
       this.madeDirs.clear(); // the directory may be what went missing
       const e = err as NodeJS.ErrnoException;
       // A full disk or a permission problem can be fixed while we wait; retry.

@@ -15,7 +15,8 @@ import { FileSender } from './file.js';
 import { PyroscopeSender } from './pyroscope.js';
 import { DeliveryQueue, memoryStore, type DeliveryEvents, type ProfileSender, type QueueStats, type QueueStore } from './queue.js';
 import type { Backoff } from './retry.js';
-import { Spool, type SpoolDrop } from './spool.js';
+import type { FaultHook } from './spool/segment-log.js';
+import { Spool, type SavedBaseline, type SpoolDrop } from './spool/spool.js';
 
 export interface OutputDeps {
   readonly clock: Clock;
@@ -28,6 +29,18 @@ export interface SpoolSettings {
   readonly dir: string;
   readonly maxBytes: number;
   readonly maxAgeMs: number;
+  /** A saved delta baseline older than this is not used after a restart (default LIMITS.baselineMaxAgeMs). */
+  readonly baselineMaxAgeMs?: number;
+  /** Test seam: fails the named file-system step of the spool. */
+  readonly fault?: FaultHook;
+}
+
+/** A cumulative scrape's body, to keep as the delta baseline of its target and type. */
+export interface BaselineToSave {
+  readonly targetId: string;
+  readonly type: string;
+  readonly timeNs: bigint;
+  readonly body: Uint8Array;
 }
 
 /** How often spool_max_age is applied even when nothing new arrives. */
@@ -59,7 +72,10 @@ export class OutputSet {
     let spool: Spool | null = null;
     let replay = new Map<string, Array<{ id: string }>>();
     if (spoolSettings) {
-      const opened = await Spool.open({ ...spoolSettings, logger: deps.logger, now: () => deps.clock.now() }, configs.map((c) => c.name));
+      const opened = await Spool.open(
+        { baselineMaxAgeMs: LIMITS.baselineMaxAgeMs, ...spoolSettings, logger: deps.logger, now: () => deps.clock.now() },
+        configs.map((c) => c.name),
+      );
       spool = opened.spool;
       replay = opened.pending;
       if (opened.dropped.length > 0) {
@@ -124,6 +140,11 @@ export class OutputSet {
     }
   }
 
+  /** Ids the spool still holds for an output, oldest first (empty without a spool). */
+  spooled(output: string): string[] {
+    return this.spool?.heldFor(output) ?? [];
+  }
+
   get names(): string[] {
     return [...this.queues.keys()];
   }
@@ -134,22 +155,19 @@ export class OutputSet {
   }
 
   /**
-   * Writes the record to the spool (when there is one) and queues it for
-   * every output. Resolves once it is on disk; never waits for a send.
+   * Writes the record to the spool (when there is one), with the baseline
+   * its delta leaves behind in the same write, and queues it for every
+   * output. Resolves once it is on disk; never waits for a send.
    */
-  async dispatch(record: ProfileRecord): Promise<void> {
+  async dispatch(record: ProfileRecord, baseline?: BaselineToSave): Promise<void> {
     const names = this.names;
     if (this.spool) {
       try {
-        await this.spool.put(record, names);
+        await this.spool.put(record, names, baseline ? this.saved(baseline) : undefined);
         this.writeErrorSaid = '';
       } catch (err) {
         // Disk full or gone: still deliver from memory rather than lose it.
-        const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-        if (this.writeErrorSaid !== code) {
-          this.log.error({ err: { code, message: (err as Error).message }, spool: this.spool.dir }, `cannot write to the spool (${code}): profiles are held in memory only until it works again`);
-        }
-        this.writeErrorSaid = code;
+        this.writeFailed(err, baseline);
         for (const { queue } of this.queues.values()) queue.enqueue({ id: record.id, record, memoryOnly: true });
         return;
       }
@@ -158,6 +176,42 @@ export class OutputSet {
       return;
     }
     for (const { queue } of this.queues.values()) queue.enqueue(record);
+  }
+
+  /** Keeps a baseline alone (a first scrape, a reset), when there is a spool. */
+  async saveBaseline(baseline: BaselineToSave): Promise<void> {
+    if (!this.spool) return;
+    try {
+      await this.spool.putBaseline(this.saved(baseline));
+      this.writeErrorSaid = '';
+    } catch (err) {
+      this.writeFailed(err, baseline);
+    }
+  }
+
+  /** The body of the newest saved baseline of a target and type, if any. */
+  async savedBaseline(targetId: string, type: string): Promise<Uint8Array | undefined> {
+    return (await this.spool?.savedBaseline(targetId, type))?.body;
+  }
+
+  /** Forgets the saved baselines of targets that are gone. */
+  retainBaselines(targetIds: ReadonlySet<string>): void {
+    this.spool?.retainBaselines(targetIds);
+  }
+
+  private saved(b: BaselineToSave): SavedBaseline {
+    return { targetId: b.targetId, type: b.type, timeNs: b.timeNs, body: b.body, savedAtMs: this.deps.clock.now() };
+  }
+
+  private writeFailed(err: unknown, baseline: BaselineToSave | undefined): void {
+    // The baseline on disk is now older than the one the deltas continue
+    // from: a restart must not use it (it would count windows twice).
+    if (baseline) this.spool?.invalidateBaseline(baseline.targetId, baseline.type);
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    if (this.writeErrorSaid !== code) {
+      this.log.error({ err: { code, message: (err as Error).message }, spool: this.spool?.dir }, `cannot write to the spool (${code}): profiles are held in memory only until it works again`);
+    }
+    this.writeErrorSaid = code;
   }
 
   /** Applies the spool bounds; `checkAge` false: only spool_max_bytes (cheap, after each write). */
@@ -262,6 +316,7 @@ export class OutputSet {
     this.boundsTimer = null;
     const left = await Promise.all(this.all.map((q) => q.close()));
     await Promise.allSettled([...this.queues.values()].map((q) => q.agent?.destroy()));
+    await this.spool?.close();
     return left.reduce((a, b) => a + b, 0);
   }
 

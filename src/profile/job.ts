@@ -1,12 +1,12 @@
 // The CPU-heavy part of the profile stage: inflate, scan and validate, delta
 // against the baseline of that target and type, encode and gzip. A runner
-// owns the baselines of the targets routed to it (and their copies on disk),
-// so a baseline never crosses a thread boundary: it runs in a worker thread
-// (src/profile/workers.ts) or inline.
+// owns the in-memory baselines of the targets routed to it, so a baseline
+// never crosses a thread boundary (the spool persists their bodies): it runs
+// in a worker thread (src/profile/workers.ts) or inline.
 
 import { gzipSync } from 'node:zlib';
 import { DELTA_GZIP_LEVEL, inflateProfile, isGzip, parseRawProfile } from './codec.js';
-import type { BaselineFiles, BaselineStore } from './baselines.js';
+import type { BaselineStore } from './baselines.js';
 import { InvalidProfileError, ProfileTooLargeError } from './errors.js';
 import { rawDelta, rawSampleTypeIndexes, type RawBaseline } from './raw/index.js';
 import type { ProfileStats } from './stats.js';
@@ -20,6 +20,12 @@ export interface ProfileJob {
   readonly maxDecompressedBytes: number;
   /** Profile time to use when the profile has none (the scrape's end), ns. */
   readonly fallbackTimeNanos: bigint;
+  /**
+   * The body the last spooled delta of this target and type left as its
+   * baseline, for a runner that has none in memory (after a restart, or a
+   * worker that was replaced): the next delta continues exactly from it.
+   */
+  readonly savedBaseline?: Uint8Array;
 }
 
 interface JobCommon {
@@ -30,8 +36,8 @@ interface JobCommon {
 
 export type ProfileJobResult =
   | (JobCommon & { readonly kind: 'snapshot'; readonly durationNanos: bigint; readonly gzipped?: Uint8Array })
-  | (JobCommon & { readonly kind: 'baseline' })
-  | (JobCommon & { readonly kind: 'reset'; readonly reason: string })
+  | (JobCommon & { readonly kind: 'baseline'; readonly timeNanos: bigint })
+  | (JobCommon & { readonly kind: 'reset'; readonly reason: string; readonly timeNanos: bigint })
   | (JobCommon & {
       readonly kind: 'delta';
       readonly gzipped: Uint8Array;
@@ -61,39 +67,25 @@ export function fromJobError(e: JobError): Error {
 
 export interface ProfileJobRunnerOptions {
   readonly baselines: BaselineStore;
-  /** Baselines on disk, so a restarted collector continues its deltas. */
-  readonly files?: BaselineFiles;
-  /** A saved baseline older than this is not used. */
-  readonly maxSavedAgeMs: number;
-  readonly now?: () => number;
 }
 
 export class ProfileJobRunner {
-  private readonly now: () => number;
+  constructor(private readonly opts: ProfileJobRunnerOptions) {}
 
-  constructor(private readonly opts: ProfileJobRunnerOptions) {
-    this.now = opts.now ?? Date.now;
-    // Saved bodies too old to be a baseline (targets gone since an earlier run) go.
-    void opts.files?.pruneOlderThan(opts.maxSavedAgeMs);
-  }
-
-  /** The baseline a previous run of the collector left on disk, if it is recent and readable. */
-  private async savedBaseline(job: ProfileJob, deltaIdx: readonly number[]): Promise<RawBaseline | undefined> {
-    const saved = await this.opts.files?.load(job.targetId, job.type);
-    if (!saved || this.now() - saved.savedAtMs > this.opts.maxSavedAgeMs) return undefined;
+  /** The baseline a saved body stands for; undefined when it cannot be read (this scrape becomes the baseline). */
+  private async savedBaseline(job: ProfileJob, body: Uint8Array, deltaIdx: readonly number[]): Promise<RawBaseline | undefined> {
     try {
-      const { profile, index } = parseRawProfile(await inflateProfile(saved.body, job.maxDecompressedBytes), saved.body, undefined, { sums: false });
+      const { profile, index } = parseRawProfile(await inflateProfile(body, job.maxDecompressedBytes), body, undefined, { sums: false });
       const t = BigInt(profile.timeNanos);
       if (t <= 0n) return undefined;
       return rawDelta(profile, index, undefined, deltaIdx, t).baseline;
     } catch {
-      return undefined; // a torn or foreign file: this scrape becomes the baseline
+      return undefined;
     }
   }
 
   retainTargets(ids: ReadonlySet<string>): void {
     this.opts.baselines.retainTargets(ids);
-    void this.opts.files?.retainTargets(ids);
   }
 
   async run(job: ProfileJob): Promise<ProfileJobResult> {
@@ -114,15 +106,15 @@ export class ProfileJobRunner {
     const deltaIdx = rawSampleTypeIndexes(profile, spec.deltaSampleTypes, job.type);
     const timeNs = BigInt(profile.timeNanos);
     const timeNanos = timeNs > 0n ? timeNs : job.fallbackTimeNanos;
-    const { baselines, files } = this.opts;
-    const previous = baselines.get(job.targetId, job.type) ?? (await this.savedBaseline(job, deltaIdx));
+    const { baselines } = this.opts;
+    const previous = baselines.get(job.targetId, job.type) ?? (job.savedBaseline ? await this.savedBaseline(job, job.savedBaseline, deltaIdx) : undefined);
     const outcome = rawDelta(profile, index, previous, deltaIdx, timeNanos);
+    // The caller persists this scrape's body as the new baseline together
+    // with the delta (or alone): this runner only keeps it in memory.
     baselines.set(job.targetId, job.type, outcome.baseline);
-    // A new baseline is saved at once; during steady deltas, once a minute.
-    await (outcome.kind === 'delta' ? files?.maybeSave(job.targetId, job.type, job.body) : files?.save(job.targetId, job.type, job.body))?.catch(() => undefined);
     const scraped = outcome.scrapedSums;
-    if (outcome.kind === 'baseline') return { kind: 'baseline', scrapedSamples, empty, stats: { scraped } };
-    if (outcome.kind === 'reset') return { kind: 'reset', reason: outcome.reason, scrapedSamples, empty, stats: { scraped } };
+    if (outcome.kind === 'baseline') return { kind: 'baseline', timeNanos, scrapedSamples, empty, stats: { scraped } };
+    if (outcome.kind === 'reset') return { kind: 'reset', reason: outcome.reason, timeNanos, scrapedSamples, empty, stats: { scraped } };
     const gzipped = gzipSync(outcome.profile, { level: DELTA_GZIP_LEVEL });
     return {
       kind: 'delta',

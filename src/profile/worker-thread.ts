@@ -1,13 +1,13 @@
 // Runs the profile jobs of the targets routed to this worker (see workers.ts),
 // and owns their baselines.
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { toJobError, type ProfileJob } from './job.js';
-import { makeRunner, type RunnerSettings } from './workers.js';
+import { makeRunner } from './workers.js';
 
 const port = parentPort;
 if (!port) throw new Error('worker-thread.ts runs as a worker thread');
-const runner = makeRunner(workerData as RunnerSettings);
+const runner = makeRunner();
 
 port.on('message', (msg: { id: number; job: ProfileJob } | { retain: string[] }) => {
   if ('retain' in msg) {

@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../core/log.js';
 import { stableHash } from '../core/hash.js';
-import { BaselineFiles, BaselineStore } from './baselines.js';
+import { BaselineStore } from './baselines.js';
 import { fromJobError, ProfileJobRunner, type JobError, type ProfileJob, type ProfileJobResult } from './job.js';
 
 export interface ProfileEngine {
@@ -17,20 +17,8 @@ export interface ProfileEngine {
   close(): Promise<void>;
 }
 
-/** Settings a runner needs, in every thread. */
-export interface RunnerSettings {
-  /** Directory of saved baselines; none: baselines live in memory only. */
-  readonly baselineDir?: string;
-  readonly maxSavedAgeMs: number;
-}
-
-export function makeRunner(settings: RunnerSettings, baselines = new BaselineStore(), now?: () => number): ProfileJobRunner {
-  return new ProfileJobRunner({
-    baselines,
-    ...(settings.baselineDir ? { files: new BaselineFiles(settings.baselineDir) } : {}),
-    maxSavedAgeMs: settings.maxSavedAgeMs,
-    ...(now ? { now } : {}),
-  });
+export function makeRunner(baselines = new BaselineStore()): ProfileJobRunner {
+  return new ProfileJobRunner({ baselines });
 }
 
 /** Runs jobs on the calling thread. */
@@ -60,16 +48,20 @@ export class WorkerPool implements ProfileEngine {
   private nextId = 1;
   private closed = false;
 
+  /**
+   * `onReplaced`: a worker died and a new one took its place, with no
+   * baselines in memory; the caller hands it the saved ones again.
+   */
   constructor(
     size: number,
-    private readonly settings: RunnerSettings,
     private readonly logger: Logger,
+    private readonly onReplaced: () => void = () => undefined,
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn(i));
   }
 
   private spawn(i: number): Slot {
-    const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: this.settings });
+    const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url));
     worker.unref();
     const slot: Slot = { worker, pending: new Map() };
     worker.on('message', (m: Reply) => {
@@ -87,9 +79,11 @@ export class WorkerPool implements ProfileEngine {
       slot.pending.clear();
       if (!this.closed) {
         // A worker that died (out of memory, a bug) is replaced; its jobs fail
-        // once, and its targets take a new baseline (from disk when saved).
+        // once, and its targets continue from their saved baselines (the
+        // body of the last delta spooled), or take a new one.
         this.logger.error({ err: { message: err.message } }, `profile worker ${i} stopped (${err.message}); starting a new one`);
         this.slots[i] = this.spawn(i);
+        this.onReplaced();
       }
     };
     worker.on('error', fail);

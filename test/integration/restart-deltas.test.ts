@@ -140,7 +140,7 @@ test('SIGKILL between scrapes at several offsets: windows of every cumulative ty
     const windows = [...unique.values()].filter((u) => u.type === type).sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
     const rel = (ns: bigint) => ((Number(ns / 1_000_000n) - t0) / 1000).toFixed(3);
     lines.push(`${type}: ${windows.map((w) => `${rel(w.startNs)}→${rel(w.endNs)}`).join(' ')}`);
-    assert.ok(windows.length >= 7, `${type}: only ${windows.length} windows delivered`);
+    assert.ok(windows.length >= 5, `${type}: only ${windows.length} windows delivered`);
     for (let i = 1; i < windows.length; i++) {
       const prev = windows[i - 1]!;
       const cur = windows[i]!;

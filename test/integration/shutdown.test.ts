@@ -18,13 +18,14 @@
 //   node --import tsx --test --test-concurrency=1 test/integration/shutdown.test.ts
 
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { DatakitIntake } from '../helpers/datakit-intake.js';
 import { goSuite } from '../helpers/go-suite.js';
 import { spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
+import { spooledIds } from '../helpers/spool.js';
 
 const { cleanup, requireGo, tempDir, goTarget } = goSuite('pprof-shutdown-');
 
@@ -70,13 +71,6 @@ async function silentServer(): Promise<SilentServer> {
   return { url: `http://127.0.0.1:${port}`, requests, open: () => sockets.size };
 }
 
-function spoolFiles(dataDir: string, output: string): string[] {
-  const dir = join(dataDir, 'spool', 'outputs', output);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.prof'));
-}
-
-const idOf = (file: string) => file.replace(/\.prof$/, '');
 
 function msgLines(c: CollectorProcess, re: RegExp): Array<Record<string, unknown>> {
   return c.logLines().filter((l) => typeof l.msg === 'string' && re.test(l.msg));
@@ -190,7 +184,7 @@ describe('SIGTERM: shutdown_grace and the spool', () => {
     // Run 1: the intake refuses everything; profiles pile up in the spool.
     const first = collector(['-c', cfg]);
     await waitFor(
-      () => !first.running || intake.rejections.length > 0 || (spoolFiles(dataDir, 'datakit').length >= 3 && intake.attempts.length >= 1),
+      async () => !first.running || intake.rejections.length > 0 || ((await spooledIds(dataDir, 'datakit')).length >= 3 && intake.attempts.length >= 1),
       45_000,
       'three profiles in the spool and a refused delivery',
     );
@@ -199,9 +193,9 @@ describe('SIGTERM: shutdown_grace and the spool', () => {
     const firstExitMs = Date.now();
     assert.deepEqual({ code: exit1.code, signal: exit1.signal }, { code: 0, signal: null }, `first run's exit; stdout tail:\n${first.stdout.slice(-3000)}`);
 
-    const spooled = spoolFiles(dataDir, 'datakit');
-    const ids = spooled.map(idOf).sort();
-    t.diagnostic(`after the first run: ${spooled.length} file(s) in spool/outputs/datakit; intake attempts: ${intake.attempts.map((a) => a.status).join(',')}`);
+    const spooled = await spooledIds(dataDir, 'datakit');
+    const ids = [...spooled].sort();
+    t.diagnostic(`after the first run: ${spooled.length} profile(s) in the spool for datakit; intake attempts: ${intake.attempts.map((a) => a.status).join(',')}`);
     assert.ok(spooled.length >= 3, `the spool holds the undelivered profiles: ${spooled.join(', ')}`);
     assert.equal(intake.uploads.length, 0, 'the intake accepted nothing in the first run');
     for (const a of intake.attempts) {
@@ -210,7 +204,7 @@ describe('SIGTERM: shutdown_grace and the spool', () => {
     }
     const stays = msgLines(first, /stay in the spool for the next start/);
     assert.equal(stays.length, 1, `one line saying what stays in the spool:\n${first.stdout.slice(-3000)}`);
-    assert.equal(stays[0]!.undelivered, spooled.length, `the log's count (${String(stays[0]!.undelivered)}) is the number of spool files (${spooled.length})`);
+    assert.equal(stays[0]!.undelivered, spooled.length, `the log's count (${String(stays[0]!.undelivered)}) is the number of spooled profiles (${spooled.length})`);
     assert.equal(stays[0]!.spooled, true);
     assert.match(String(stays[0]!.msg), new RegExp(`^${spooled.length} `), 'the message says how many');
     assert.equal(stoppedLine(first).undelivered, spooled.length, 'the "stopped" line reports them too');
@@ -233,11 +227,11 @@ describe('SIGTERM: shutdown_grace and the spool', () => {
     }
     assert.deepEqual(intake.rejections.map((r) => r.reason), [], 'the replayed uploads are on contract');
     // A delivered profile leaves the spool.
-    await waitFor(() => !spoolFiles(dataDir, 'datakit').some((f) => ids.includes(idOf(f))), 5_000, 'the replayed profiles to leave the spool');
+    await waitFor(async () => !(await spooledIds(dataDir, 'datakit')).some((id) => ids.includes(id)), 5_000, 'the replayed profiles to leave the spool');
 
     const exit2 = await sigterm(second, 20_000);
     assert.deepEqual({ code: exit2.code, signal: exit2.signal }, { code: 0, signal: null }, `second run's exit; stdout tail:\n${second.stdout.slice(-3000)}`);
     assert.equal(stoppedLine(second).undelivered, 0, 'nothing left undelivered with the intake up');
-    assert.deepEqual(spoolFiles(dataDir, 'datakit'), [], 'the spool is empty');
+    assert.deepEqual(await spooledIds(dataDir, 'datakit'), [], 'the spool is empty');
   });
 });

@@ -9,7 +9,6 @@
 //   node --import tsx --test test/output/spool-bounds.test.ts
 
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -19,7 +18,7 @@ import { createLogger } from '../../src/core/log.js';
 import { OutputSet } from '../../src/output/index.js';
 import type { DropReason } from '../../src/output/queue.js';
 import { Backoff } from '../../src/output/retry.js';
-import { encodeSpoolRecord, idTimeMs } from '../../src/output/spool.js';
+import { idTimeMs, spooledBytes } from '../../src/output/spool/spool.js';
 import { newRecordId, type ProfileRecord } from '../../src/profile/record.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { cleanupAfterEach, sleep, waitFor } from '../helpers/processes.js';
@@ -50,6 +49,7 @@ interface Harness {
   readonly clock: FakeClock;
   readonly drops: Array<{ output: string; id: string; reason: DropReason }>;
   readonly logged: () => Array<Record<string, unknown>>;
+  /** Ids the spool still holds. */
   readonly spoolFiles: () => string[];
   readonly requests: string[];
 }
@@ -76,13 +76,12 @@ async function open(maxBytes: number, maxAgeMs: number): Promise<Harness> {
     { dir: join(dir, 'spool'), maxBytes, maxAgeMs },
   );
   cleanup.add(() => set.close());
-  const outDir = join(dir, 'spool', 'outputs', OUTPUT);
   return {
     set,
     clock,
     drops,
     logged: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
-    spoolFiles: () => (existsSync(outDir) ? readdirSync(outDir).sort() : []),
+    spoolFiles: () => set.spooled(OUTPUT).sort(),
     requests: backend.requests,
   };
 }
@@ -101,11 +100,11 @@ async function firstRefused(h: Harness, r: ProfileRecord): Promise<void> {
   assert.deepEqual(h.requests, [r.id]);
 }
 
-const fileOf = (r: ProfileRecord) => `${r.id}.prof`;
+const fileOf = (r: ProfileRecord) => r.id;
 
 describe('spool bounds through OutputSet, with the backend down', () => {
   it('past spool_max_bytes the oldest are dropped: onDrop spool_full for exactly those ids, their files gone, logged, counted', async () => {
-    const one = encodeSpoolRecord(recordAt(T0)).length;
+    const one = spooledBytes(recordAt(T0), [OUTPUT]);
     const h = await open(one * 3 + 10, 24 * 3600_000); // room for three profiles
     const records = [0, 1, 2, 3, 4].map((i) => recordAt(T0 - 5_000 + i * 1_000));
 

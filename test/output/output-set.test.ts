@@ -1,21 +1,26 @@
+// OutputSet over the spool: what is spooled survives a restart and is
+// delivered once; when the spool cannot be written, profiles go to memory
+// (bounded); a removed output's profiles are reported dropped; a profile the
+// spool drops while it is being sent is settled by that send.
+
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { LIMITS } from '../../src/core/limits.js';
 import { silentLogger } from '../../src/core/log.js';
 import { OutputSet } from '../../src/output/index.js';
 import type { ProfileSender } from '../../src/output/queue.js';
 import { Backoff, DeliveryError } from '../../src/output/retry.js';
-import { Spool, SpoolCorruptError, decodeSpoolRecord, encodeSpoolRecord, outputDirName } from '../../src/output/spool.js';
+import { Spool, spooledBytes } from '../../src/output/spool/spool.js';
 import { newRecordId, type ProfileRecord } from '../../src/profile/record.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { makeRecord } from '../helpers/records.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'spool-test-'));
+  const d = mkdtempSync(join(tmpdir(), 'output-set-test-'));
   dirs.push(d);
   return d;
 }
@@ -32,126 +37,12 @@ function recordAt(ms: number, over: Partial<ProfileRecord> = {}): ProfileRecord 
   return makeRecord({ id: newRecordId(ms), ...over });
 }
 
-describe('spool file format', () => {
-  test('a record survives encode/decode exactly, bigints and tags included', () => {
-    const r = recordAt(Date.now(), { startNs: 1_795_000_000_123_456_789n, endNs: 1_795_000_010_987_654_321n, isDelta: true, type: 'heap' });
-    const back = decodeSpoolRecord(encodeSpoolRecord(r));
-    assert.deepEqual({ ...back, pprof: back.pprof.toString('hex') }, { ...r, pprof: r.pprof.toString('hex') });
-    assert.ok(Object.isFrozen(back));
-  });
-
-  test('a torn or flipped file is refused, never half-read', () => {
-    const buf = encodeSpoolRecord(recordAt(Date.now()));
-    assert.throws(() => decodeSpoolRecord(buf.subarray(0, buf.length - 10)), SpoolCorruptError);
-    const flipped = Buffer.from(buf);
-    flipped[60] = flipped[60]! ^ 0xff;
-    assert.throws(() => decodeSpoolRecord(flipped), /checksum mismatch/);
-    assert.throws(() => decodeSpoolRecord(Buffer.from('hello, not a spool file at all, no, not at all')), /not a spool file/);
-  });
-
-  test('output names become safe directory names, distinct names stay distinct', () => {
-    assert.equal(outputDirName('datakit'), 'datakit');
-    assert.notEqual(outputDirName('a/b'), outputDirName('a_b'));
-    assert.match(outputDirName('../x'), /^[A-Za-z0-9._-]+$/);
-    assert.ok(!outputDirName('..').startsWith('.'));
-  });
-});
-
-describe('Spool', () => {
-  test('one file linked into every output; each output releases its own link; bytes are freed with the last one', async () => {
-    const dir = tempDir();
-    const { spool } = await Spool.open({ dir, maxBytes: BIG, maxAgeMs: DAY, logger: log }, ['a', 'b']);
-    const r = recordAt(Date.now());
-    const entry = await spool.put(r, ['a', 'b']);
-    const pa = join(dir, 'outputs', 'a', `${r.id}.prof`);
-    const pb = join(dir, 'outputs', 'b', `${r.id}.prof`);
-    assert.equal(statSync(pa).ino, statSync(pb).ino, 'hard links of one file');
-    assert.equal(statSync(pa).nlink, 2);
-    assert.equal(spool.bytes, entry.bytes);
-    assert.deepEqual(readdirSync(join(dir, 'tmp')), [], 'nothing left in tmp/');
-    assert.equal((await spool.load('b', r.id)).id, r.id);
-    await spool.release('a', r.id);
-    assert.equal(existsSync(pa), false);
-    assert.equal(spool.bytes, entry.bytes, 'still held for b');
-    await spool.release('b', r.id);
-    assert.equal(spool.bytes, 0);
-    assert.equal(spool.profiles, 0);
-  });
-
-  test('reopening replays what each output still holds, oldest first; outputs no longer configured are dropped; tmp leftovers removed', async () => {
-    const dir = tempDir();
-    const t0 = Date.now() - 60_000;
-    {
-      const { spool } = await Spool.open({ dir, maxBytes: BIG, maxAgeMs: DAY, logger: log }, ['a', 'b', 'gone']);
-      for (const i of [3, 1, 2]) await spool.put(recordAt(t0 + i * 1000, { sampleCount: i }), ['a', 'b', 'gone']);
-      await spool.release('b', (await Spool.open({ dir, maxBytes: BIG, maxAgeMs: DAY, logger: log }, ['a', 'b', 'gone'])).pending.get('b')![0]!.id);
-    }
-    writeFileSync(join(dir, 'tmp', 'half-written.prof'), 'torn');
-    const { spool, pending, dropped } = await Spool.open({ dir, maxBytes: BIG, maxAgeMs: DAY, logger: log }, ['a', 'b']);
-    assert.deepEqual(
-      pending.get('a')!.map((e) => e.createdMs),
-      [t0 + 1000, t0 + 2000, t0 + 3000],
-    );
-    assert.equal(pending.get('b')!.length, 2, 'b had released its oldest');
-    assert.equal(dropped.length, 3);
-    assert.ok(dropped.every((d) => d.output === 'gone' && d.reason === 'output_removed'));
-    assert.equal(existsSync(join(dir, 'outputs', 'gone')), false);
-    assert.deepEqual(readdirSync(join(dir, 'tmp')), []);
-    assert.equal(spool.profiles, 3);
-    const r = await spool.load('a', pending.get('a')![0]!.id);
-    assert.equal(r.sampleCount, 1);
-  });
-
-  test('a corrupt file is quarantined on load, with the error; the rest is unaffected', async () => {
-    const dir = tempDir();
-    const { spool } = await Spool.open({ dir, maxBytes: BIG, maxAgeMs: DAY, logger: log }, ['a']);
-    const good = recordAt(Date.now() - 2000);
-    const bad = recordAt(Date.now() - 1000);
-    await spool.put(good, ['a']);
-    await spool.put(bad, ['a']);
-    const p = join(dir, 'outputs', 'a', `${bad.id}.prof`);
-    const buf = readFileSync(p);
-    writeFileSync(p, buf.subarray(0, buf.length / 2));
-    await assert.rejects(spool.load('a', bad.id), SpoolCorruptError);
-    assert.equal(existsSync(p), false);
-    assert.equal(readdirSync(join(dir, 'quarantine')).length, 1);
-    assert.equal((await spool.load('a', good.id)).id, good.id);
-    assert.equal(spool.profiles, 1);
-  });
-
-  test('spool_max_bytes drops the oldest first; spool_max_age drops what is too old', async () => {
-    const dir = tempDir();
-    let now = Date.now();
-    const one = encodeSpoolRecord(makeRecord()).length;
-    const { spool } = await Spool.open({ dir, maxBytes: one * 3 + 10, maxAgeMs: 60_000, logger: log, now: () => now }, ['a']);
-    const ids: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      const r = recordAt(now - 5000 + i * 1000);
-      ids.push(r.id);
-      await spool.put(r, ['a']);
-    }
-    const byBytes = await spool.enforceBounds();
-    assert.deepEqual(
-      byBytes.map((d) => [d.id, d.reason]),
-      [
-        [ids[0], 'spool_full'],
-        [ids[1], 'spool_full'],
-      ],
-    );
-    assert.equal(spool.profiles, 3);
-    now += 60_000 - 1500; // the cutoff is now at t0-1500: ids[2] (t0-3000) and ids[3] (t0-2000) are too old, ids[4] (t0-1000) is not
-    const byAge = await spool.enforceBounds();
-    assert.deepEqual(
-      byAge.map((d) => [d.id, d.reason]),
-      [
-        [ids[2], 'too_old'],
-        [ids[3], 'too_old'],
-      ],
-    );
-    assert.equal(spool.profiles, 1);
-    assert.deepEqual(readdirSync(join(dir, 'outputs', 'a')), [`${ids[4]}.prof`]);
-  });
-});
+/** What a closed spool still holds for an output. */
+async function spooledOnDisk(dir: string, output: string): Promise<string[]> {
+  const { spool, pending } = await Spool.open({ dir, maxBytes: BIG, maxAgeMs: DAY * 3650, logger: log }, [output]);
+  await spool.close();
+  return pending.get(output)!.map((e) => e.id);
+}
 
 /** A sender that fails (retryably) until `up`, and records what it accepted. */
 function flakySender(name: string, state: { up: boolean; got: string[] }): ProfileSender {
@@ -183,7 +74,7 @@ describe('OutputSet with the spool: nothing is lost across a restart', () => {
     assert.deepEqual(state.got, []);
     const left = await first.close(); // the "crash": nothing delivered
     assert.equal(left, 5);
-    assert.equal(readdirSync(join(dir, 'spool', 'outputs', 'files')).length, 5, 'all five on disk');
+    assert.equal((await spooledOnDisk(join(dir, 'spool'), 'files')).length, 5, 'all five on disk');
 
     state.up = true;
     const second = await OutputSet.open([file], deps, settings);
@@ -192,8 +83,9 @@ describe('OutputSet with the spool: nothing is lost across a restart', () => {
     await clock.advance(1_000);
     await second.drain(5_000);
     assert.deepEqual([...state.got].sort(), records.map((r) => r.id).sort(), 'every profile, exactly once');
-    assert.deepEqual(readdirSync(join(dir, 'spool', 'outputs', 'files')), [], 'the spool is empty once delivered');
+    assert.deepEqual(second.spooled('files'), [], 'the spool is empty once delivered');
     await second.close();
+    assert.deepEqual(await spooledOnDisk(join(dir, 'spool'), 'files'), [], 'and stays empty at the next start');
   });
 });
 
@@ -202,17 +94,14 @@ describe('OutputSet when the spool cannot be written', () => {
     const state = { up: false, got: [] as string[] };
     const file = { kind: 'file' as const, name: 'files', source: { file: 'x', line: 1 }, dir: join(dir, 'files') };
     const events = { onDrop: (_o: string, _r: unknown, reason: string) => void drops.push(reason) };
-    const set = await OutputSet.open([file], { clock, logger: log, backoff: new Backoff({ random: () => 0 }), events }, { dir: join(dir, 'spool'), maxBytes: BIG, maxAgeMs: DAY });
+    const disk = { full: false };
+    const fault = () => {
+      if (disk.full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    };
+    const set = await OutputSet.open([file], { clock, logger: log, backoff: new Backoff({ random: () => 0 }), events }, { dir: join(dir, 'spool'), maxBytes: BIG, maxAgeMs: DAY, fault });
     (set.all[0] as unknown as { sender: ProfileSender }).sender = flakySender('files', state);
-    const tmp = join(dir, 'spool', 'tmp');
-    const breakSpool = () => {
-      rmSync(tmp, { recursive: true, force: true });
-      writeFileSync(tmp, 'a file where the spool wants a directory');
-    };
-    const mendSpool = () => {
-      rmSync(tmp, { force: true });
-      mkdirSync(tmp);
-    };
+    const breakSpool = () => void (disk.full = true);
+    const mendSpool = () => void (disk.full = false);
     return { set, state, breakSpool, mendSpool };
   }
 
@@ -238,7 +127,7 @@ describe('OutputSet when the spool cannot be written', () => {
     for (const m of memory) await set.dispatch(m);
     r = set.readiness();
     assert.equal(r.ready, false, r.why);
-    assert.match(r.why, /the spool cannot be written \(ENOTDIR\) and outputs are failing \(files\)/);
+    assert.match(r.why, /the spool cannot be written \(ENOSPC\) and outputs are failing \(files\)/);
     assert.deepEqual(drops, new Array(5).fill('queue_full'), 'the 5 oldest beyond the bound are dropped');
 
     // The backend comes back: everything still held is delivered from memory.
@@ -273,7 +162,7 @@ describe('OutputSet when the spool cannot be written', () => {
     const left = await set.close();
     assert.equal(left, 4);
     assert.deepEqual(drops, ['shutdown', 'shutdown', 'shutdown'], 'the three memory-only profiles are lost, and counted');
-    assert.equal(readdirSync(join(dir, 'spool', 'outputs', 'files')).length, 1, 'the spooled one is on disk for the next start');
+    assert.equal((await spooledOnDisk(join(dir, 'spool'), 'files')).length, 1, 'the spooled one is on disk for the next start');
   });
 });
 
@@ -328,7 +217,7 @@ describe('OutputSet: the spool drops a profile while it is being sent', () => {
     const sent: string[] = [];
     const events = { onDrop: (_o: string, r: { id: string }, reason: string) => void drops.push([r.id, reason]), onSent: (_o: string, r: { id: string }) => void sent.push(r.id) };
     const records = Array.from({ length: 4 }, (_, i) => recordAt(clock.now() + i));
-    const perFile = encodeSpoolRecord(records[0]!).length;
+    const perFile = spooledBytes(records[0]!, ['held']);
     const file = { kind: 'file' as const, name: 'held', source: { file: 'x', line: 1 }, dir: join(dir, 'held') };
     const set = await OutputSet.open([file], { clock, logger: log, backoff: new Backoff({ random: () => 0 }), events }, { dir: join(dir, 'spool'), maxBytes: perFile * 2 + perFile / 2, maxAgeMs: DAY });
     const held = heldSender();
