@@ -256,7 +256,7 @@ export class DeliveryQueue {
     try {
       record = await this.store.load(this.name, item);
     } catch (err) {
-      // A spool file that cannot be read (quarantined, or dropped by the
+      // A spool entry that cannot be read (corrupt, or dropped by the
       // spool bounds meanwhile) cannot be sent, ever.
       const forgotten = this.sending.get(item.id);
       this.sending.delete(item.id);
