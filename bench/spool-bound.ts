@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { silentLogger } from '../src/log.js';
+import { silentLogger } from '../src/core/log.js';
 import { Spool, spooledBytes } from '../src/output/spool/spool.js';
 import { freezeRecord, newRecordId, type ProfileRecord } from '../src/profile/record.js';
 
