@@ -5,11 +5,10 @@
 import type { Config } from './config/types.js';
 import { formatDuration } from './config/duration.js';
 import type { Target } from './core/target.js';
-import { buildTarget, staticTargets } from './discovery/static.js';
+import { resolveTargets } from './discovery/resolve.js';
 import { DiscoveryManager, type ProviderFactory } from './discovery/manager.js';
 import { providerFactory } from './discovery/providers.js';
-import { inShard } from './discovery/shard.js';
-import { CpuBudgets } from './scrape/cpu-budget.js';
+import { budgetKey, budgetOf, budgetReplicas, CpuBudgets } from './scrape/cpu-budget.js';
 import { HealthStore, type CollectOutcome } from './server/health.js';
 import { lockDataDir, type DataDirLock } from './core/data-dir-lock.js';
 import type { Logger } from './core/log.js';
@@ -17,8 +16,7 @@ import type { CollectorMetrics } from './server/metrics.js';
 import { OutputSet } from './output/index.js';
 import type { DeliveryEvents } from './output/queue.js';
 import type { Backoff } from './output/retry.js';
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { removeLegacyBaselines } from './output/spool/legacy.js';
 import { join } from 'node:path';
 import { ProfileProcessor, type NewBaseline } from './profile/processor.js';
 import { InlineEngine, WorkerPool, makeRunner, type ProfileEngine } from './profile/workers.js';
@@ -141,9 +139,9 @@ export class Collector {
       cpuGate: this.cpuGate,
       cpuWindows: this.cpuWindows,
       budget: (target, type, cost) => {
-        const b = type === 'cpu' ? target.config.cpuBudget : target.config.scrapeBudgets?.[type];
+        const b = budgetOf(target, type);
         if (!b) return null;
-        const key = `${target.service}/${type}`;
+        const key = budgetKey(target, type);
         return this.budgets.tryTake(key, target.id, b, cost, this.replicas.get(key) ?? [target.id]);
       },
       health: this.health,
@@ -211,34 +209,8 @@ export class Collector {
     return this.outputs;
   }
 
-  /**
-   * The targets to scrape now: the config's own, then what discovery found.
-   * A static block listed twice with the same URL and tags is scraped once;
-   * discovered targets collapse by host:port (and never duplicate a static
-   * one). With [agent] shard, only this shard's share is kept.
-   */
   private resolveTargets(config: Config): Target[] {
-    const byId = new Map<string, Target>();
-    for (const t of staticTargets(config)) {
-      const prev = byId.get(t.id);
-      if (prev) {
-        this.log.warn(
-          { target: t.baseUrl, lines: [prev.config.source.line, t.config.source.line] },
-          `${t.baseUrl} is listed twice with the same tags (lines ${prev.config.source.line} and ${t.config.source.line}); scraping it once`,
-        );
-        continue;
-      }
-      byId.set(t.id, t);
-    }
-    const taken = new Set([...byId.values()].map((t) => t.instance));
-    for (const c of this.discovery.targets()) {
-      const t = buildTarget(c, config.agent.hostname);
-      if (taken.has(t.instance)) continue;
-      taken.add(t.instance);
-      byId.set(t.id, t);
-    }
-    const shard = config.agent.shard;
-    return [...byId.values()].filter((t) => inShard(t.baseUrl, shard));
+    return resolveTargets(config, this.discovery.targets(), this.log);
   }
 
   /**
@@ -259,18 +231,7 @@ export class Collector {
     this.cpuWindows.retainTargets(ids);
     this.health.retainTargets(ids);
     this.lastProfiles.retainTargets(ids);
-    this.replicas = new Map();
-    for (const t of this.targets) {
-      // Only targets that scrape the type are its replicas: one that never
-      // asks (the type not in its types) would hold every other's turn forever.
-      for (const type of t.config.enabledTypes) {
-        if (!(type === 'cpu' ? t.config.cpuBudget : t.config.scrapeBudgets?.[type])) continue;
-        const key = `${t.service}/${type}`;
-        const list = this.replicas.get(key) ?? [];
-        list.push(t.id);
-        this.replicas.set(key, list);
-      }
-    }
+    this.replicas = budgetReplicas(this.targets);
     return { added: added.length, removed: removed.length, changed: changed.length };
   }
 
@@ -323,7 +284,8 @@ export class Collector {
   async start(): Promise<void> {
     if (this.deps.durable) {
       this.lock = await lockDataDir(this.config.agent.dataDir);
-      await this.removeOldBaselineFiles();
+      const old = await removeLegacyBaselines(this.config.agent.dataDir);
+      if (old) this.log.info({ dir: old }, `removed ${old}: delta baselines are kept in the spool now; the first scrape of each cumulative type takes a new one`);
     }
     await this.openOutputs();
     this.scheduleStats();
@@ -414,16 +376,5 @@ export class Collector {
     return { undelivered, spooled, abandonedScrapes };
   }
 
-  /**
-   * Earlier versions kept a copy of each baseline under state/baselines, up
-   * to a minute old; the spool keeps them now, exact. The old copies are
-   * not safe to continue from, so they go.
-   */
-  private async removeOldBaselineFiles(): Promise<void> {
-    const old = join(this.config.agent.dataDir, 'state', 'baselines');
-    if (!existsSync(old)) return;
-    await rm(old, { recursive: true, force: true }).catch(() => undefined);
-    this.log.info({ dir: old }, `removed ${old}: delta baselines are kept in the spool now; the first scrape of each cumulative type takes a new one`);
-  }
 }
 

@@ -8,6 +8,8 @@
 
 import type { CpuBudgetConfig, ScrapeBudgetConfig } from '../config/types.js';
 import type { Clock } from '../core/clock.js';
+import type { Target } from '../core/target.js';
+import type { ProfileTypeName } from '../profile/types.js';
 
 export type BudgetDecision = { readonly ok: true } | { readonly ok: false; readonly why: 'spent' | 'turn' };
 
@@ -53,4 +55,33 @@ export class CpuBudgets {
     }
     return { ok: true };
   }
+}
+
+/** The budget of a target's type, if it has one. */
+export function budgetOf(target: Target, type: ProfileTypeName): CpuBudgetConfig | ScrapeBudgetConfig | undefined {
+  return type === 'cpu' ? target.config.cpuBudget : target.config.scrapeBudgets?.[type];
+}
+
+/** Replicas share a budget by service and type. */
+export function budgetKey(target: Target, type: ProfileTypeName): string {
+  return `${target.service}/${type}`;
+}
+
+/**
+ * Per budget key, the ids of the targets that take turns in it. Only
+ * targets that scrape the type are its replicas: one that never asks (the
+ * type not in its types) would hold every other's turn forever.
+ */
+export function budgetReplicas(targets: readonly Target[]): Map<string, string[]> {
+  const replicas = new Map<string, string[]>();
+  for (const t of targets) {
+    for (const type of t.config.enabledTypes) {
+      if (!budgetOf(t, type)) continue;
+      const key = budgetKey(t, type);
+      const list = replicas.get(key) ?? [];
+      list.push(t.id);
+      replicas.set(key, list);
+    }
+  }
+  return replicas;
 }

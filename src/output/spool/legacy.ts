@@ -3,7 +3,7 @@
 // start and moved into the segment log, so an upgrade loses nothing.
 
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { access, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProfileRecord } from '../../profile/record.js';
 import { isProfileTypeName } from '../../profile/types.js';
@@ -103,4 +103,17 @@ export async function readLegacySpool(dir: string): Promise<{ profiles: LegacyPr
 export async function removeLegacySpool(dir: string): Promise<void> {
   await rm(join(dir, 'outputs'), { recursive: true, force: true });
   await rm(join(dir, 'tmp'), { recursive: true, force: true });
+}
+
+/**
+ * Earlier versions kept a copy of each baseline under
+ * <data_dir>/state/baselines, up to a minute old: not safe to continue a
+ * delta from (it counts windows twice), so it goes. Returns the directory
+ * when there was one.
+ */
+export async function removeLegacyBaselines(dataDir: string): Promise<string | null> {
+  const old = join(dataDir, 'state', 'baselines');
+  if (!(await access(old).then(() => true, () => false))) return null;
+  await rm(old, { recursive: true, force: true }).catch(() => undefined);
+  return old;
 }

@@ -30,7 +30,8 @@ import {
   type SavedBaseline,
 } from './format.js';
 import { outputDirName, readLegacySpool, removeLegacySpool } from './legacy.js';
-import { baselineKey, replaySegments, type BaselineRef } from './replay.js';
+import { BaselineIndex } from './baseline-index.js';
+import { replaySegments } from './replay.js';
 import { listSegments, SegmentLog, type FaultHook, type Location } from './segment-log.js';
 
 export { SpoolCorruptError, idTimeMs, spooledBytes, type SavedBaseline } from './format.js';
@@ -80,9 +81,10 @@ export class Spool {
   private fifo: string[] = [];
   private head = 0;
   private heldBytes = 0;
-  private readonly baselines = new Map<string, BaselineRef>();
-  /** Baseline keys written by this run (only these are forgotten with their target). */
-  private readonly touched = new Set<string>();
+  private readonly baselines = new BaselineIndex((seg, change) => {
+    this.counts(seg).baselines += change;
+    if (change < 0) void this.reclaim(seg);
+  });
   /** Live entries per segment, and when each was started. */
   private readonly live = new Map<number, { records: number; baselines: number; sinceMs: number }>();
   private acks = new Map<string, string[]>();
@@ -159,11 +161,7 @@ export class Spool {
       spool.hold(id, { loc: r.loc, bytes: r.bytes, createdMs: r.createdMs || spool.now(), outputs: r.outputs });
     }
     const oldest = spool.now() - spool.baselineMaxAgeMs;
-    for (const [key, b] of state.baselines) {
-      if (b.savedAtMs < oldest) continue;
-      spool.baselines.set(key, b);
-      spool.counts(b.loc.seg).baselines++;
-    }
+    for (const b of state.baselines.values()) if (b.savedAtMs >= oldest) spool.baselines.restore(b);
     for (const seq of seqs) await spool.reclaim(seq);
     await spool.importLegacy(wanted, dropped);
     const pending = new Map<string, SpoolEntry[]>(outputs.map((o) => [o, []]));
@@ -212,18 +210,6 @@ export class Spool {
     await this.segments.remove(seq);
   }
 
-  private setBaseline(b: SavedBaseline, loc: Location): void {
-    const key = baselineKey(b.targetId, b.type);
-    const old = this.baselines.get(key);
-    this.baselines.set(key, { targetId: b.targetId, type: b.type, loc, timeNs: b.timeNs, savedAtMs: b.savedAtMs });
-    this.counts(loc.seg).baselines++;
-    this.touched.add(key);
-    if (old) {
-      this.counts(old.loc.seg).baselines--;
-      void this.reclaim(old.loc.seg);
-    }
-  }
-
   /** A new segment was started: the one before may be done with. */
   private afterWrite(loc: Location): void {
     for (const seq of this.live.keys()) if (seq < loc.seg) void this.reclaim(seq);
@@ -241,7 +227,7 @@ export class Spool {
     const bytes = size - (baseline?.body.length ?? 0);
     const createdMs = idTimeMs(record.id) || this.now();
     this.hold(record.id, { loc, bytes, createdMs, outputs: new Set(outputs) });
-    if (baseline) this.setBaseline(baseline, loc);
+    if (baseline) this.baselines.set(baseline, loc);
     this.afterWrite(loc);
     return { id: record.id, bytes, createdMs };
   }
@@ -249,13 +235,13 @@ export class Spool {
   /** Writes a baseline alone (a first scrape, or a reset); resolves when it is on disk. */
   async putBaseline(b: SavedBaseline): Promise<void> {
     const loc = await this.segments.append(baselineEntry(b), true);
-    this.setBaseline(b, loc);
+    this.baselines.set(b, loc);
     this.afterWrite(loc);
   }
 
   /** The newest saved baseline of a target and type, unless too old or unreadable. */
   async savedBaseline(targetId: string, type: string): Promise<SavedBaseline | undefined> {
-    const ref = this.baselines.get(baselineKey(targetId, type));
+    const ref = this.baselines.get(targetId, type);
     if (!ref || this.now() - ref.savedAtMs > this.baselineMaxAgeMs) return undefined;
     try {
       const e = parseEntry(await this.segments.read(ref.loc.seg, ref.loc.off, ref.loc.size), 0);
@@ -270,17 +256,7 @@ export class Spool {
    * churn through discovery), so their segments can be reclaimed.
    */
   retainBaselines(targetIds: ReadonlySet<string>): void {
-    const gone: Array<[string, string]> = [];
-    for (const key of this.touched) {
-      const ref = this.baselines.get(key);
-      if (!ref) {
-        this.touched.delete(key);
-        continue;
-      }
-      if (targetIds.has(ref.targetId)) continue;
-      gone.push([ref.targetId, ref.type]);
-      this.dropBaseline(key, ref);
-    }
+    const gone = this.baselines.dropGone(targetIds);
     if (gone.length > 0) void this.segments.append(forgetEntry(gone), false).catch(() => undefined);
   }
 
@@ -290,18 +266,9 @@ export class Spool {
    * restart takes a fresh baseline instead of counting a window twice.
    */
   invalidateBaseline(targetId: string, type: string): void {
-    const key = baselineKey(targetId, type);
-    const ref = this.baselines.get(key);
-    if (!ref) return;
-    this.dropBaseline(key, ref);
+    const ref = this.baselines.get(targetId, type);
+    if (!ref || !this.baselines.drop(ref)) return;
     void this.segments.append(forgetEntry([[targetId, type]]), true).catch(() => undefined);
-  }
-
-  private dropBaseline(key: string, ref: BaselineRef): void {
-    this.baselines.delete(key);
-    this.touched.delete(key);
-    this.counts(ref.loc.seg).baselines--;
-    void this.reclaim(ref.loc.seg);
   }
 
   /** Reads a spooled profile for an output; an entry that fails its checksum is dropped for it. */
@@ -410,12 +377,11 @@ export class Spool {
     const now = this.now();
     for (const [seq, c] of [...this.live]) {
       if (seq === this.segments.currentSeq || c.records > 0 || c.baselines === 0 || now - c.sinceMs < COMPACT_AFTER_MS) continue;
-      for (const [key, ref] of [...this.baselines]) {
-        if (ref.loc.seg !== seq) continue;
+      for (const ref of this.baselines.inSegment(seq)) {
         const b = now - ref.savedAtMs <= this.baselineMaxAgeMs ? await this.savedBaseline(ref.targetId, ref.type) : undefined;
-        if (this.baselines.get(key) !== ref) continue; // replaced meanwhile
+        if (this.baselines.get(ref.targetId, ref.type) !== ref) continue; // replaced meanwhile
         if (!b) {
-          this.dropBaseline(key, ref);
+          this.baselines.drop(ref);
           continue;
         }
         try {
