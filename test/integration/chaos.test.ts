@@ -82,7 +82,7 @@ describe('chaos', () => {
     await waitFor(() => intake.attempts.slice(attemptsBefore).some((a) => a.status === 503), 15_000, 'a delivery failing in the outage');
 
     // During the outage the collector is SIGKILLed (a crash) and started again.
-    await quietMoment(requestLog, 400, 15_000);
+    await quietMoment(requestLog, 400, 15_000, { collector: { process: first, sinceMs: t0 } });
     const killedAt = Date.now();
     assert.ok(killedAt < outageEnds - 2_000, 'the kill falls inside the outage');
     await first.kill();

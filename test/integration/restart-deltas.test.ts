@@ -108,6 +108,7 @@ test('SIGKILL between scrapes at several offsets: windows of every cumulative ty
   const events: string[] = [];
 
   let collector = start();
+  let startedAt = Date.now();
   await waitFor(() => heapUploads() >= 1, 40_000, 'the first heap delta').catch((err: Error) => {
     throw new Error(`${err.message}\n${collector.stdout.slice(-3000)}\n${collector.stderr.slice(-2000)}`);
   });
@@ -115,10 +116,11 @@ test('SIGKILL between scrapes at several offsets: windows of every cumulative ty
   for (const offsetMs of [2_500, 5_500, 8_000]) {
     const before = heapUploads();
     await sleep(offsetMs);
-    await quietMoment(requestLog, 300, 15_000, { minPaths: 3, ignore: (l) => l.query === SAMPLER_QUERY });
+    await quietMoment(requestLog, 300, 15_000, { minPaths: 3, ignore: (l) => l.query === SAMPLER_QUERY, collector: { process: collector, sinceMs: startedAt } });
     events.push(`kill ${at()} (${offsetMs} ms after a heap delta)`);
     await collector.kill();
     await sleep(1_000);
+    startedAt = Date.now();
     collector = start();
     events.push(`restart ${at()}`);
     await waitFor(() => heapUploads() > before && intake.uploads.length > 0, 40_000, 'a heap delta after the restart').catch((err: Error) => {
@@ -155,7 +157,7 @@ test('SIGKILL between scrapes at several offsets: windows of every cumulative ty
   const last = heaps.reduce((m, u) => (u.endNs > m ? u.endNs : m), heaps[0]!.endNs);
   const grew = sampler.at(last) - sampler.at(first);
   const ratio = shipped / grew;
-  t.diagnostic(`${events.join('; ')}\n${lines.join('\n')}\nalloc_space shipped ${shipped} B, target grew ${Math.round(grew)} B over the same span: ratio ${ratio.toFixed(4)}; collector runs: ${runs.length}`);
+  for (const d of [events.join('; '), ...lines, `alloc_space shipped ${shipped} B, target grew ${Math.round(grew)} B over the same span: ratio ${ratio.toFixed(4)}; collector runs: ${runs.length}`]) t.diagnostic(d);
   assert.ok(ratio <= 1.03, `shipped ${ratio.toFixed(3)}x what the target allocated: allocations counted twice`);
   assert.ok(ratio >= 0.97, `shipped only ${ratio.toFixed(3)}x what the target allocated`);
 });
