@@ -1,8 +1,8 @@
 // npm run demo [-- --seconds N]
 //
 // The first run on a fresh machine: starts a local demo target on the address
-// conf.d/profile.conf points at (the Go fixture when `go` is on PATH,
-// otherwise a server replaying recorded profiles of it), runs the real
+// conf.d/profile.conf points at (the Go fixture when it builds, otherwise a
+// server replaying recorded profiles of it), runs the real
 // `collector -c conf.d/profile.conf` against it for a while, then says where
 // the profiles landed and how to open one.
 
@@ -11,7 +11,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { goAvailable, startGoTarget } from '../fixtures/go-target/harness.js';
+import { buildGoTarget, goAvailable, GoBuildError, startGoTarget } from '../fixtures/go-target/harness.js';
 import { loadConfigFile } from '../src/config/index.js';
 import { startReplayTarget } from './replay-target.js';
 
@@ -63,6 +63,18 @@ function humanLog(line: string): string | null {
   }
 }
 
+/** null when the Go fixture is built (or was already); otherwise why not, in one line. */
+function goFixtureUnavailable(): string | null {
+  if (!goAvailable()) return 'Go is not installed';
+  say('building the Go fixture (fixtures/go-target) ...');
+  try {
+    buildGoTarget();
+    return null;
+  } catch (err) {
+    return err instanceof GoBuildError ? err.reason : `the Go fixture did not build (${(err as Error).message.split('\n')[0]})`;
+  }
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { seconds: { type: 'string', default: '35' } } });
   const seconds = Number(values.seconds);
@@ -83,12 +95,13 @@ async function main(): Promise<number> {
   }
 
   let stopTarget: () => Promise<void>;
-  if (goAvailable()) {
-    say(`building and starting the Go fixture (fixtures/go-target) on ${host}:${port} ...`);
+  const noFixture = goFixtureUnavailable();
+  if (noFixture === null) {
+    say(`starting the Go fixture (fixtures/go-target) on ${host}:${port} ...`);
     const t = await startGoTarget({ addr: `${host}:${port}` });
     stopTarget = () => t.stop();
   } else {
-    say(`Go is not installed: serving recorded profiles of the Go fixture (fixtures/profiles) on ${host}:${port}`);
+    say(`${noFixture}: serving recorded profiles of the Go fixture (fixtures/profiles) on ${host}:${port}`);
     const t = await startReplayTarget(host, port);
     stopTarget = () => t.close();
   }
