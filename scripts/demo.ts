@@ -101,7 +101,7 @@ async function main(): Promise<number> {
     const t = await startGoTarget({ addr: `${host}:${port}` });
     stopTarget = () => t.stop();
   } else {
-    say(`${noFixture}: serving recorded profiles of the Go fixture (fixtures/profiles) on ${host}:${port}`);
+    say(`${noFixture}; serving recorded profiles of the Go fixture (fixtures/profiles) on ${host}:${port} instead`);
     const t = await startReplayTarget(host, port);
     stopTarget = () => t.close();
   }
