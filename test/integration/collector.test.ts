@@ -3,7 +3,7 @@
 // double and the file output, all on loopback.
 //
 // Nothing here is skipped: without `go` these tests fail with a message (CI
-// installs golang-go). Run with:
+// uses the Go in /usr/local/go/bin). Run with:
 //   node --import tsx --test --test-concurrency=1 test/integration/collector.test.ts
 
 import assert from 'node:assert/strict';

@@ -8,7 +8,7 @@
 // scrape those and never mutex or block, although the block enables all five
 // types. A DELETED event must stop the scraping.
 //
-// Not skipped without `go`: it fails with a message (CI installs golang-go).
+// Not skipped without `go`: it fails with a message (CI uses the Go in /usr/local/go/bin).
 //   node --import tsx --test test/integration/kubernetes-sd.test.ts
 
 import assert from 'node:assert/strict';

@@ -57,7 +57,7 @@ describe('FileSender', () => {
 
   it('writes a file `go tool pprof -raw` reads, for every type', async (t) => {
     const go = spawnSync('go', ['version'], { encoding: 'utf8' });
-    assert.equal(go.status, 0, 'go is not on PATH: this test needs `go tool pprof` (CI installs golang-go)');
+    assert.equal(go.status, 0, 'go is not on PATH: this test needs `go tool pprof` (CI puts /usr/local/go/bin on PATH)');
     const sender = new FileSender(cfg());
     for (const [type, fixture, sampleHeader] of [
       ['cpu', 'cpu.pb.gz', 'samples/count cpu/nanoseconds'],
