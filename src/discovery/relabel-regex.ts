@@ -49,6 +49,8 @@ interface Piece {
   readonly js: string;
   /** Empty-width: JavaScript (u flag) cannot quantify it bare. */
   readonly assertion: boolean;
+  /** Can match the empty string. */
+  readonly nullable: boolean;
   readonly captures: readonly Capture[];
   readonly repeats: readonly RepeatNode[];
   /** The group number when the piece is itself a capture group. */
@@ -158,6 +160,8 @@ class Parser {
   /** Where a case-relevant atom was met with (?i) on, and with it off. */
   caseOn: number | null = null;
   caseOff: number | null = null;
+  /** Where a repetition of something that can match empty text is. */
+  nullableLoop: number | null = null;
   private readonly cps: readonly string[];
 
   constructor(pattern: string) {
@@ -198,6 +202,7 @@ class Parser {
     return {
       js: branches.map((b) => b.js).join('|'),
       assertion: false,
+      nullable: branches.some((b) => b.nullable),
       captures: branches.flatMap((b) => b.captures.map((c) => ({ ...c, optional: true }))),
       repeats: branches.flatMap((b) => b.repeats),
     };
@@ -229,6 +234,7 @@ class Parser {
     return {
       js: parts.map((p) => p.js).join(''),
       assertion: parts.length > 0 && parts.every((p) => p.assertion),
+      nullable: parts.every((p) => p.nullable),
       captures: parts.flatMap((p) => p.captures),
       repeats: parts.flatMap((p) => p.repeats),
     };
@@ -269,6 +275,10 @@ class Parser {
       if (inner)
         this.fail(inner.at, `capture group ${inner.index} inside a repeated group`, 'when an iteration skips it, RE2 keeps the text of an earlier iteration and JavaScript forgets it, so $' + inner.index + ' could differ; make it non-capturing (?:...), or capture the whole repetition instead');
     }
+    // JavaScript refuses an empty iteration beyond the minimum and backtracks
+    // for a longer one; RE2 takes the empty one. The same strings match, but
+    // groups anywhere in the pattern can end up holding different text.
+    if ((rep.max === -1 || rep.max > rep.min) && atom.nullable) this.nullableLoop ??= at;
     let repeats = atom.repeats;
     if (rep.counted) {
       const node: RepeatNode = { m: rep.max === -1 ? rep.min : rep.max, subs: atom.repeats };
@@ -280,13 +290,14 @@ class Parser {
     return {
       js: `${atom.assertion ? `(?:${atom.js})` : atom.js}${q}${nonGreedy ? '?' : ''}`,
       assertion: false,
+      nullable: rep.min === 0 || atom.nullable,
       captures: rep.min === 0 ? atom.captures.map((c) => ({ ...c, optional: true })) : atom.captures,
       repeats,
     };
   }
 
   private simple(js: string, assertion = false): Piece {
-    return { js, assertion, captures: [], repeats: [] };
+    return { js, assertion, nullable: assertion, captures: [], repeats: [] };
   }
 
   private literal(cp: number, at: number): Piece {
@@ -393,7 +404,7 @@ class Parser {
     this.pos++;
     this.flags = outer;
     if (index === undefined) return { ...inner, js: `(?:${inner.js})`, assertion: false };
-    return { js: `(${inner.js})`, assertion: false, captures: [{ index, at, optional: false }, ...inner.captures], repeats: inner.repeats, own: index };
+    return { js: `(${inner.js})`, assertion: false, nullable: inner.nullable, captures: [{ index, at, optional: false }, ...inner.captures], repeats: inner.repeats, own: index };
   }
 
   private parseEscapeAtom(): Piece[] {
@@ -420,7 +431,9 @@ class Parser {
           out.push(this.literal(this.peek()!.codePointAt(0)!, this.pos));
           this.pos++;
         }
-        if (this.pos < this.cps.length) this.pos += 2;
+        // Prometheus wraps the regex in ^(?s:...)$, so an open \Q would quote that closing too: RE2 refuses it.
+        if (this.pos >= this.cps.length) this.fail(at, '\\Q without \\E', 'Prometheus wraps the regex as ^(?s:REGEX)$ and the quote would swallow that closing ")" (RE2 refuses it); end the quoted text with \\E');
+        this.pos += 2;
         if (out.length === 0 && this.readRepeatAhead()) this.fail(at, 'repetition after an empty \\Q\\E', 'there is nothing to repeat');
         return out;
       }
@@ -615,6 +628,8 @@ export function translateRe2(pattern: string): { source: string; flags: string; 
   const piece = p.parseAll();
   if (p.caseOn !== null && p.caseOff !== null)
     p.fail(Math.max(p.caseOn, p.caseOff), '(?i) on part of the pattern', 'JavaScript can only be case-insensitive for the whole pattern; put (?i) at the very start, or write the letters as classes like [Ff][Oo][Oo]');
+  if (p.nullableLoop !== null && p.groups > 0)
+    p.fail(p.nullableLoop, 'repetition of something that can match empty text, in a regex with groups', 'RE2 and JavaScript can fill the groups differently (as in (a*)* or (?:a?)+(b)); make the repeated part need at least one character (a+ instead of a*), or use (?:...) for the groups');
   return { source: piece.js, flags: p.caseOn !== null ? 'iu' : 'u', groups: p.groups, names: p.names };
 }
 
