@@ -345,6 +345,19 @@ describe('behaviour beyond the Prometheus cases', () => {
     assert.deepEqual(out, await prometheus(input, rules));
   });
 
+  test('labelmap: a label set again keeps its place among the added ones', async () => {
+    const input = { a: '1' };
+    const rules = [
+      { target_label: '__meta_a_x', replacement: 'first' },
+      { target_label: '__meta_b_x', replacement: 'second' },
+      { target_label: '__meta_a_x', replacement: 'again' },
+      { regex: '__meta_.*_(x)', replacement: '$1', action: 'labelmap' },
+    ];
+    const out = run(input, rules);
+    assert.equal((out as Labels).x, 'second');
+    assert.deepEqual(out, await prometheus(input, rules));
+  });
+
   test('an empty label value is no label: it reads as "" and is not in the result', () => {
     assert.deepEqual(run({ a: '', b: 'x' }, [{ regex: '.*', action: 'labelkeep' }]), { b: 'x' });
   });
