@@ -7,6 +7,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BIG_HEAP_FILE, bigHeapFixture } from '../bench/big-heap.js';
 import { startGoTarget } from '../fixtures/go-target/harness.js';
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'profiles');
@@ -88,6 +89,10 @@ async function main(): Promise<void> {
   } finally {
     await bench.stop();
   }
+
+  // The big service's heap is generated, not recorded (bench/big-heap.ts).
+  const bigHeap = bigHeapFixture();
+  save(BIG_HEAP_FILE, bigHeap.gz, bigHeap.note);
 
   writeFileSync(
     join(OUT, 'manifest.json'),
