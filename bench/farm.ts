@@ -1,64 +1,47 @@
 // A farm of fake Go targets in one process, on loopback: each serves the
 // recorded profiles of the Go fixture the way net/http/pprof does, with the
-// cumulative ones (heap, mutex, block) growing between scrapes like a live
-// process's, and the CPU profile answered after its window.
+// cumulative ones (heap, mutex, block) growing at every scrape like a live
+// process's (bench/versions.ts), and the CPU profile answered after its
+// window.
 
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { gunzipSync, gzipSync, constants as zlibConstants } from 'node:zlib';
-import { Profile } from 'pprof-format';
+import { ProfileVersions, type CumulativeType } from './versions.js';
 
 export interface FarmProfiles {
   readonly cpu: Buffer;
   readonly goroutine: Buffer;
-  /** Version k is what a process serves at its k-th scrape of that type. */
-  readonly heap: readonly Buffer[];
-  readonly mutex: readonly Buffer[];
-  readonly block: readonly Buffer[];
+  readonly cumulative: Readonly<Record<CumulativeType, ProfileVersions>>;
 }
 
-const CUMULATIVE: Record<string, readonly string[]> = {
-  heap: ['alloc_objects', 'alloc_space'],
-  mutex: ['contentions', 'delay'],
-  block: ['contentions', 'delay'],
-};
-
-/**
- * Versions of a recorded cumulative profile as a process would serve them
- * at successive scrapes `gapNs` apart: the cumulative sample types grow by
- * `growth` of the recorded value per scrape (so every stack has a delta),
- * the others (heap inuse_*) stay, and the profile time moves on.
- */
-export function growingVersions(gz: Buffer, type: string, count: number, gapNs: bigint, growth = 0.05): Buffer[] {
-  const names = CUMULATIVE[type]!;
-  const out: Buffer[] = [];
-  for (let k = 0; k < count; k++) {
-    const p = Profile.decode(gunzipSync(gz));
-    const strings = p.stringTable.strings;
-    const idx = p.sampleType.map((st, i) => (names.includes(strings[Number(st.type)] ?? '') ? i : -1)).filter((i) => i >= 0);
-    const factor = BigInt(Math.round((1 + growth * k) * 1000));
-    for (const s of p.sample) {
-      for (const i of idx) s.value[i] = (BigInt(s.value[i]!) * factor) / 1000n + BigInt(k);
-    }
-    p.timeNanos = BigInt(p.timeNanos) + gapNs * BigInt(k);
-    out.push(gzipSync(p.encode(), { level: zlibConstants.Z_BEST_SPEED }));
-  }
-  return out;
+export interface FarmProfileOptions {
+  /** The heap every target serves (a file in `dir`). */
+  readonly heapFile: string;
+  /** The collector's scrape interval: the profile time moves on by this per version. */
+  readonly intervalMs: number;
+  /** Profile time of every target's first scrape; default now. */
+  readonly startMs?: number;
 }
 
-export function loadFarmProfiles(dir: string, heapFile = 'heap-bench.pb.gz', versions = 16): FarmProfiles {
+export function loadFarmProfiles(dir: string, o: FarmProfileOptions): FarmProfiles {
   const read = (name: string) => readFileSync(join(dir, name));
-  const gap = 10_000_000_000n;
+  const startNanos = BigInt(o.startMs ?? Date.now()) * 1_000_000n;
+  const intervalNs = BigInt(o.intervalMs) * 1_000_000n;
+  const versions = (file: string, type: CumulativeType) => new ProfileVersions(read(file), { type, startNanos, intervalNs });
   return {
     cpu: read('cpu-9s.pb.gz'),
     goroutine: read('goroutine.pb.gz'),
-    heap: growingVersions(read(heapFile), 'heap', versions, gap),
-    mutex: growingVersions(read('mutex-6.pb.gz'), 'mutex', versions, gap),
-    block: growingVersions(read('block-6.pb.gz'), 'block', versions, gap),
+    cumulative: {
+      heap: versions(o.heapFile, 'heap'),
+      mutex: versions('mutex-6.pb.gz', 'mutex'),
+      block: versions('block-6.pb.gz', 'block'),
+    },
   };
 }
+
+const isCumulative = (name: string): name is CumulativeType => name === 'heap' || name === 'mutex' || name === 'block';
 
 export class Farm {
   requests = 0;
@@ -76,7 +59,9 @@ export class Farm {
   }
 
   private async listenOne(): Promise<string> {
-    const counts: Record<string, number> = {};
+    // Scrapes of each cumulative type so far: the version this process serves next.
+    const scrapes: Record<CumulativeType, number> = { heap: 0, mutex: 0, block: 0 };
+    for (const v of Object.values(this.profiles.cumulative)) v.addServer();
     const server = createServer((req, res) => {
       this.requests++;
       const u = new URL(req.url ?? '/', 'http://farm');
@@ -99,14 +84,11 @@ export class Farm {
         return;
       }
       if (name === 'goroutine') return send(this.profiles.goroutine);
-      const seq = name === 'heap' ? this.profiles.heap : name === 'mutex' ? this.profiles.mutex : name === 'block' ? this.profiles.block : null;
-      if (!seq) {
+      if (!isCumulative(name)) {
         res.writeHead(404, { 'content-type': 'text/plain', 'x-go-pprof': '1' }).end('Unknown profile\n');
         return;
       }
-      const k = counts[name] ?? 0;
-      counts[name] = k + 1;
-      send(seq[Math.min(k, seq.length - 1)]!);
+      send(this.profiles.cumulative[name].take(scrapes[name]++));
     });
     server.keepAliveTimeout = 120_000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
