@@ -1,5 +1,7 @@
 // What the bench prints: tables for people, and one line per run for scripts.
 
+import { gauge, type Sample } from './prom.js';
+
 export interface RunFigures {
   readonly heapLabel: string;
   readonly targets: number;
@@ -27,6 +29,25 @@ export interface MemoryFigures {
 }
 
 const MIB = 1024 * 1024;
+
+/** The highest collector_memory_in_use_bytes seen, and the budget. */
+export class BudgetWatch {
+  budgetBytes: number | undefined;
+  peakInUseBytes: number | undefined;
+  see(m: readonly Sample[]): void {
+    this.budgetBytes = gauge(m, 'collector_memory_budget_bytes') ?? this.budgetBytes;
+    const inUse = gauge(m, 'collector_memory_in_use_bytes');
+    if (inUse !== undefined) this.peakInUseBytes = Math.max(this.peakInUseBytes ?? 0, inUse);
+  }
+  /** Whether the collector exports either gauge (else there is no need to read /metrics for them). */
+  get present(): boolean {
+    return this.budgetBytes !== undefined || this.peakInUseBytes !== undefined;
+  }
+  figures(peakRssMb: number): MemoryFigures {
+    return { peakRssMb, ...(this.budgetBytes !== undefined ? { budgetBytes: this.budgetBytes } : {}), ...(this.peakInUseBytes !== undefined ? { peakInUseBytes: this.peakInUseBytes } : {}) };
+  }
+}
+
 const num = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : 'nan');
 
 export function benchLine(f: RunFigures): string {

@@ -15,8 +15,8 @@ import { CollectorRun, cpuSeconds, ROOT, rssMb, TYPES_PER_TARGET } from './colle
 import { Farm, loadFarmProfiles } from './farm.js';
 import { BenchUsageError, estimateSeconds, formatDuration, HEAPS, INTERVAL_MS, planBench, SOAK_WARMUP_S, WARMUP_S, type BenchPlan, type Run } from './options.js';
 import { formatStage, measureProfileStage, stagePairs } from './profile-stage.js';
-import { gauge, increase, quantile, sum, type Sample } from './prom.js';
-import { benchLine, memoryLine, RUN_HEADER, runRow, table, type MemoryFigures, type RunFigures } from './report.js';
+import { increase, quantile, sum, type Sample } from './prom.js';
+import { benchLine, BudgetWatch, memoryLine, RUN_HEADER, runRow, table, type RunFigures } from './report.js';
 import { analyseSoak, benchSoakLine, soakSample, soakVerdict, type SoakSample } from './soak.js';
 import { summarizeFile } from './top-frames.js';
 
@@ -38,24 +38,7 @@ async function snapshot(c: CollectorRun): Promise<Snapshot> {
   return { atMs: Date.now(), cpuS: cpuSeconds(c.pid), metrics };
 }
 
-/** The highest collector_memory_in_use_bytes seen, and the budget. */
-class BudgetWatch {
-  budgetBytes: number | undefined;
-  peakInUseBytes: number | undefined;
-  see(m: readonly Sample[]): void {
-    this.budgetBytes = gauge(m, 'collector_memory_budget_bytes') ?? this.budgetBytes;
-    const inUse = gauge(m, 'collector_memory_in_use_bytes');
-    if (inUse !== undefined) this.peakInUseBytes = Math.max(this.peakInUseBytes ?? 0, inUse);
-  }
-  get present(): boolean {
-    return this.budgetBytes !== undefined;
-  }
-  figures(peakRssMb: number): MemoryFigures {
-    return { peakRssMb, ...(this.budgetBytes !== undefined ? { budgetBytes: this.budgetBytes } : {}), ...(this.peakInUseBytes !== undefined ? { peakInUseBytes: this.peakInUseBytes } : {}) };
-  }
-}
-
-function figures(run: Run, heapKb: number, s0: Snapshot, s1: Snapshot, peakRssMb: number, memory: MemoryFigures): RunFigures {
+function figures(run: Run, heapKb: number, s0: Snapshot, s1: Snapshot, peakRssMb: number, memory: RunFigures['memory']): RunFigures {
   const window = (s1.atMs - s0.atMs) / 1000;
   const scrapes = (result: string) => increase(s0.metrics, s1.metrics, 'collector_scrapes_total', (l) => l.result === result);
   const heap = (m: Sample[], what: 'sum' | 'count') => sum(m, `collector_scrape_duration_seconds_${what}`, (l) => l.type === 'heap');
