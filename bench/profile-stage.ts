@@ -89,10 +89,10 @@ const targetConfig: GoTargetConfig = {
 /** The bench's heap pairs: the recorded fixture's last two scrapes, and versions 0 and 1 of each farm heap. */
 export function stagePairs(dir = PROFILES): StagePair[] {
   const read = (f: string) => readFileSync(join(dir, f));
-  const pairs: StagePair[] = [{ slug: 'fixture', name: 'heap (fixture, 22 samples)', prev: read('heap-5.pb.gz'), cur: read('heap-6.pb.gz') }];
+  const pairs: StagePair[] = [{ slug: 'fixture', name: 'fixture heap, 22 samples (heap-5 -> heap-6)', prev: read('heap-5.pb.gz'), cur: read('heap-6.pb.gz') }];
   for (const [slug, heap] of Object.entries(HEAPS)) {
     const v = new ProfileVersions(read(heap.file), { type: 'heap', startNanos: BigInt(Date.now()) * 1_000_000n, intervalNs: BigInt(INTERVAL_MS) * 1_000_000n });
-    pairs.push({ slug, name: `heap (${slug}, ${heap.label})`, prev: v.build(0), cur: v.build(1) });
+    pairs.push({ slug, name: `${slug} heap, ${heap.label}`, prev: v.build(0), cur: v.build(1) });
   }
   return pairs;
 }

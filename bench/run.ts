@@ -60,15 +60,20 @@ function figures(run: Run, heapKb: number, s0: Snapshot, s1: Snapshot, peakRssMb
   };
 }
 
-/** The farm and the collector for one run; `body` measures, and both are stopped whatever happens. */
-async function withCollector(run: Run, top: number, body: (c: CollectorRun, heapKb: number) => Promise<void>): Promise<void> {
+/**
+ * The farm and the collector for one run; `body` measures and returns the
+ * run's closing lines, printed last (after the CPU profile summaries, so the
+ * BENCH line ends the run). Both are stopped whatever happens.
+ */
+async function withCollector(run: Run, top: number, body: (c: CollectorRun, heapKb: number) => Promise<string>): Promise<void> {
   const profiles = loadFarmProfiles(PROFILES, { heapFile: HEAPS[run.heap].file, intervalMs: INTERVAL_MS });
   const heapKb = profiles.cumulative.heap.build(0).length / 1000;
   const farm = await Farm.start(run.targets, profiles);
   let c: CollectorRun | undefined;
+  let closing = '';
   try {
     c = await CollectorRun.start(farm.urls, { intervalMs: INTERVAL_MS, nodeArgs: (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) });
-    await body(c, heapKb);
+    closing = await body(c, heapKb);
   } finally {
     const cpuProfiles = c ? await c.stop() : [];
     await farm.close();
@@ -84,6 +89,7 @@ async function withCollector(run: Run, top: number, body: (c: CollectorRun, heap
       }
     }
   }
+  process.stdout.write(closing);
 }
 
 async function measuredRun(run: Run, plan: BenchPlan, rows: string[][]): Promise<void> {
@@ -104,7 +110,7 @@ async function measuredRun(run: Run, plan: BenchPlan, rows: string[][]): Promise
     peak = Math.max(peak, rssMb(c.pid, 'VmHWM'));
     const f = figures(run, heapKb, s0, s1, peak, budget.figures(peak));
     rows.push(runRow(f));
-    process.stdout.write(`${table(rows)}\n${memoryLine(f.memory)}\n${benchLine(f)}\n\n`);
+    return `${table(rows)}\n${memoryLine(f.memory)}\n${benchLine(f)}\n\n`;
   });
 }
 
@@ -139,18 +145,16 @@ async function soak(run: Run, soakSeconds: number, top: number): Promise<void> {
     peak = Math.max(peak, rssMb(c.pid, 'VmHWM'));
     const a = analyseSoak(samples, SOAK_WARMUP_S);
     const f = figures(run, heapKb, s0!, s1, peak, budget.figures(peak));
-    process.stdout.write(
-      [
-        '',
-        `heap used: the main thread's V8 heap; external: memory held outside it by JS objects (buffers); rest of RSS: RSS - heap total - external (worker threads, code, native)`,
-        ...soakVerdict(a, SOAK_WARMUP_S),
-        table([RUN_HEADER, runRow(f)]),
-        memoryLine(f.memory),
-        benchSoakLine(run.targets, heapKb, samples, a),
-        benchLine(f),
-        '',
-      ].join('\n'),
-    );
+    return [
+      '',
+      `heap used: the main thread's V8 heap; external: memory held outside it by JS objects (buffers); rest of RSS: RSS - heap total - external (worker threads, code, native)`,
+      ...soakVerdict(a, SOAK_WARMUP_S),
+      table([RUN_HEADER, runRow(f)]),
+      memoryLine(f.memory),
+      benchSoakLine(run.targets, heapKb, samples, a),
+      benchLine(f),
+      '',
+    ].join('\n');
   });
 }
 
