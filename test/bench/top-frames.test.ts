@@ -69,7 +69,7 @@ test('the thread of a profile comes from node\'s file name', () => {
 });
 
 test('a TypeScript function run through tsx is placed at its declaration', () => {
-  const file = join(ROOT, 'src', 'profile', 'raw.ts');
+  const file = join(ROOT, 'src', 'profile', 'raw', 'delta.ts');
   const line = declarationLine(file, 'rawDelta');
   assert.ok(line !== undefined && line > 1);
   assert.equal(declarationLine(file, 'no_such_function_here'), undefined);
