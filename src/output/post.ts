@@ -15,6 +15,9 @@ export interface PostResult {
   /** The start of the body, secrets hidden ('' for a 2xx: never read). */
   readonly text: string;
   readonly retryAfter?: string;
+  /** The start of the body as bytes, unredacted (parse it, then redact what is shown): non-2xx, or 2xx with readOkBody. */
+  readonly body?: Buffer;
+  readonly contentType?: string;
 }
 
 export interface PostOptions {
@@ -26,6 +29,8 @@ export interface PostOptions {
   /** What the request is, for messages ("POST http://... (heap of checkout)"). */
   readonly what: string;
   readonly secrets: readonly string[];
+  /** Read the start of a 2xx body too (OTLP answers partial success in it). */
+  readonly readOkBody?: boolean;
 }
 
 export async function postProfile(url: string, o: PostOptions): Promise<PostResult> {
@@ -36,15 +41,27 @@ export async function postProfile(url: string, o: PostOptions): Promise<PostResu
   } catch (err) {
     throw networkDeliveryError(o.what, err, deadline.aborted);
   }
+  const ct = res.headers['content-type'];
+  const contentType = Array.isArray(ct) ? ct[0] : ct;
   if (res.statusCode >= 200 && res.statusCode < 300) {
-    await res.body.dump().catch(() => undefined);
-    return { status: res.statusCode, text: '' };
+    if (!o.readOkBody) {
+      await res.body.dump().catch(() => undefined);
+      return { status: res.statusCode, text: '' };
+    }
+    const ok = (await readCapped(res.body, LIMITS.errorBodySnippetBytes, true).catch(() => null)) ?? Buffer.alloc(0);
+    return { status: res.statusCode, text: '', body: ok, ...(contentType !== undefined ? { contentType } : {}) };
   }
   // Only an error body is worth reading, and only its start.
-  const raw = (await readCapped(res.body, LIMITS.errorBodySnippetBytes, true).catch(() => null))?.toString('utf8') ?? '';
+  const bytes = (await readCapped(res.body, LIMITS.errorBodySnippetBytes, true).catch(() => null)) ?? Buffer.alloc(0);
   const ra = res.headers['retry-after'];
   const retryAfter = Array.isArray(ra) ? ra[0] : ra;
-  return { status: res.statusCode, text: redactSecrets(raw, o.secrets), ...(retryAfter !== undefined ? { retryAfter } : {}) };
+  return {
+    status: res.statusCode,
+    text: redactSecrets(bytes.toString('utf8'), o.secrets),
+    body: bytes,
+    ...(contentType !== undefined ? { contentType } : {}),
+    ...(retryAfter !== undefined ? { retryAfter } : {}),
+  };
 }
 
 /** The Authorization header of output credentials (never logged). */
