@@ -38,11 +38,12 @@ export function datakitEvent(record: ProfileRecord): Record<string, unknown> {
   };
 }
 
-export function datakitBody(record: ProfileRecord): { contentType: string; body: Buffer } {
+/** The upload body: the profile file part, then event.json (`event`: the Datadog output passes dd-trace-go's). */
+export function datakitBody(record: ProfileRecord, event: Record<string, unknown> = datakitEvent(record)): { contentType: string; body: Buffer } {
   const file = PROFILE_TYPES[record.type].datakitFileName;
   return buildMultipart([
     { name: file, filename: file, contentType: 'application/octet-stream', data: record.pprof },
-    { name: 'event', filename: 'event.json', contentType: 'application/json', data: Buffer.from(JSON.stringify(datakitEvent(record))) },
+    { name: 'event', filename: 'event.json', contentType: 'application/json', data: Buffer.from(JSON.stringify(event)) },
   ]);
 }
 

@@ -1,0 +1,80 @@
+// [[outputs.datadog]]: the upload dd-trace-go's profiler makes (the DataKit
+// output's multipart body, with dd-trace-go's own event.json), either to a
+// Datadog Agent (`url`: its /profiling/v1/input, which adds the API key) or,
+// agentless, straight to the intake of a Datadog `site` with DD-API-KEY.
+//
+// As dd-trace-go's profiler does it (profiler/options.go urlForSite,
+// profiler/upload.go doRequest and encode):
+//   agentless URL  https://intake.profile.<site>/v1/input
+//   headers        DD-API-KEY: <key> (agentless only), Content-Type: multipart/form-data; boundary=…
+//   event.json     { attachments, tags_profiler, start, end, family: "go", version: "4" }
+//                  with tags_profiler ending in runtime:go
+
+import type { Dispatcher } from 'undici';
+import type { DatadogOutputConfig } from '../config/types.js';
+import type { ProfileRecord } from '../profile/record.js';
+import { outputSecrets, redactedUrl } from '../redact.js';
+import { USER_AGENT } from '../version.js';
+import { datakitBody, datakitEvent, datakitTagString } from './datakit.js';
+import type { ProfileSender } from './queue.js';
+import { authorizationHeader, postProfile } from './post.js';
+import { httpDeliveryError } from './retry.js';
+
+/** The Datadog sites (regions) whose intake `site` may name. */
+export const DATADOG_SITES: readonly string[] = ['datadoghq.com', 'us3.datadoghq.com', 'us5.datadoghq.com', 'datadoghq.eu', 'ap1.datadoghq.com', 'ap2.datadoghq.com', 'ddog-gov.com'];
+
+/** The agentless profile intake of a site, as dd-trace-go builds it. */
+export function datadogIntakeUrl(site: string): string {
+  return `https://intake.profile.${site}/v1/input`;
+}
+
+/** event.json with exactly the fields dd-trace-go's uploadEvent has. */
+export function datadogEvent(record: ProfileRecord): Record<string, unknown> {
+  const dk = datakitEvent(record);
+  const tags = datakitTagString(record.tags);
+  return {
+    attachments: dk.attachments,
+    tags_profiler: tags ? `${tags},runtime:go` : 'runtime:go',
+    start: dk.start,
+    end: dk.end,
+    family: 'go',
+    version: '4',
+  };
+}
+
+export class DatadogSender implements ProfileSender {
+  readonly kind = 'datadog';
+  readonly name: string;
+  private readonly secrets: string[];
+
+  constructor(
+    private readonly cfg: DatadogOutputConfig,
+    private readonly dispatcher: Dispatcher,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.name = cfg.name;
+    this.secrets = [...(cfg.apiKey ? [cfg.apiKey] : []), ...outputSecrets(cfg.auth, cfg.headers)];
+  }
+
+  async send(record: ProfileRecord, signal: AbortSignal): Promise<void> {
+    const { contentType, body } = datakitBody(record, datadogEvent(record));
+    const what = `POST ${redactedUrl(this.cfg.url)} (${record.type} of ${record.service})`;
+    const res = await postProfile(this.cfg.url, {
+      dispatcher: this.dispatcher,
+      headers: {
+        ...this.cfg.headers,
+        ...authorizationHeader(this.cfg.auth),
+        ...(this.cfg.apiKey ? { 'dd-api-key': this.cfg.apiKey } : {}),
+        'content-type': contentType,
+        'user-agent': USER_AGENT,
+      },
+      body,
+      timeoutMs: this.cfg.timeoutMs,
+      signal,
+      what,
+      secrets: this.secrets,
+    });
+    if (res.status >= 200 && res.status < 300) return;
+    throw httpDeliveryError(what, res.status, res.text, res.retryAfter, this.now());
+  }
+}
