@@ -13,12 +13,10 @@
 import type { Dispatcher } from 'undici';
 import type { DatadogOutputConfig } from '../config/types.js';
 import type { ProfileRecord } from '../profile/record.js';
-import { outputSecrets, redactedUrl } from '../redact.js';
-import { USER_AGENT } from '../version.js';
-import { datakitBody, datakitEvent, datakitTagString } from './datakit.js';
+import { outputSecrets } from '../redact.js';
+import { datakitEvent, datakitTagString, postUpload } from './datakit.js';
 import type { ProfileSender } from './queue.js';
-import { authorizationHeader, postProfile } from './post.js';
-import { httpDeliveryError } from './retry.js';
+import { authorizationHeader } from './post.js';
 
 /** The Datadog sites (regions) whose intake `site` may name. */
 export const DATADOG_SITES: readonly string[] = ['datadoghq.com', 'us3.datadoghq.com', 'us5.datadoghq.com', 'datadoghq.eu', 'ap1.datadoghq.com', 'ap2.datadoghq.com', 'ddog-gov.com'];
@@ -57,24 +55,13 @@ export class DatadogSender implements ProfileSender {
   }
 
   async send(record: ProfileRecord, signal: AbortSignal): Promise<void> {
-    const { contentType, body } = datakitBody(record, datadogEvent(record));
-    const what = `POST ${redactedUrl(this.cfg.url)} (${record.type} of ${record.service})`;
-    const res = await postProfile(this.cfg.url, {
+    await postUpload(this.cfg.url, record, datadogEvent(record), {
       dispatcher: this.dispatcher,
-      headers: {
-        ...this.cfg.headers,
-        ...authorizationHeader(this.cfg.auth),
-        ...(this.cfg.apiKey ? { 'dd-api-key': this.cfg.apiKey } : {}),
-        'content-type': contentType,
-        'user-agent': USER_AGENT,
-      },
-      body,
+      headers: { ...this.cfg.headers, ...authorizationHeader(this.cfg.auth), ...(this.cfg.apiKey ? { 'dd-api-key': this.cfg.apiKey } : {}) },
       timeoutMs: this.cfg.timeoutMs,
-      signal,
-      what,
       secrets: this.secrets,
+      now: this.now,
+      signal,
     });
-    if (res.status >= 200 && res.status < 300) return;
-    throw httpDeliveryError(what, res.status, res.text, res.retryAfter, this.now());
   }
 }

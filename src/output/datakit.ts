@@ -50,6 +50,33 @@ export function datakitBody(record: ProfileRecord, event: Record<string, unknown
 /** Header that lets a receiver tell a redelivery of the same profile. */
 export const PROFILE_ID_HEADER = 'x-profile-id';
 
+export interface UploadOptions {
+  readonly dispatcher: Dispatcher;
+  /** The output's own headers (custom, auth, ...); Content-Type and User-Agent are added. */
+  readonly headers: Record<string, string>;
+  readonly timeoutMs: number;
+  readonly secrets: readonly string[];
+  readonly now: () => number;
+  readonly signal: AbortSignal;
+}
+
+/** One upload of the body above with `event`: what the DataKit and Datadog outputs share. */
+export async function postUpload(url: string, record: ProfileRecord, event: Record<string, unknown>, o: UploadOptions): Promise<void> {
+  const { contentType, body } = datakitBody(record, event);
+  const what = `POST ${redactedUrl(url)} (${record.type} of ${record.service})`;
+  const res = await postProfile(url, {
+    dispatcher: o.dispatcher,
+    headers: { ...o.headers, 'content-type': contentType, 'user-agent': USER_AGENT },
+    body,
+    timeoutMs: o.timeoutMs,
+    signal: o.signal,
+    what,
+    secrets: o.secrets,
+  });
+  if (res.status >= 200 && res.status < 300) return;
+  throw httpDeliveryError(what, res.status, res.text, res.retryAfter, o.now());
+}
+
 export class DatakitSender implements ProfileSender {
   readonly kind = 'datakit';
   readonly name: string;
@@ -65,24 +92,13 @@ export class DatakitSender implements ProfileSender {
   }
 
   async send(record: ProfileRecord, signal: AbortSignal): Promise<void> {
-    const { contentType, body } = datakitBody(record);
-    const what = `POST ${redactedUrl(this.cfg.url)} (${record.type} of ${record.service})`;
-    const res = await postProfile(this.cfg.url, {
+    await postUpload(this.cfg.url, record, datakitEvent(record), {
       dispatcher: this.dispatcher,
-      headers: {
-        ...this.cfg.headers,
-        ...authorizationHeader(this.cfg.auth),
-        'content-type': contentType,
-        'user-agent': USER_AGENT,
-        [PROFILE_ID_HEADER]: record.id,
-      },
-      body,
+      headers: { ...this.cfg.headers, ...authorizationHeader(this.cfg.auth), [PROFILE_ID_HEADER]: record.id },
       timeoutMs: this.cfg.timeoutMs,
-      signal,
-      what,
       secrets: this.secrets,
+      now: this.now,
+      signal,
     });
-    if (res.status >= 200 && res.status < 300) return;
-    throw httpDeliveryError(what, res.status, res.text, res.retryAfter, this.now());
   }
 }

@@ -11,7 +11,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { after, before, beforeEach } from 'node:test';
 import { goMissing } from '../../fixtures/go-target/harness.js';
+import type { ProfileSender } from '../../src/output/queue.js';
+import { DeliveryError } from '../../src/output/retry.js';
+import type { ProfileRecord } from '../../src/profile/record.js';
+import { shippedRecords, type ShippedFixture } from './shipped.js';
 
 export const GO_RECEIVER_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'go-receiver');
 
@@ -210,4 +216,50 @@ export async function startGoReceiver(): Promise<RunningGoReceiver> {
   child.stdout!.resume();
   const { listening } = JSON.parse(first) as { listening: string };
   return new RunningGoReceiver(listening, child, exited);
+}
+
+export interface GoReceiverSuite {
+  /** The running receiver; fails the test (it is not skipped) when Go or the build is missing. */
+  receiver(): RunningGoReceiver;
+  /** The shipped records of the recorded fixtures (helpers/shipped.ts). */
+  shipped(): ShippedFixture[];
+}
+
+/**
+ * The per-file setup of a test against the receiver: built and started once
+ * for the file (a first build may take minutes), forgotten between tests,
+ * stopped after the last. Call at the top level of the file.
+ */
+export function goReceiverSuite(): GoReceiverSuite {
+  let receiver: RunningGoReceiver | undefined;
+  let problem: string | null = null;
+  let shipped: ShippedFixture[] = [];
+  before(
+    async () => {
+      problem = goReceiverProblem();
+      if (!problem) receiver = await startGoReceiver();
+      shipped = await shippedRecords();
+    },
+    { timeout: BUILD_TIMEOUT_MS + 60_000 },
+  );
+  beforeEach(() => receiver?.reset());
+  after(() => receiver?.stop());
+  return {
+    receiver: () => {
+      if (problem) assert.fail(problem);
+      return receiver!;
+    },
+    shipped: () => shipped,
+  };
+}
+
+/** One send: the DeliveryError it threw, or undefined when the backend took it. */
+export async function sendOutcome(sender: ProfileSender, record: ProfileRecord): Promise<DeliveryError | undefined> {
+  try {
+    await sender.send(record, new AbortController().signal);
+    return undefined;
+  } catch (err) {
+    assert.ok(err instanceof DeliveryError, String(err));
+    return err;
+  }
 }

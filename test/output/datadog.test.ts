@@ -6,51 +6,27 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, beforeEach, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import type { DatadogOutputConfig } from '../../src/config/types.js';
 import { DATADOG_SITES, datadogEvent, datadogIntakeUrl, DatadogSender } from '../../src/output/datadog.js';
-import { DeliveryError } from '../../src/output/retry.js';
 import type { ProfileRecord } from '../../src/profile/record.js';
-import { goReceiverProblem, startGoReceiver, type RunningGoReceiver } from '../helpers/go-receiver.js';
+import { goReceiverSuite, sendOutcome as send, type RunningGoReceiver } from '../helpers/go-receiver.js';
 import { makeRecord } from '../helpers/records.js';
-import { shippedRecords } from '../helpers/shipped.js';
 
 const API_KEY = '0123456789abcdef0123456789abcdef';
 
-let receiver: RunningGoReceiver | undefined;
-let problem: string | null = null;
+const suite = goReceiverSuite();
+const need = (): RunningGoReceiver => suite.receiver();
 let records: ProfileRecord[] = [];
 const agent = new Agent({ connections: 4 });
-
-before(async () => {
-  problem = goReceiverProblem();
-  if (!problem) receiver = await startGoReceiver();
-  records = (await shippedRecords()).map((s) => s.record);
-}, { timeout: 600_000 });
-after(async () => {
-  await agent.close();
-  await receiver?.stop();
+beforeEach(() => {
+  records = suite.shipped().map((s) => s.record);
 });
-beforeEach(() => receiver?.reset());
-
-function need(): RunningGoReceiver {
-  if (problem) assert.fail(problem);
-  return receiver!;
-}
+after(() => agent.close());
 
 function cfg(over: Partial<DatadogOutputConfig>): DatadogOutputConfig {
   return { kind: 'datadog', name: 'dd', source: { file: 'test.conf', line: 1 }, url: '', timeoutMs: 5_000, headers: {}, ...over };
-}
-
-async function send(sender: DatadogSender, record: ProfileRecord): Promise<DeliveryError | undefined> {
-  try {
-    await sender.send(record, new AbortController().signal);
-    return undefined;
-  } catch (err) {
-    assert.ok(err instanceof DeliveryError, String(err));
-    return err;
-  }
 }
 
 describe('Datadog: where and what', () => {

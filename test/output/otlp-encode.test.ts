@@ -5,33 +5,19 @@
 // the same samples, values, stacks and labels, period and times carried over.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type { Profile } from 'pprof-format';
 import { encodeOtlpExport, OTLP_SCOPE_NAME, otlpProfileIds } from '../../src/output/otlp-encode.js';
 import type { ProfileRecord } from '../../src/profile/record.js';
 import { VERSION } from '../../src/version.js';
-import { goReceiverProblem, startGoReceiver, type ReceivedRequest, type RunningGoReceiver } from '../helpers/go-receiver.js';
+import { goReceiverSuite, type ReceivedRequest, type RunningGoReceiver } from '../helpers/go-receiver.js';
 import { decode, fixture, i64, rows, str, u } from '../helpers/pprof-model.js';
 import { makeRecord } from '../helpers/records.js';
-import { shippedRecords, type ShippedFixture } from '../helpers/shipped.js';
 import { buildGeneric, CONTENTION_TYPES, GEN_N_LOC, type GenEntry } from '../helpers/synthetic.js';
 
-let receiver: RunningGoReceiver | undefined;
-let problem: string | null = null;
-let shipped: ShippedFixture[] = [];
-
-before(async () => {
-  problem = goReceiverProblem();
-  if (!problem) receiver = await startGoReceiver();
-  shipped = await shippedRecords();
-}, { timeout: 600_000 });
-after(() => receiver?.stop());
-
-function need(): RunningGoReceiver {
-  if (problem) assert.fail(problem);
-  return receiver!;
-}
+const suite = goReceiverSuite();
+const need = (): RunningGoReceiver => suite.receiver();
 
 /** Posts one encoded record; returns what the receiver decoded (with stacks). */
 async function roundTrip(r: RunningGoReceiver, record: ProfileRecord): Promise<{ req: ReceivedRequest; bytes: number }> {
@@ -112,7 +98,7 @@ describe('OTLP encoder, decoded by pdata (the OpenTelemetry Collector)', () => {
   it('every shipped record of the recorded fixtures: one profile per sample type, samples, values, stacks, period and times as in the pprof', { timeout: 120_000 }, async () => {
     const r = need();
     const counts: Record<string, number> = {};
-    for (const { label, record } of shipped) {
+    for (const { label, record } of suite.shipped()) {
       const { req } = await roundTrip(r, record);
       checkAgainstSource(req, record, decode(record.pprof), label);
       counts[label] = req.resources![0]!.scopes[0]!.profiles.length;
@@ -126,7 +112,7 @@ describe('OTLP encoder, decoded by pdata (the OpenTelemetry Collector)', () => {
       'heap-large-1.pb.gz -> heap-large-2.pb.gz': 4,
     });
     // The delta window is carried: time is the second scrape's, duration the gap.
-    const heap = shipped.find((s) => s.label.startsWith('heap-1'))!;
+    const heap = suite.shipped().find((s) => s.label.startsWith('heap-1'))!;
     const d = decode(heap.record.pprof);
     assert.equal(i64(d.durationNanos), i64(decode(fixture('heap-2.pb.gz')).timeNanos) - i64(decode(fixture('heap-1.pb.gz')).timeNanos));
   });

@@ -4,65 +4,43 @@
 // the partial-success answer (logged, counted, never retried).
 
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, beforeEach, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import type { OtlpOutputConfig } from '../../src/config/types.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { OtlpSender, type OtlpPartialSuccess } from '../../src/output/otlp.js';
 import { DeliveryQueue } from '../../src/output/queue.js';
-import { Backoff, DeliveryError } from '../../src/output/retry.js';
+import { Backoff } from '../../src/output/retry.js';
 import type { ProfileRecord } from '../../src/profile/record.js';
 import { systemClock } from '../../src/schedule/clock.js';
 import { USER_AGENT } from '../../src/version.js';
-import { goReceiverProblem, startGoReceiver, type RunningGoReceiver } from '../helpers/go-receiver.js';
+import { goReceiverSuite, sendOutcome as sendOnce, type RunningGoReceiver } from '../helpers/go-receiver.js';
 import { waitFor } from '../helpers/processes.js';
-import { shippedRecords } from '../helpers/shipped.js';
 
 const TOKEN = 'otlp-bearer-token-5f2a';
 
-let receiver: RunningGoReceiver | undefined;
-let problem: string | null = null;
+const suite = goReceiverSuite();
+const need = (): RunningGoReceiver => suite.receiver();
 let heap: ProfileRecord;
 let cpu: ProfileRecord;
+/** The records of the suite, once its before hook has made them. */
+function records(): void {
+  heap = suite.shipped().find((s) => s.label === 'heap-1.pb.gz -> heap-2.pb.gz')!.record;
+  cpu = suite.shipped().find((s) => s.label === 'cpu.pb.gz')!.record;
+}
 const agent = new Agent({ connections: 8 });
 let lines: string[] = [];
 let logger: Logger;
 
-before(async () => {
-  problem = goReceiverProblem();
-  if (!problem) receiver = await startGoReceiver();
-  const shipped = await shippedRecords();
-  heap = shipped.find((s) => s.label === 'heap-1.pb.gz -> heap-2.pb.gz')!.record;
-  cpu = shipped.find((s) => s.label === 'cpu.pb.gz')!.record;
-}, { timeout: 600_000 });
-after(async () => {
-  await agent.close();
-  await receiver?.stop();
-});
-beforeEach(async () => {
+after(() => agent.close());
+beforeEach(() => {
+  records();
   lines = [];
   logger = createLogger({ level: 'debug', destination: { write: (s: string) => void lines.push(s) } });
-  await receiver?.reset();
 });
 
-function need(): RunningGoReceiver {
-  if (problem) assert.fail(problem);
-  return receiver!;
-}
-
 function cfg(over: Partial<OtlpOutputConfig> = {}): OtlpOutputConfig {
-  return { kind: 'otlp', name: 'otel', source: { file: 'test.conf', line: 1 }, url: receiver!.otlpUrl, timeoutMs: 5_000, headers: {}, compression: 'gzip', tenantId: '', ...over };
-}
-
-/** One send; the DeliveryError it throws, or undefined when it resolved. */
-async function sendOnce(sender: OtlpSender, record: ProfileRecord): Promise<DeliveryError | undefined> {
-  try {
-    await sender.send(record, new AbortController().signal);
-    return undefined;
-  } catch (err) {
-    assert.ok(err instanceof DeliveryError, String(err));
-    return err;
-  }
+  return { kind: 'otlp', name: 'otel', source: { file: 'test.conf', line: 1 }, url: need().otlpUrl, timeoutMs: 5_000, headers: {}, compression: 'gzip', tenantId: '', ...over };
 }
 
 describe('OTLP output: the request', () => {

@@ -8,53 +8,37 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import { createLogger } from '../../src/log.js';
 import { DatakitSender } from '../../src/output/datakit.js';
 import { FileSender } from '../../src/output/file.js';
 import { ingestBody, PyroscopeSender } from '../../src/output/pyroscope.js';
 import type { ProfileTypeName } from '../../src/profile/types.js';
-import { goReceiverProblem, startGoReceiver, type RunningGoReceiver } from '../helpers/go-receiver.js';
+import { goReceiverSuite, type RunningGoReceiver } from '../helpers/go-receiver.js';
 import { decode, sampleTypeNames } from '../helpers/pprof-model.js';
 import { cleanupAfterAll } from '../helpers/processes.js';
-import { shippedRecords, type ShippedFixture } from '../helpers/shipped.js';
 
 const PUSH_NAME: Record<ProfileTypeName, string> = { cpu: 'process_cpu', heap: 'memory', goroutine: 'goroutine', mutex: 'mutex', block: 'block' };
 
 const cleanup = cleanupAfterAll();
-let receiver: RunningGoReceiver | undefined;
-let problem: string | null = null;
-let shipped: ShippedFixture[] = [];
+const suite = goReceiverSuite();
+const need = (): RunningGoReceiver => suite.receiver();
 const agent = new Agent({ connections: 4 });
 const logger = createLogger({ level: 'error', destination: { write: () => undefined } });
 const signal = () => new AbortController().signal;
 
-before(async () => {
-  problem = goReceiverProblem();
-  if (!problem) receiver = await startGoReceiver();
-  shipped = await shippedRecords();
-}, { timeout: 600_000 });
-after(async () => {
-  await agent.close();
-  await receiver?.stop();
-});
-beforeEach(() => receiver?.reset());
-
-function need(): RunningGoReceiver {
-  if (problem) assert.fail(problem);
-  return receiver!;
-}
+after(() => agent.close());
 
 describe('the other outputs, read by the backends\' Go code', () => {
   it('Pyroscope push: the official connect handler decodes every shipped record; labels, ID and a valid pprof with the source samples', async () => {
     const r = need();
     const sender = new PyroscopeSender({ kind: 'pyroscope', name: 'pyro', source: { file: 't', line: 1 }, url: r.url, api: 'push', tenantId: 'acme', headers: {}, timeoutMs: 5_000 }, agent, logger);
-    for (const { record } of shipped) await sender.send(record, signal());
+    for (const { record } of suite.shipped()) await sender.send(record, signal());
     const got = await r.summary();
-    assert.equal(got.length, shipped.length);
+    assert.equal(got.length, suite.shipped().length);
     got.forEach((req, i) => {
-      const { label, record } = shipped[i]!;
+      const { label, record } = suite.shipped()[i]!;
       assert.deepEqual(req.errors, [], `${label}: ${req.errors.join('; ')}`);
       assert.equal(req.kind, 'pyroscope_push');
       assert.equal(req.headers['Content-Type'], 'application/proto');
@@ -77,11 +61,11 @@ describe('the other outputs, read by the backends\' Go code', () => {
   it('DataKit: Go\'s multipart reader takes every upload, and google/pprof every profile part', async () => {
     const r = need();
     const sender = new DatakitSender({ kind: 'datakit', name: 'dk', source: { file: 't', line: 1 }, url: `${r.url}/profiling/v1/input`, headers: {}, timeoutMs: 5_000 }, agent);
-    for (const { record } of shipped) await sender.send(record, signal());
+    for (const { record } of suite.shipped()) await sender.send(record, signal());
     const got = await r.summary();
-    assert.equal(got.length, shipped.length);
+    assert.equal(got.length, suite.shipped().length);
     got.forEach((req, i) => {
-      const { label, record } = shipped[i]!;
+      const { label, record } = suite.shipped()[i]!;
       assert.deepEqual(req.errors, [], `${label}: ${req.errors.join('; ')}`);
       assert.equal(req.headers['X-Profile-Id'], record.id);
       assert.deepEqual(req.parts!.map((p) => p.name), [...(req.event!.attachments as string[]), 'event']);
@@ -93,7 +77,7 @@ describe('the other outputs, read by the backends\' Go code', () => {
     const r = need();
     const dir = cleanup.tempDir('wire-go-files-');
     const files = new FileSender({ kind: 'file', name: 'files', source: { file: 't', line: 1 }, dir });
-    for (const { label, record } of shipped) {
+    for (const { label, record } of suite.shipped()) {
       await files.send(record);
       const part = ingestBody(record).body;
       // The ingest body is multipart; its profile part holds record.pprof byte for byte.
@@ -102,7 +86,7 @@ describe('the other outputs, read by the backends\' Go code', () => {
       assert.equal(pp.error, undefined, `${label}: ${pp.error}`);
     }
     const written = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.pprof'));
-    assert.equal(written.length, shipped.length);
+    assert.equal(written.length, suite.shipped().length);
     for (const f of written) {
       const pp = await r.checkPprof(readFileSync(join(dir, f)));
       assert.equal(pp.error, undefined, `${f}: ${pp.error}`);
@@ -112,7 +96,7 @@ describe('the other outputs, read by the backends\' Go code', () => {
 
   it('the receiver is no rubber stamp: a truncated pprof fails Parse, a profile with a dangling location fails', async () => {
     const r = need();
-    const good = shipped[0]!.record.pprof;
+    const good = suite.shipped()[0]!.record.pprof;
     const truncated = await r.checkPprof(good.subarray(0, Math.floor(good.length / 2)));
     assert.match(truncated.error ?? '', /profile\.Parse/);
     // A sample pointing at location 99 (no such location): Parse refuses it.
