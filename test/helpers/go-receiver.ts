@@ -67,8 +67,9 @@ export function buildGoReceiver(): string {
       cwd: GO_RECEIVER_DIR,
       encoding: 'utf8',
       timeout: BUILD_TIMEOUT_MS,
-      // go.sum pins every module; -mod=readonly never rewrites go.mod in the tree.
-      env: { ...process.env, GOFLAGS: '-mod=readonly', GOCACHE: process.env.GOCACHE ?? join(dir, 'gocache'), GOPATH: process.env.GOPATH ?? join(dir, 'gopath') },
+      // go.sum pins every module; -mod=readonly never rewrites go.mod in the tree;
+      // no VCS stamp (a fresh clone or a worktree builds the same).
+      env: { ...process.env, GOFLAGS: '-mod=readonly -buildvcs=false', GOCACHE: process.env.GOCACHE ?? join(dir, 'gocache'), GOPATH: process.env.GOPATH ?? join(dir, 'gopath') },
     });
     if (res.status !== 0) throw new Error(`go build of test/go-receiver failed:\n${res.stderr}${res.error ? String(res.error) : ''}`);
     renameSync(tmp, bin);
