@@ -13,7 +13,7 @@
 import type { Dispatcher } from 'undici';
 import type { DatadogOutputConfig } from '../config/types.js';
 import type { ProfileRecord } from '../profile/record.js';
-import { outputSecrets } from '../redact.js';
+import { outputSecrets } from '../core/redact.js';
 import { datakitEvent, datakitTagString, postUpload } from './datakit.js';
 import type { ProfileSender } from './queue.js';
 import { authorizationHeader } from './post.js';

@@ -15,8 +15,8 @@
 //   AnyValue  { string_value = 1; bool_value = 2; int_value = 3; array_value = 5 (ArrayValue { values = 1 }) }
 //   Stack     { location_indices = 1 }
 
-import { PbReader, PbWriter, WIRE_LEN, WIRE_VARINT } from '../profile/pb.js';
-import { stringAt, type ProfileIndex, type RawProfile } from '../profile/raw.js';
+import { PbReader, PbWriter, WIRE_LEN, WIRE_VARINT } from '../core/pb.js';
+import { stringAt, type ProfileIndex, type RawProfile } from '../profile/raw/index.js';
 
 type Int = number | bigint;
 

@@ -10,7 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import type { Profile } from 'pprof-format';
 import { encodeOtlpExport, OTLP_SCOPE_NAME, otlpProfileIds } from '../../src/output/otlp-encode.js';
 import type { ProfileRecord } from '../../src/profile/record.js';
-import { VERSION } from '../../src/version.js';
+import { VERSION } from '../../src/core/version.js';
 import { goReceiverSuite, type ReceivedRequest, type RunningGoReceiver } from '../helpers/go-receiver.js';
 import { decode, fixture, i64, rows, str, u } from '../helpers/pprof-model.js';
 import { makeRecord } from '../helpers/records.js';

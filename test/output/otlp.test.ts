@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import type { OtlpOutputConfig } from '../../src/config/types.js';
-import { createLogger, type Logger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/core/log.js';
 import { OtlpSender, type OtlpPartialSuccess } from '../../src/output/otlp.js';
 import { DeliveryQueue } from '../../src/output/queue.js';
 import { Backoff } from '../../src/output/retry.js';
 import type { ProfileRecord } from '../../src/profile/record.js';
-import { systemClock } from '../../src/schedule/clock.js';
-import { USER_AGENT } from '../../src/version.js';
+import { systemClock } from '../../src/core/clock.js';
+import { USER_AGENT } from '../../src/core/version.js';
 import { goReceiverSuite, sendOutcome as sendOnce, type RunningGoReceiver } from '../helpers/go-receiver.js';
 import { waitFor } from '../helpers/processes.js';
 

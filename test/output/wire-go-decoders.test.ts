@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Agent } from 'undici';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/core/log.js';
 import { DatakitSender } from '../../src/output/datakit.js';
 import { FileSender } from '../../src/output/file.js';
 import { ingestBody, PyroscopeSender } from '../../src/output/pyroscope.js';
