@@ -1,7 +1,7 @@
 // [[outputs.otlp]]: OTLP profiles over HTTP (OTLP/HTTP binary protobuf), to
 // the OpenTelemetry Collector (…:4318/v1development/profiles) or Pyroscope
 // (…:4040/v1development/profiles). One ExportProfilesServiceRequest per
-// profile record (otlp-encode.ts).
+// profile record, encoded by the profile stage (profile/otlp/).
 //
 // OTLP/HTTP's rules, not the other outputs': only 429, 502, 503 and 504 are
 // retried (honouring Retry-After); every other answer that is not 2xx is
@@ -22,7 +22,7 @@ import { PbReader, WIRE_LEN, WIRE_VARINT } from '../core/pb.js';
 import type { ProfileRecord } from '../profile/record.js';
 import { outputSecrets, redactSecrets, redactedUrl } from '../core/redact.js';
 import { USER_AGENT } from '../core/version.js';
-import { encodeOtlpExport } from './otlp-encode.js';
+import { encodeOtlpExport } from '../profile/otlp/index.js';
 import type { ProfileSender } from './queue.js';
 import { authorizationHeader, postProfile, type PostResult } from './post.js';
 import { DeliveryError, httpDeliveryError } from './retry.js';

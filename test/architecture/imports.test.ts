@@ -16,7 +16,7 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
 const STAGES = ['config', 'discovery', 'schedule', 'scrape', 'profile', 'output', 'server'] as const;
 
 /** What a stage hands on: the only files of a stage another stage (or core) may import. */
-const PRODUCTS = new Set(['config/types.ts', 'profile/types.ts', 'profile/record.ts', 'profile/errors.ts']);
+const PRODUCTS = new Set(['config/types.ts', 'profile/types.ts', 'profile/record.ts', 'profile/errors.ts', 'profile/otlp/index.ts']);
 
 const MAX_LINES = 400;
 /** A longer file says why on its first line. */
@@ -58,6 +58,10 @@ const files = filesUnder(SRC);
 const imports = files.flatMap(importsOf).filter((i) => i.to !== '');
 
 describe('the layout of src/', () => {
+  test('every product named above is a file of src/ (a move must update the list)', () => {
+    assert.deepEqual([...PRODUCTS].filter((p) => !files.includes(join(SRC, p))), []);
+  });
+
   test('nothing imports the command line (src/cli.ts)', () => {
     assert.deepEqual(imports.filter((i) => i.to === 'cli.ts'), []);
   });

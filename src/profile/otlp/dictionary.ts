@@ -1,5 +1,5 @@
 // The ProfilesDictionary of one OTLP export request, built from a pprof read
-// by the profile stage's raw scanner: strings, mappings, functions and
+// by the raw scanner (../raw/): strings, mappings, functions and
 // locations carried over from the pprof, stacks and attributes interned as
 // samples use them. Every table starts with its zero value, so that index 0
 // means "unset" (profiles.proto: "all fields in this message MUST have a
@@ -15,8 +15,8 @@
 //   AnyValue  { string_value = 1; bool_value = 2; int_value = 3; array_value = 5 (ArrayValue { values = 1 }) }
 //   Stack     { location_indices = 1 }
 
-import { PbReader, PbWriter, WIRE_LEN, WIRE_VARINT } from '../core/pb.js';
-import { stringAt, type ProfileIndex, type RawProfile } from '../profile/raw/index.js';
+import { PbReader, PbWriter, WIRE_LEN, WIRE_VARINT } from '../../core/pb.js';
+import { stringAt, type ProfileIndex, type RawProfile } from '../raw/index.js';
 
 type Int = number | bigint;
 

@@ -18,11 +18,11 @@
 // and a delta heap profile is mostly zeros in its alloc_* types.
 
 import { createHash } from 'node:crypto';
-import { PbWriter, WIRE_FIXED64, WIRE_LEN } from '../core/pb.js';
-import { SampleCursor, indexProfile, scanProfile, stringAt, type RawProfile } from '../profile/raw/index.js';
-import type { ProfileRecord } from '../profile/record.js';
-import { VERSION } from '../core/version.js';
-import { OtlpDictionary, packedIndices, writeAnyValue, type AttrValue, type DictionarySizes } from './otlp-dictionary.js';
+import { PbWriter, WIRE_FIXED64, WIRE_LEN } from '../../core/pb.js';
+import { SampleCursor, indexProfile, scanProfile, stringAt, type RawProfile } from '../raw/index.js';
+import type { ProfileRecord } from '../record.js';
+import { VERSION } from '../../core/version.js';
+import { OtlpDictionary, packedIndices, writeAnyValue, type AttrValue, type DictionarySizes } from './dictionary.js';
 
 type Int = number | bigint;
 
