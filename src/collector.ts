@@ -179,11 +179,18 @@ export class Collector {
   /** Opens the outputs (and, when durable, the spool, replaying what it holds). */
   async openOutputs(): Promise<OutputSet> {
     if (this.outputs) return this.outputs;
-    for (const o of this.config.outputs) this.deps.metrics?.initOutput(o.name);
+    for (const o of this.config.outputs) this.deps.metrics?.initOutput(o.name, o.kind);
     const a = this.config.agent;
     this.outputs = await OutputSet.open(
       this.config.outputs,
-      { clock: this.deps.clock, logger: this.deps.logger, events: this.deliveryEvents(), ...(this.deps.backoff ? { backoff: this.deps.backoff } : {}) },
+      {
+        clock: this.deps.clock,
+        logger: this.deps.logger,
+        events: this.deliveryEvents(),
+        // The sender logs each partial success; the metric counts the rejected profiles.
+        onPartialSuccess: (output, _record, partial) => this.deps.metrics?.outputPartialRejected.inc({ output }, partial.rejectedProfiles),
+        ...(this.deps.backoff ? { backoff: this.deps.backoff } : {}),
+      },
       this.deps.durable ? { dir: join(a.dataDir, 'spool'), maxBytes: a.spoolMaxBytes, maxAgeMs: a.spoolMaxAgeMs } : undefined,
     );
     return this.outputs;
@@ -315,7 +322,7 @@ export class Collector {
   async reload(config: Config): Promise<void> {
     // Outputs first: if one cannot be set up, nothing else has changed yet.
     await this.outputs?.reconfigure(config.outputs);
-    for (const o of config.outputs) this.deps.metrics?.initOutput(o.name);
+    for (const o of config.outputs) this.deps.metrics?.initOutput(o.name, o.kind);
     this.dispatchers.reloadTls();
     this.config = config;
     this.discovery.sync(config.templates);

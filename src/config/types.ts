@@ -144,7 +144,37 @@ export interface PyroscopeOutputConfig extends NetworkOutputSettings {
   readonly auth?: OutputAuth;
 }
 
-export type OutputConfig = DatakitOutputConfig | FileOutputConfig | PyroscopeOutputConfig;
+/** [[outputs.otlp]]: OTLP profiles over HTTP (OTLP/HTTP binary protobuf). */
+export interface OtlpOutputConfig extends NetworkOutputSettings {
+  readonly kind: 'otlp';
+  readonly name: string;
+  readonly source: SourceRef;
+  /** The full endpoint (…/v1development/profiles), without credentials; those are in `auth`. */
+  readonly url: string;
+  /** Content-Encoding of the request body. */
+  readonly compression: 'gzip' | 'none';
+  /** Sent as X-Scope-OrgID when not empty. */
+  readonly tenantId: string;
+  readonly auth?: OutputAuth;
+}
+
+/** [[outputs.datadog]]: dd-trace-go's upload, to a Datadog Agent (`url`) or the agentless intake of a `site`. */
+export interface DatadogOutputConfig extends NetworkOutputSettings {
+  readonly kind: 'datadog';
+  readonly name: string;
+  readonly source: SourceRef;
+  /** An Agent's /profiling/v1/input as written (credentials in `auth`), or the intake URL of `site`. */
+  readonly url: string;
+  /** Agentless: the site whose intake `url` is. */
+  readonly site?: string;
+  /** Agentless: the API key (api_key or api_key_file), sent as DD-API-KEY. Never logged. */
+  readonly apiKey?: string;
+  /** The file the API key was read from, for --check. */
+  readonly apiKeyFrom?: string;
+  readonly auth?: OutputAuth;
+}
+
+export type OutputConfig = DatadogOutputConfig | DatakitOutputConfig | FileOutputConfig | OtlpOutputConfig | PyroscopeOutputConfig;
 
 /** A key DataKit defines that has no meaning here: accepted, listed by --check. */
 export interface IgnoredKey {
@@ -171,32 +201,4 @@ export interface Config {
   readonly ignored: readonly IgnoredKey[];
   /** Valid but worth saying (a defaulted service name, TLS keys on http). */
   readonly notices: readonly ConfigNotice[];
-}
-
-/** [[outputs.otlp]]: OTLP profiles over HTTP (not yet in OutputConfig: wired with the config split). */
-export interface OtlpOutputConfig extends NetworkOutputSettings {
-  readonly kind: 'otlp';
-  readonly name: string;
-  readonly source: SourceRef;
-  /** The full endpoint (…/v1development/profiles), without credentials; those are in `auth`. */
-  readonly url: string;
-  /** Content-Encoding of the request body. */
-  readonly compression: 'gzip' | 'none';
-  /** Sent as X-Scope-OrgID when not empty. */
-  readonly tenantId: string;
-  readonly auth?: OutputAuth;
-}
-
-/** [[outputs.datadog]]: dd-trace-go's upload, to an Agent or the agentless intake (not yet in OutputConfig). */
-export interface DatadogOutputConfig extends NetworkOutputSettings {
-  readonly kind: 'datadog';
-  readonly name: string;
-  readonly source: SourceRef;
-  /** An Agent's /profiling/v1/input as written, or the intake URL of `site`. */
-  readonly url: string;
-  /** Agentless: the site whose intake `url` is. */
-  readonly site?: string;
-  /** Agentless: the API key (api_key_file), sent as DD-API-KEY. Never logged. */
-  readonly apiKey?: string;
-  readonly auth?: OutputAuth;
 }

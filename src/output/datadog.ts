@@ -5,7 +5,7 @@
 //
 // As dd-trace-go's profiler does it (profiler/options.go urlForSite,
 // profiler/upload.go doRequest and encode):
-//   agentless URL  https://intake.profile.<site>/v1/input
+//   agentless URL  https://intake.profile.<site>/v1/input (the config builds it: config/validate/datadog-site.ts)
 //   headers        DD-API-KEY: <key> (agentless only), Content-Type: multipart/form-data; boundary=…
 //   event.json     { attachments, tags_profiler, start, end, family: "go", version: "4" }
 //                  with tags_profiler ending in runtime:go
@@ -17,14 +17,6 @@ import { outputSecrets } from '../core/redact.js';
 import { datakitEvent, datakitTagString, postUpload } from './datakit.js';
 import type { ProfileSender } from './queue.js';
 import { authorizationHeader } from './post.js';
-
-/** The Datadog sites (regions) whose intake `site` may name. */
-export const DATADOG_SITES: readonly string[] = ['datadoghq.com', 'us3.datadoghq.com', 'us5.datadoghq.com', 'datadoghq.eu', 'ap1.datadoghq.com', 'ap2.datadoghq.com', 'ddog-gov.com'];
-
-/** The agentless profile intake of a site, as dd-trace-go builds it. */
-export function datadogIntakeUrl(site: string): string {
-  return `https://intake.profile.${site}/v1/input`;
-}
 
 /** event.json with exactly the fields dd-trace-go's uploadEvent has. */
 export function datadogEvent(record: ProfileRecord): Record<string, unknown> {

@@ -1,7 +1,8 @@
-// Builds the outputs of a config: one sender and one delivery queue each,
-// each with its own connection pool, so a slow backend never holds a
-// connection another output needs. With a spool, `dispatch` writes the
-// profile to disk once (linked for every output) before queueing it.
+// Builds the outputs of a config (DataKit, Datadog, Pyroscope, OTLP, file):
+// one sender and one delivery queue each, each with its own connection pool,
+// so a slow backend never holds a connection another output needs. With a
+// spool, `dispatch` writes the profile to disk once (linked for every
+// output) before queueing it.
 
 import type { Agent } from 'undici';
 import type { OutputConfig, TlsConfig } from '../config/types.js';
@@ -10,8 +11,10 @@ import { LIMITS } from '../core/limits.js';
 import type { Logger } from '../core/log.js';
 import type { ProfileRecord } from '../profile/record.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
+import { DatadogSender } from './datadog.js';
 import { DatakitSender } from './datakit.js';
 import { FileSender } from './file.js';
+import { OtlpSender, type PartialSuccessHook } from './otlp.js';
 import { PyroscopeSender } from './pyroscope.js';
 import { DeliveryQueue, memoryStore, type DeliveryEvents, type ProfileSender, type QueueStats, type QueueStore } from './queue.js';
 import type { Backoff } from './retry.js';
@@ -23,6 +26,8 @@ export interface OutputDeps {
   readonly logger: Logger;
   readonly events?: DeliveryEvents;
   readonly backoff?: Backoff;
+  /** An OTLP backend accepted a request but rejected profiles of it, or warned (OTLP partial success). */
+  readonly onPartialSuccess?: PartialSuccessHook;
 }
 
 export interface SpoolSettings {
@@ -134,6 +139,15 @@ export class OutputSet {
       case 'pyroscope': {
         const a = agent(c.tls, c.concurrency);
         return { sender: new PyroscopeSender(c, a, this.deps.logger, now), agent: a };
+      }
+      case 'otlp': {
+        const a = agent(c.tls, c.concurrency);
+        const hook = this.deps.onPartialSuccess;
+        return { sender: new OtlpSender(c, a, this.deps.logger, { now, ...(hook ? { onPartialSuccess: hook } : {}) }), agent: a };
+      }
+      case 'datadog': {
+        const a = agent(c.tls, c.concurrency);
+        return { sender: new DatadogSender(c, a, now), agent: a };
       }
       case 'file':
         return { sender: new FileSender(c) };

@@ -1,11 +1,11 @@
 // One line per output, for --check and the start log: where profiles go and
 // how (auth, TLS, headers), never a secret.
 
-import type { Config, DatakitOutputConfig, PyroscopeOutputConfig } from '../config/types.js';
+import type { Config, DatadogOutputConfig, DatakitOutputConfig, OtlpOutputConfig, PyroscopeOutputConfig } from '../config/types.js';
 import { redactedUrl } from '../core/redact.js';
 
 /** Auth, TLS and headers of a network output, in words, without any secret. */
-function networkParts(o: DatakitOutputConfig | PyroscopeOutputConfig): string[] {
+function networkParts(o: DatadogOutputConfig | DatakitOutputConfig | OtlpOutputConfig | PyroscopeOutputConfig): string[] {
   const parts: string[] = [];
   if (o.auth?.kind === 'basic') parts.push(`basic auth as ${o.auth.username}${o.auth.from ? ` (password from ${o.auth.from})` : ''}`);
   if (o.auth?.kind === 'bearer') parts.push(`bearer token${o.auth.from ? ` from ${o.auth.from}` : ''}`);
@@ -30,6 +30,19 @@ export function describeOutput(o: Config['outputs'][number]): string {
       if (o.tenantId) parts.push(`tenant ${o.tenantId}`);
       parts.push(...networkParts(o));
       return `pyroscope "${o.name}" -> ${redactedUrl(o.url)} (${parts.join(', ')})`;
+    }
+    case 'otlp': {
+      const parts = [`OTLP/HTTP protobuf, ${o.compression === 'gzip' ? 'gzip' : 'uncompressed'}`];
+      if (o.tenantId) parts.push(`tenant ${o.tenantId}`);
+      parts.push(...networkParts(o));
+      return `otlp "${o.name}" -> ${redactedUrl(o.url)} (${parts.join(', ')})`;
+    }
+    case 'datadog': {
+      const parts = o.site
+        ? [`agentless, site ${o.site}`, o.apiKeyFrom ? `API key from ${o.apiKeyFrom}` : 'API key set; not shown']
+        : ['Datadog Agent'];
+      parts.push(...networkParts(o));
+      return `datadog "${o.name}" -> ${redactedUrl(o.url)} (${parts.join(', ')})`;
     }
   }
 }

@@ -77,6 +77,12 @@ export class CollectorMetrics {
     labelNames: ['output', 'reason'],
     registers: [this.registry],
   });
+  readonly outputPartialRejected = new Counter({
+    name: 'collector_output_partial_rejected_profiles_total',
+    help: 'Profiles an OTLP backend rejected in a request it accepted (OTLP partial success: logged, never retried). A Go heap record is four OTLP profiles.',
+    labelNames: ['output'],
+    registers: [this.registry],
+  });
   /** Error codes seen in collector_scrape_failures_total, to drop a gone target's series. */
   private readonly failureCodes = new Set<string>();
   /** Where queue depths come from; set by whoever owns the outputs. */
@@ -156,10 +162,11 @@ export class CollectorMetrics {
   }
 
   /** Outputs start with zero series, so rate() and alerts see them from the start. */
-  initOutput(output: string): void {
+  initOutput(output: string, kind?: string): void {
     this.outputSent.inc({ output }, 0);
     this.outputRetries.inc({ output }, 0);
     this.outputDropped.inc({ output, reason: 'rejected' }, 0);
+    if (kind === 'otlp') this.outputPartialRejected.inc({ output }, 0);
   }
 
   private observeDerived(o: CollectOutcome, t: Target): void {

@@ -60,13 +60,21 @@ describe('--once delivery wait', () => {
         '[[outputs.pyroscope]]',
         'url = "http://127.0.0.1:4040"',
         'timeout = "45s"',
+        '[[outputs.otlp]]',
+        'url = "http://127.0.0.1:4318/v1development/profiles"',
+        'timeout = "70s"',
+        '[[outputs.datadog]]',
+        'url = "http://127.0.0.1:8126/profiling/v1/input"',
+        'timeout = "60s"',
         '',
       ].join('\n'),
       'wait.conf',
       { env: {}, osHostname: 'h' },
     ).outputs;
-    assert.equal(onceDeliveryWaitMs(outputs), 50_000);
-    assert.equal(onceDeliveryWaitMs(outputs.filter((o) => o.kind !== 'pyroscope')), 25_000);
+    assert.equal(onceDeliveryWaitMs(outputs), 75_000);
+    assert.equal(onceDeliveryWaitMs(outputs.filter((o) => o.kind !== 'otlp')), 65_000);
+    assert.equal(onceDeliveryWaitMs(outputs.filter((o) => o.kind !== 'otlp' && o.kind !== 'datadog')), 50_000);
+    assert.equal(onceDeliveryWaitMs(outputs.filter((o) => o.kind === 'file' || o.kind === 'datakit')), 25_000);
     assert.equal(onceDeliveryWaitMs(outputs.filter((o) => o.kind === 'file')), 15_000);
   });
 });

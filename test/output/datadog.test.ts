@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { after, beforeEach, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import type { DatadogOutputConfig } from '../../src/config/types.js';
-import { DATADOG_SITES, datadogEvent, datadogIntakeUrl, DatadogSender } from '../../src/output/datadog.js';
+import { datadogEvent, DatadogSender } from '../../src/output/datadog.js';
 import type { ProfileRecord } from '../../src/profile/record.js';
 import { goReceiverSuite, sendOutcome as send, type RunningGoReceiver } from '../helpers/go-receiver.js';
 import { makeRecord } from '../helpers/records.js';
@@ -30,13 +30,6 @@ function cfg(over: Partial<DatadogOutputConfig>): DatadogOutputConfig {
 }
 
 describe('Datadog: where and what', () => {
-  it('the agentless intake of every site is the URL dd-trace-go builds', () => {
-    assert.equal(datadogIntakeUrl('datadoghq.com'), 'https://intake.profile.datadoghq.com/v1/input');
-    assert.equal(datadogIntakeUrl('datadoghq.eu'), 'https://intake.profile.datadoghq.eu/v1/input');
-    assert.equal(datadogIntakeUrl('us3.datadoghq.com'), 'https://intake.profile.us3.datadoghq.com/v1/input');
-    for (const site of DATADOG_SITES) assert.match(datadogIntakeUrl(site), /^https:\/\/intake\.profile\.[a-z0-9.-]+\/v1\/input$/);
-  });
-
   it('event.json has exactly dd-trace-go uploadEvent fields: version 4, family go, runtime:go last in tags_profiler', () => {
     const ev = datadogEvent(makeRecord({ type: 'heap', startNs: 1_763_772_312_123_456_789n, endNs: 1_763_772_321_000_000_001n }));
     assert.deepEqual(Object.keys(ev).sort(), ['attachments', 'end', 'family', 'start', 'tags_profiler', 'version']);

@@ -1,6 +1,7 @@
 // CollectorMetrics.forgetTarget: a target that is gone (reload, discovery)
 // leaves no series behind in any per-target metric, and the targets that
 // stay keep theirs. With pods coming and going, leftovers would pile up.
+// initOutput: the series an output starts with.
 //
 //   node --import tsx --test test/server/metrics.test.ts
 
@@ -56,5 +57,20 @@ describe('CollectorMetrics.forgetTarget', () => {
 
     assert.deepEqual(await seriesOf(gone.instance), [], 'nothing is left of the gone target');
     assert.deepEqual(await seriesOf(stays.instance), staysBefore, 'the other target keeps every series');
+  });
+});
+
+describe('CollectorMetrics.initOutput', () => {
+  it('an OTLP output starts with collector_output_partial_rejected_profiles_total at 0; other kinds have no such series', async () => {
+    const m = new CollectorMetrics({ defaultMetrics: false });
+    m.initOutput('otel', 'otlp');
+    m.initOutput('dk', 'datakit');
+    const partial = async () =>
+      parsePromText(await m.registry.metrics())
+        .samples.filter((s) => s.name === 'collector_output_partial_rejected_profiles_total')
+        .map((s) => [s.labels.output, s.value]);
+    assert.deepEqual(await partial(), [['otel', 0]]);
+    m.outputPartialRejected.inc({ output: 'otel' }, 3);
+    assert.deepEqual(await partial(), [['otel', 3]]);
   });
 });

@@ -1,88 +1,23 @@
-// [[outputs.datakit]], [[outputs.pyroscope]] and [[outputs.file]], their secrets, and the Pyroscope label limits of the targets' tags.
+// [[outputs.datakit]], [[outputs.datadog]], [[outputs.pyroscope]], [[outputs.otlp]] and
+// [[outputs.file]], and the Pyroscope label limits of the targets' tags. What
+// the network outputs share (deadline, TLS, secrets, auth) is in output-common.ts.
 
-import { readFileSync, statSync } from 'node:fs';
-import { LIMITS } from '../../core/limits.js';
 import { PYROSCOPE_MAX_LABELS, pyroscopeLabels } from '../../core/pyroscope-labels.js';
 import { joinPath } from '../key-lines.js';
-import type { AgentConfig, DatakitOutputConfig, FileOutputConfig, GoTargetConfig, OutputAuth, OutputConfig, PyroscopeOutputConfig, TlsConfig } from '../types.js';
-import { checkKeys, Ctx, describe, isTable, type KeySpec, OURS, readDuration, readPositiveInt, readString, readStringTable, suggest, type Table, tablesOf } from './readers.js';
-import { validateTlsKeys } from './tls.js';
+import type { AgentConfig, DatadogOutputConfig, DatakitOutputConfig, FileOutputConfig, GoTargetConfig, OtlpOutputConfig, OutputConfig, PyroscopeOutputConfig } from '../types.js';
+import { datadogIntakeUrl, datadogSiteKind, DATADOG_DOMAINS, DATADOG_SITES } from './datadog-site.js';
+import { AUTH_KEYS, NETWORK_OUTPUT_KEYS, readNetworkOutputCommon, readOutputAuth, readSecret } from './output-common.js';
+import { checkKeys, Ctx, type KeySpec, OURS, describe, isTable, readString, suggest, type Table, tablesOf } from './readers.js';
 import { parseHttpUrl } from './url.js';
 
-const OUTPUT_KINDS = ['datakit', 'file', 'pyroscope'] as const;
-/** Keys every network output takes: deadline, headers, concurrency, TLS. */
-const NETWORK_OUTPUT_KEYS: Record<string, KeySpec> = {
-  timeout: OURS,
-  headers: OURS,
-  concurrency: OURS,
-  tls_ca: OURS,
-  tls_cert: OURS,
-  tls_key: OURS,
-  insecure_skip_verify: OURS,
-};
+const OUTPUT_KINDS = ['datakit', 'file', 'pyroscope', 'datadog', 'otlp'] as const;
 const DATAKIT_OUTPUT_KEYS: Record<string, KeySpec> = { name: OURS, url: OURS, ...NETWORK_OUTPUT_KEYS };
 const FILE_OUTPUT_KEYS: Record<string, KeySpec> = { name: OURS, dir: OURS };
-const PYROSCOPE_OUTPUT_KEYS: Record<string, KeySpec> = {
-  name: OURS,
-  url: OURS,
-  api: OURS,
-  tenant_id: OURS,
-  basic_auth: OURS,
-  bearer_token: OURS,
-  bearer_token_file: OURS,
-  ...NETWORK_OUTPUT_KEYS,
-};
-const BASIC_AUTH_KEYS: Record<string, KeySpec> = { username: OURS, password: OURS, password_file: OURS };
+const PYROSCOPE_OUTPUT_KEYS: Record<string, KeySpec> = { name: OURS, url: OURS, api: OURS, tenant_id: OURS, ...AUTH_KEYS, ...NETWORK_OUTPUT_KEYS };
+const OTLP_OUTPUT_KEYS: Record<string, KeySpec> = { name: OURS, url: OURS, compression: OURS, tenant_id: OURS, ...AUTH_KEYS, ...NETWORK_OUTPUT_KEYS };
+const DATADOG_OUTPUT_KEYS: Record<string, KeySpec> = { name: OURS, url: OURS, site: OURS, api_key: OURS, api_key_file: OURS, ...NETWORK_OUTPUT_KEYS };
 const PYROSCOPE_APIS = ['push', 'ingest'] as const;
-
-/** A secret file is a token or a password, never more. */
-const MAX_SECRET_FILE_BYTES = 64 * 1024;
-
-/**
- * A secret from `key` or from the file named by `key_file` (one of the two).
- * The file is read now, so --check reports a missing one; its trailing
- * newline is dropped. The value never appears in a message.
- */
-function readSecret(ctx: Ctx, t: Table, key: string, path: string): { value: string; from?: string } | undefined {
-  const inline = readString(ctx, t, key, path);
-  const file = readString(ctx, t, `${key}_file`, path);
-  if (inline !== undefined && file !== undefined) {
-    ctx.error(joinPath(path, `${key}_file`), `set ${key} or ${key}_file, not both`);
-    return undefined;
-  }
-  if (file !== undefined) {
-    try {
-      // A device, FIFO or huge file named by mistake (/dev/zero, /dev/stdin)
-      // would hang the loader or exhaust memory: secrets come from small regular files.
-      const st = statSync(file);
-      if (!st.isFile() || st.size > MAX_SECRET_FILE_BYTES) {
-        ctx.error(joinPath(path, `${key}_file`), `cannot read "${file}": ${st.isFile() ? `larger than ${MAX_SECRET_FILE_BYTES / 1024} KiB` : 'not a regular file'}`);
-        return undefined;
-      }
-      return { value: readFileSync(file, 'utf8').replace(/\r?\n$/, ''), from: file };
-    } catch (err) {
-      ctx.error(joinPath(path, `${key}_file`), `cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      return undefined;
-    }
-  }
-  return inline === undefined ? undefined : { value: inline };
-}
-
-interface NetworkOutputCommon {
-  readonly timeoutMs: number;
-  readonly headers: Record<string, string>;
-  readonly concurrency: number;
-  readonly tls?: TlsConfig;
-}
-
-function readNetworkOutputCommon(ctx: Ctx, t: Table, path: string, isHttps: boolean): NetworkOutputCommon {
-  const timeoutMs = readDuration(ctx, t, 'timeout', path) ?? LIMITS.outputTimeoutMs;
-  if (timeoutMs <= 0) ctx.error(joinPath(path, 'timeout'), 'must be more than 0s');
-  const headers = readStringTable(ctx, t, 'headers', path);
-  const concurrency = readPositiveInt(ctx, t, 'concurrency', path, 64) ?? LIMITS.outputConcurrency;
-  const tls = validateTlsKeys(ctx, t, path, isHttps);
-  return { timeoutMs, headers, concurrency, ...(tls ? { tls } : {}) };
-}
+const OTLP_COMPRESSIONS = ['gzip', 'none'] as const;
 
 function validatePyroscopeOutput(ctx: Ctx, t: Table, path: string, name: string): PyroscopeOutputConfig | undefined {
   const before = ctx.issues.length;
@@ -99,30 +34,7 @@ function validatePyroscopeOutput(ctx: Ctx, t: Table, path: string, name: string)
   }
   const tenantId = readString(ctx, t, 'tenant_id', path) ?? '';
   const common = readNetworkOutputCommon(ctx, t, path, url?.isHttps ?? false);
-  let auth: OutputAuth | undefined;
-  const bearer = readSecret(ctx, t, 'bearer_token', path);
-  if (t.basic_auth !== undefined) {
-    const bpath = joinPath(path, 'basic_auth');
-    if (!isTable(t.basic_auth)) {
-      ctx.error(bpath, `must be a table ([outputs.pyroscope.basic_auth] with username and password), got ${describe(t.basic_auth)}`);
-    } else {
-      const b = t.basic_auth;
-      checkKeys(ctx, b, bpath, BASIC_AUTH_KEYS);
-      const username = readString(ctx, b, 'username', bpath);
-      const password = readSecret(ctx, b, 'password', bpath);
-      if (username === undefined) ctx.error(joinPath(bpath, 'username'), 'is required with basic_auth');
-      if (password === undefined && b.password === undefined && b.password_file === undefined) {
-        ctx.error(joinPath(bpath, 'password'), 'is required with basic_auth (or password_file)');
-      }
-      if (username !== undefined && password !== undefined) {
-        auth = { kind: 'basic', username, password: password.value, ...(password.from ? { from: password.from } : {}) };
-      }
-    }
-  }
-  if (bearer) {
-    if (auth) ctx.error(joinPath(path, 'bearer_token'), 'set basic_auth or bearer_token, not both');
-    else auth = { kind: 'bearer', token: bearer.value, ...(bearer.from ? { from: bearer.from } : {}) };
-  }
+  const auth = readOutputAuth(ctx, t, path, 'pyroscope');
   if (ctx.issues.length > before || !url || rawUrl === undefined) return undefined;
   return {
     kind: 'pyroscope',
@@ -132,6 +44,99 @@ function validatePyroscopeOutput(ctx: Ctx, t: Table, path: string, name: string)
     api: api as PyroscopeOutputConfig['api'],
     tenantId,
     ...(auth ? { auth } : {}),
+    ...common,
+  };
+}
+
+/** A URL that is only a host: the output needs the whole endpoint. */
+function hasNoPath(baseUrl: string): boolean {
+  return new URL(baseUrl).pathname === '/';
+}
+
+function validateOtlpOutput(ctx: Ctx, t: Table, path: string, name: string): OtlpOutputConfig | undefined {
+  const before = ctx.issues.length;
+  checkKeys(ctx, t, path, OTLP_OUTPUT_KEYS);
+  const urlPath = joinPath(path, 'url');
+  const rawUrl = readString(ctx, t, 'url', path);
+  const example = '"http://127.0.0.1:4318/v1development/profiles" (the OpenTelemetry Collector) or "http://127.0.0.1:4040/v1development/profiles" (Pyroscope)';
+  if (rawUrl === undefined && t.url === undefined) ctx.error(urlPath, `is required: the OTLP/HTTP profiles endpoint, like url = ${example}`);
+  const url = rawUrl === undefined ? undefined : parseHttpUrl(ctx, rawUrl, urlPath, null);
+  if (url?.basicAuth) ctx.error(urlPath, 'must not carry user:password; use [outputs.otlp.basic_auth]');
+  // OTLP/HTTP exporters add /v1development/profiles only to a base endpoint
+  // shared by all signals; this url is the profiles endpoint itself.
+  if (url && hasNoPath(url.baseUrl)) ctx.error(urlPath, `has no path: write the whole endpoint, like ${example}`);
+  const compression = readString(ctx, t, 'compression', path) ?? 'gzip';
+  if (!(OTLP_COMPRESSIONS as readonly string[]).includes(compression)) {
+    ctx.error(joinPath(path, 'compression'), `must be "gzip" or "none", got "${compression}"${suggest(compression, OTLP_COMPRESSIONS)}`);
+  }
+  const tenantId = readString(ctx, t, 'tenant_id', path) ?? '';
+  const common = readNetworkOutputCommon(ctx, t, path, url?.isHttps ?? false);
+  const auth = readOutputAuth(ctx, t, path, 'otlp');
+  if (ctx.issues.length > before || !url || rawUrl === undefined) return undefined;
+  return {
+    kind: 'otlp',
+    name,
+    source: { file: ctx.opts.file, line: ctx.line(path) },
+    url: url.baseUrl,
+    compression: compression as OtlpOutputConfig['compression'],
+    tenantId,
+    ...(auth ? { auth } : {}),
+    ...common,
+  };
+}
+
+/** A Datadog Agent (`url`) or the agentless intake of a `site` with its API key: exactly one of the two. */
+function validateDatadogOutput(ctx: Ctx, t: Table, path: string, name: string): DatadogOutputConfig | undefined {
+  const before = ctx.issues.length;
+  checkKeys(ctx, t, path, DATADOG_OUTPUT_KEYS);
+  const urlPath = joinPath(path, 'url');
+  const sitePath = joinPath(path, 'site');
+  const rawUrl = readString(ctx, t, 'url', path);
+  const site = readString(ctx, t, 'site', path);
+  const key = readSecret(ctx, t, 'api_key', path);
+  const keyPath = joinPath(path, key?.from !== undefined || t.api_key_file !== undefined ? 'api_key_file' : 'api_key');
+  const hasUrl = t.url !== undefined;
+  const hasSite = t.site !== undefined;
+  if (hasUrl && hasSite) ctx.error(sitePath, 'set url (a Datadog Agent) or site (the agentless intake), not both');
+  if (!hasUrl && !hasSite) {
+    ctx.error(urlPath, 'is required: url for a Datadog Agent, like url = "http://127.0.0.1:8126/profiling/v1/input", or site and api_key_file for the agentless intake, like site = "datadoghq.eu"');
+  }
+  if (key && key.value.trim() === '') ctx.error(keyPath, key.from ? `"${key.from}" is empty` : 'must not be empty');
+  let url: string | undefined;
+  let isHttps = false;
+  let basic: { username: string; password: string } | undefined;
+  if (hasUrl && !hasSite && rawUrl !== undefined) {
+    const u = parseHttpUrl(ctx, rawUrl, urlPath, null);
+    if (u && hasNoPath(u.baseUrl)) ctx.error(urlPath, 'has no path: write the Agent\'s whole intake URL, like "http://127.0.0.1:8126/profiling/v1/input"');
+    // An Agent adds its own key; dd-trace-go sends none to it either.
+    if (key) ctx.error(keyPath, 'is for the agentless intake (site): a Datadog Agent adds its own API key; remove it, or write site instead of url');
+    url = u?.baseUrl;
+    isHttps = u?.isHttps ?? false;
+    basic = u?.basicAuth;
+  }
+  if (hasSite && !hasUrl && site !== undefined) {
+    const kind = datadogSiteKind(site);
+    if (kind === 'foreign') {
+      ctx.error(sitePath, `"${site}" is not a Datadog site${suggest(site, DATADOG_SITES)}; the sites are ${DATADOG_SITES.join(', ')} (or a region under ${DATADOG_DOMAINS.join(', ')})`);
+    } else if (kind === 'region') {
+      ctx.notice(sitePath, `"${site}" is not among the Datadog sites this collector knows (${DATADOG_SITES.join(', ')}); profiles go to ${datadogIntakeUrl(site)}`);
+    }
+    if (t.api_key === undefined && t.api_key_file === undefined) {
+      ctx.error(joinPath(path, 'api_key_file'), 'is required with site: the intake refuses an upload without an API key (api_key_file = "/etc/collector/dd-api-key", or api_key = "${DD_API_KEY}")');
+    }
+    url = datadogIntakeUrl(site);
+    isHttps = true;
+  }
+  const common = readNetworkOutputCommon(ctx, t, path, isHttps);
+  if (ctx.issues.length > before || url === undefined) return undefined;
+  return {
+    kind: 'datadog',
+    name,
+    source: { file: ctx.opts.file, line: ctx.line(path) },
+    url,
+    ...(hasSite && site !== undefined ? { site } : {}),
+    ...(hasSite && key ? { apiKey: key.value, ...(key.from ? { apiKeyFrom: key.from } : {}) } : {}),
+    ...(basic ? { auth: { kind: 'basic' as const, ...basic } } : {}),
     ...common,
   };
 }
@@ -173,7 +178,7 @@ export function validateOutputs(ctx: Ctx, root: Table, agent: AgentConfig): { ou
   const raw = root.outputs;
   const outputs: OutputConfig[] = [];
   if (raw !== undefined && !isTable(raw)) {
-    ctx.error('outputs', `must be a table of output kinds ([[outputs.file]], [[outputs.datakit]], [[outputs.pyroscope]]), got ${describe(raw)}`);
+    ctx.error('outputs', `must be a table of output kinds ([[outputs.file]], [[outputs.datakit]], [[outputs.datadog]], [[outputs.pyroscope]], [[outputs.otlp]]), got ${describe(raw)}`);
     return { outputs, defaultOutput: false };
   }
   const table = raw ?? {};
@@ -215,6 +220,14 @@ export function validateOutputs(ctx: Ctx, root: Table, agent: AgentConfig): { ou
     const out = validatePyroscopeOutput(ctx, t, path, nameOf(t, path, 'pyroscope'));
     if (out) outputs.push(out);
   }
+  for (const { table: t, path } of tablesOf(ctx, table.otlp, 'outputs.otlp', '[[outputs.otlp]]')) {
+    const out = validateOtlpOutput(ctx, t, path, nameOf(t, path, 'otlp'));
+    if (out) outputs.push(out);
+  }
+  for (const { table: t, path } of tablesOf(ctx, table.datadog, 'outputs.datadog', '[[outputs.datadog]]')) {
+    const out = validateDatadogOutput(ctx, t, path, nameOf(t, path, 'datadog'));
+    if (out) outputs.push(out);
+  }
   for (const { table: t, path } of tablesOf(ctx, table.file, 'outputs.file', '[[outputs.file]]')) {
     checkKeys(ctx, t, path, FILE_OUTPUT_KEYS);
     const name = nameOf(t, path, 'file');
@@ -242,7 +255,7 @@ export function validateOutputs(ctx: Ctx, root: Table, agent: AgentConfig): { ou
   }
   // `file = []` names output kinds but no output: every profile would be dropped.
   if (outputs.length === 0 && !ctx.issues.some((i) => i.path.startsWith('outputs'))) {
-    ctx.error('outputs', 'lists no output (only empty arrays): add an [[outputs.file]], [[outputs.datakit]] or [[outputs.pyroscope]] block, or leave outputs out for the default file output');
+    ctx.error('outputs', 'lists no output (only empty arrays): add an [[outputs.file]], [[outputs.datakit]], [[outputs.datadog]], [[outputs.pyroscope]] or [[outputs.otlp]] block, or leave outputs out for the default file output');
   }
   return { outputs, defaultOutput: false };
 }
