@@ -11,31 +11,20 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ConfigError, formatIssue } from '../../src/config/errors.js';
-import { parseConfig } from '../../src/config/load.js';
 import type { Config, DatadogOutputConfig } from '../../src/config/types.js';
 import { DATADOG_SITES, datadogIntakeUrl, datadogSiteKind } from '../../src/config/validate/datadog-site.js';
+import { doc, issuesOfText, loadText } from '../helpers/config-text.js';
 import { ROOT } from '../helpers/processes.js';
 
 const FILE = 'conf.d/dd.conf';
 const API_KEY = 'ddkey0123456789abcdef-never-shown';
 const AGENT = 'http://127.0.0.1:8126/profiling/v1/input';
 
-const doc = (...lines: string[]): string => lines.join('\n') + '\n';
-
 function load(source: string, env: Record<string, string> = {}): Config {
-  return parseConfig(source, FILE, { env, osHostname: 'agent-host' });
+  return loadText(source, FILE, env);
 }
 
-function issues(source: string): string[] {
-  try {
-    load(source);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues.map(formatIssue);
-    throw err;
-  }
-  assert.fail(`expected a ConfigError for:\n${source}`);
-}
+const issues = (source: string): string[] => issuesOfText(source, FILE);
 
 function dd(c: Config): DatadogOutputConfig {
   const o = c.outputs.find((x): x is DatadogOutputConfig => x.kind === 'datadog');

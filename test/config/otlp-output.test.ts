@@ -10,9 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ConfigError, formatIssue } from '../../src/config/errors.js';
-import { parseConfig } from '../../src/config/load.js';
 import type { Config, OtlpOutputConfig } from '../../src/config/types.js';
+import { doc, issuesOfText, loadText } from '../helpers/config-text.js';
 import { ROOT } from '../helpers/processes.js';
 
 const FILE = 'conf.d/otlp.conf';
@@ -21,21 +20,11 @@ const TOKEN = 'tok-Otl3-never-shown';
 const HEADER_SECRET = 'hdr-Otl5-never-shown';
 const ENDPOINT = 'http://127.0.0.1:4318/v1development/profiles';
 
-const doc = (...lines: string[]): string => lines.join('\n') + '\n';
-
 function load(source: string, env: Record<string, string> = {}): Config {
-  return parseConfig(source, FILE, { env, osHostname: 'agent-host' });
+  return loadText(source, FILE, env);
 }
 
-function issues(source: string): string[] {
-  try {
-    load(source);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues.map(formatIssue);
-    throw err;
-  }
-  assert.fail(`expected a ConfigError for:\n${source}`);
-}
+const issues = (source: string): string[] => issuesOfText(source, FILE);
 
 function otlp(c: Config, i = 0): OtlpOutputConfig {
   const o = c.outputs.filter((x): x is OtlpOutputConfig => x.kind === 'otlp')[i];
