@@ -1,13 +1,15 @@
-// One job per (target, type), each on its own fixed slot grid
-// (phase + k * interval). A single timer serves all jobs from a min-heap of
-// next fire times, so a thousand targets cost one timer, and a fake clock
-// drives it exactly in tests.
+// One job per (target, type), each on its own fixed slots: an interval grid
+// (phase + k * interval) or a cron pattern's runs (run + phase, see cron.ts).
+// A single timer serves all jobs from a min-heap of next fire times, so a
+// thousand targets cost one timer, and a fake clock drives it exactly in tests.
 //
 // No overlap: when a job's slot comes while its previous run is still going,
 // that slot is skipped (and reported), never queued. Slots missed while the
-// process was stalled are skipped too, not fired in a burst.
+// process was stalled are skipped too, not fired in a burst. A run asked for
+// out of its slots (a trigger, runNow) waits for a run in flight to finish.
 
 import type { Clock, TimerHandle } from '../core/clock.js';
+import type { CronSlots } from './cron.js';
 import { nextSlot, phaseOf } from './phase.js';
 
 export interface JobRunContext {
@@ -15,13 +17,34 @@ export interface JobRunContext {
   readonly scheduledAt: number;
   /** Aborted when the scheduler stops and the grace period is over. */
   readonly signal: AbortSignal;
+  /** Set on a run asked for by runNow (a trigger): why. */
+  readonly reason?: string;
 }
 
-export interface JobSpec {
+interface JobCommon {
   /** Stable identity of the job: target id + type. */
   readonly key: string;
-  readonly intervalMs: number;
   run(ctx: JobRunContext): Promise<void>;
+}
+
+/** A job on an interval grid, or on a cron pattern's runs. */
+export type JobSpec = JobCommon & ({ readonly intervalMs: number; readonly cron?: undefined } | { readonly cron: CronSlots; readonly intervalMs?: undefined });
+
+/** When a job's slots are: its phase, and its next fire time from a moment. */
+interface Cadence {
+  readonly id: string;
+  phaseOf(key: string): number;
+  next(now: number, phaseMs: number, inclusive: boolean): number;
+}
+
+function cadenceOf(spec: JobSpec): Cadence {
+  if (spec.cron) return spec.cron;
+  const intervalMs = spec.intervalMs;
+  return {
+    id: `every ${intervalMs}`,
+    phaseOf: (key) => phaseOf(key, intervalMs),
+    next: (now, phaseMs, inclusive) => nextSlot(now, intervalMs, phaseMs, inclusive),
+  };
 }
 
 export interface SchedulerEvents {
@@ -37,9 +60,12 @@ export interface SchedulerEvents {
 
 interface Job {
   spec: JobSpec;
+  cadence: Cadence;
   phaseMs: number;
   nextAt: number;
   generation: number;
+  /** A runNow that came while a run was in flight: its reason, run when that one ends. */
+  pending?: string;
 }
 
 interface HeapEntry {
@@ -130,21 +156,24 @@ export class Scheduler {
     for (const spec of specs) {
       wanted.add(spec.key);
       const job = this.jobs.get(spec.key);
+      const cadence = cadenceOf(spec);
       if (!job) {
-        const phaseMs = phaseOf(spec.key, spec.intervalMs);
-        const j: Job = { spec, phaseMs, nextAt: nextSlot(now, spec.intervalMs, phaseMs, true), generation: 0 };
+        const phaseMs = cadence.phaseOf(spec.key);
+        const j: Job = { spec, cadence, phaseMs, nextAt: cadence.next(now, phaseMs, true), generation: 0 };
         this.jobs.set(spec.key, j);
-        this.heap.push({ at: j.nextAt, key: spec.key, generation: 0 });
+        this.push(j);
         added.push(spec.key);
-      } else if (job.spec.intervalMs !== spec.intervalMs) {
+      } else if (job.cadence.id !== cadence.id) {
         job.spec = spec;
-        job.phaseMs = phaseOf(spec.key, spec.intervalMs);
+        job.cadence = cadence;
+        job.phaseMs = cadence.phaseOf(spec.key);
         job.generation++;
-        job.nextAt = nextSlot(now, spec.intervalMs, job.phaseMs, true);
-        this.heap.push({ at: job.nextAt, key: spec.key, generation: job.generation });
+        job.nextAt = cadence.next(now, job.phaseMs, true);
+        this.push(job);
         changed.push(spec.key);
       } else {
-        job.spec = spec; // new run() closure, same grid
+        job.spec = spec; // new run() closure, same slots
+        job.cadence = cadence;
       }
     }
     const removed: string[] = [];
@@ -162,9 +191,30 @@ export class Scheduler {
     return this.jobs.size;
   }
 
-  /** Next fire time of a job (for status pages and tests). */
+  /** Next fire time of a job (for status pages and tests); undefined when it has none. */
   nextRun(key: string): number | undefined {
-    return this.jobs.get(key)?.nextAt;
+    const at = this.jobs.get(key)?.nextAt;
+    return at === Infinity ? undefined : at;
+  }
+
+  /**
+   * Runs a job now, outside its slots (a trigger): at once when it is idle;
+   * when a run of it is in flight, right after that one ends (several asks
+   * meanwhile make one run, the last reason wins). Its slots stay as they
+   * are; a slot that comes while this run goes on is skipped as usual.
+   * False when there is no such job or the scheduler is stopped.
+   */
+  runNow(key: string, reason: string): boolean {
+    const job = this.jobs.get(key);
+    if (!job || this.stopped) return false;
+    if (this.running.has(key)) job.pending = reason;
+    else this.start(job, this.clock.now(), reason);
+    return true;
+  }
+
+  /** A heap entry for the job's next fire time (none when it never fires again). */
+  private push(job: Job): void {
+    if (job.nextAt !== Infinity) this.heap.push({ at: job.nextAt, key: job.spec.key, generation: job.generation });
   }
 
   private arm(): void {
@@ -199,8 +249,8 @@ export class Scheduler {
       const job = this.jobs.get(top.key);
       if (!job || job.generation !== top.generation || job.nextAt !== top.at) continue;
       this.runSlot(job, top.at, now);
-      job.nextAt = nextSlot(now, job.spec.intervalMs, job.phaseMs);
-      this.heap.push({ at: job.nextAt, key: job.spec.key, generation: job.generation });
+      job.nextAt = job.cadence.next(now, job.phaseMs, false);
+      this.push(job);
     }
     this.arm();
   }
@@ -219,8 +269,8 @@ export class Scheduler {
     if (now >= last - CLOCK_STEP_BACK_MS) return;
     for (const job of this.jobs.values()) {
       job.generation++;
-      job.nextAt = nextSlot(now, job.spec.intervalMs, job.phaseMs, true);
-      this.heap.push({ at: job.nextAt, key: job.spec.key, generation: job.generation });
+      job.nextAt = job.cadence.next(now, job.phaseMs, true);
+      this.push(job);
     }
     this.events.onClockJump?.(now);
   }
@@ -232,16 +282,29 @@ export class Scheduler {
       return;
     }
     this.events.onStart?.(key, scheduledAt, now - scheduledAt);
+    this.start(job, scheduledAt);
+  }
+
+  private start(job: Job, scheduledAt: number, reason?: string): void {
+    const { key } = job.spec;
     let p: Promise<void>;
     try {
-      p = job.spec.run({ scheduledAt, signal: this.abort.signal });
+      p = job.spec.run({ scheduledAt, signal: this.abort.signal, ...(reason !== undefined ? { reason } : {}) });
     } catch (err) {
       p = Promise.reject(err);
     }
     const running = p
       .catch((err) => this.events.onError?.(key, err))
       .finally(() => {
-        if (this.running.get(key) === running) this.running.delete(key);
+        if (this.running.get(key) !== running) return;
+        this.running.delete(key);
+        // A run asked for while this one went on; only while the job is still wanted.
+        const current = this.jobs.get(key);
+        const pending = current?.pending;
+        if (current && pending !== undefined) {
+          current.pending = undefined;
+          if (!this.stopped) this.start(current, this.clock.now(), pending);
+        }
       });
     this.running.set(key, running);
   }

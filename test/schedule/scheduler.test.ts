@@ -397,3 +397,100 @@ describe('Scheduler', () => {
     for (const r of after.slice(1)) assert.equal((((r.scheduledAt - phaseOf(key, 10_000)) % 10_000) + 10_000) % 10_000, 0);
   });
 });
+
+describe('Scheduler.runNow (triggered runs)', () => {
+  function reasonJob(clock: FakeClock, key: string, intervalMs: number, durationMs: number, seen: Array<{ at: number; reason: string | undefined }>): JobSpec {
+    return {
+      key,
+      intervalMs,
+      run: async (ctx) => {
+        seen.push({ at: clock.now(), reason: ctx.reason });
+        await sleep(clock, durationMs);
+      },
+    };
+  }
+
+  it('runs an idle job at once with its reason, and leaves its slots as they were', async () => {
+    const clock = new FakeClock(START);
+    const s = new Scheduler(clock);
+    const key = collectorKey(81, 'goroutine');
+    const seen: Array<{ at: number; reason: string | undefined }> = [];
+    s.sync([reasonJob(clock, key, 10_000, 100, seen)]);
+    const slot = s.nextRun(key)!;
+    await clock.advance(slot - START + 3_000);
+    assert.equal(s.runNow(key, 'cpu_cores'), true);
+    assert.deepEqual(seen.at(-1), { at: slot + 3_000, reason: 'cpu_cores' });
+    assert.equal(s.nextRun(key), slot + 10_000);
+    await clock.advance(10_000);
+    assert.deepEqual(seen, [
+      { at: slot, reason: undefined },
+      { at: slot + 3_000, reason: 'cpu_cores' },
+      { at: slot + 10_000, reason: undefined },
+    ]);
+    assert.equal(s.runNow('no/such', 'cpu_cores'), false);
+  });
+
+  it('asked while a run is in flight: runs right after it ends, once for any number of asks; never two at once', async () => {
+    const clock = new FakeClock(START);
+    const overlaps: number[] = [];
+    const s = new Scheduler(clock, { onOverlap: (_k, at) => overlaps.push(at) });
+    const key = collectorKey(82, 'cpu');
+    const seen: Array<{ at: number; reason: string | undefined }> = [];
+    s.sync([reasonJob(clock, key, 10_000, 4_000, seen)]);
+    const slot = s.nextRun(key)!;
+    await clock.advance(slot - START + 1_000);
+    assert.equal(s.runNow(key, 'goroutines'), true);
+    assert.equal(s.runNow(key, 'cpu_cores'), true);
+    assert.equal(seen.length, 1, 'not beside the run in flight');
+    await clock.advance(3_000); // the slot's run ends at slot + 4 s
+    assert.deepEqual(seen.at(-1), { at: slot + 4_000, reason: 'cpu_cores' });
+    // The triggered run goes on until slot + 8 s; the slot at +10 s runs as usual.
+    await clock.advance(7_000);
+    assert.deepEqual(seen.map((r) => [r.at - slot, r.reason]), [
+      [0, undefined],
+      [4_000, 'cpu_cores'],
+      [10_000, undefined],
+    ]);
+    assert.deepEqual(overlaps, []);
+  });
+
+  it('a slot that comes while a triggered run goes on is skipped, as for any run in flight', async () => {
+    const clock = new FakeClock(START);
+    const overlaps: number[] = [];
+    const s = new Scheduler(clock, { onOverlap: (_k, at) => overlaps.push(at) });
+    const key = collectorKey(83, 'cpu');
+    const seen: Array<{ at: number; reason: string | undefined }> = [];
+    s.sync([reasonJob(clock, key, 10_000, 1_000, seen)]);
+    const slot = s.nextRun(key)! + 10_000; // the second slot
+    await clock.advance(slot - START - 2_000);
+    s.sync([reasonJob(clock, key, 10_000, 5_000, seen)]);
+    s.runNow(key, 'cpu_cores'); // runs to slot + 3 s
+    await clock.advance(12_000);
+    assert.deepEqual(seen.map((r) => [r.at - slot, r.reason]), [
+      [-10_000, undefined],
+      [-2_000, 'cpu_cores'],
+      [10_000, undefined],
+    ]);
+    assert.deepEqual(overlaps, [slot]);
+  });
+
+  it('a pending triggered run is dropped when the job is removed or the scheduler stops', async () => {
+    const clock = new FakeClock(START);
+    const s = new Scheduler(clock);
+    const key = collectorKey(84, 'cpu');
+    const seen: Array<{ at: number; reason: string | undefined }> = [];
+    s.sync([reasonJob(clock, key, 10_000, 4_000, seen)]);
+    await clock.advance(s.nextRun(key)! - START);
+    s.runNow(key, 'cpu_cores');
+    s.sync([]);
+    await clock.advance(30_000);
+    assert.equal(seen.length, 1);
+    s.sync([reasonJob(clock, key, 10_000, 4_000, seen)]);
+    await clock.advance(s.nextRun(key)! - clock.now());
+    s.runNow(key, 'cpu_cores');
+    s.stop();
+    assert.equal(s.runNow(key, 'cpu_cores'), false);
+    await clock.advance(30_000);
+    assert.equal(seen.length, 2);
+  });
+});
