@@ -66,6 +66,37 @@ export interface GoTargetConfig {
   readonly scrapeBudgets?: Readonly<Partial<Record<ProfileTypeName, ScrapeBudgetConfig>>>;
   /** Set on a template: targets come from this discovery, not from `baseUrl`. */
   readonly discovery?: DiscoveryConfig;
+  /** `[inputs.profile.go.schedule]`: types on a cron pattern instead of `interval`. */
+  readonly schedule?: Readonly<Partial<Record<ProfileTypeName, CronScheduleConfig>>>;
+  /** `schedule_spread` (with its default when `schedule` is set): targets on a pattern fire spread over this much after each run. */
+  readonly scheduleSpreadMs?: number;
+  /** `[inputs.profile.go.trigger]`: profiles taken at once when a derived metric crosses a threshold. */
+  readonly trigger?: TriggerConfig;
+}
+
+export interface CronScheduleConfig {
+  /** Six fields: second minute hour day-of-month month day-of-week (croner). */
+  readonly pattern: string;
+  /** The shortest gap between two runs, as found when the config was read. */
+  readonly minGapMs: number;
+}
+
+/** The runtime metrics derived from profiles that a trigger can watch, and the type each comes from. */
+export const TRIGGER_METRICS = {
+  cpu_cores: 'cpu',
+  heap_live_bytes: 'heap',
+  goroutines: 'goroutine',
+  mutex_wait_seconds_per_second: 'mutex',
+} as const satisfies Record<string, ProfileTypeName>;
+export type TriggerMetric = keyof typeof TRIGGER_METRICS;
+
+export interface TriggerConfig {
+  /** `<metric>_above` thresholds; at least one. */
+  readonly above: Readonly<Partial<Record<TriggerMetric, number>>>;
+  /** The types taken when one is crossed. */
+  readonly types: readonly ProfileTypeName[];
+  /** After a firing, the target fires again no sooner than this. */
+  readonly cooldownMs: number;
 }
 
 export interface CpuBudgetConfig {

@@ -11,6 +11,11 @@ export const LIMITS = {
   minIntervalMs: 10 * SECOND,
   /** Default scrape interval when `interval` is not set (DataKit's default). */
   defaultIntervalMs: 10 * SECOND,
+  /** schedule_spread default: targets on a cron pattern fire within this much after each run. */
+  defaultScheduleSpreadMs: 60 * SECOND,
+  /** [inputs.profile.go.trigger] cooldown: default, and the least (a triggered set costs what a scheduled one does). */
+  defaultTriggerCooldownMs: 5 * 60 * SECOND,
+  minTriggerCooldownMs: 10 * SECOND,
   /** Upper bound of the default CPU window: min(this, interval - 1s). */
   defaultProfileDurationMs: 10 * SECOND,
   /** Default http_timeout is max(profile_duration + this, minHttpTimeoutMs). */

@@ -7,6 +7,8 @@ import { expandEnv } from '../env.js';
 import { displayPath, joinPath } from '../key-lines.js';
 import type { GoTargetConfig } from '../types.js';
 import { readCpuBudget, readScrapeBudgets } from './budgets.js';
+import { readSchedule, windowTypesScheduled } from './schedule.js';
+import { readTrigger } from './trigger.js';
 import { SD_KINDS, validateDiscovery } from './discovery.js';
 import { checkKeys, Ctx, datakitOnly, describe, isTable, type KeySpec, OURS, readBool, readDuration, readPositiveInt, readString, readStringTable, suggest, type Table, tablesOf } from './readers.js';
 import { validateTlsKeys } from './tls.js';
@@ -50,6 +52,9 @@ const GO_TARGET_KEYS: Record<string, KeySpec> = {
   http_sd: OURS,
   dns_sd: OURS,
   kubernetes_sd: OURS,
+  schedule: OURS,
+  schedule_spread: OURS,
+  trigger: OURS,
 };
 
 /** A profile input without a service name gets this one (DataKit's own placeholder). */
@@ -98,7 +103,7 @@ function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefau
       ctx.error(pdPath, `must be at least 1s, got ${formatDuration(profileDurationMs)}`);
     } else if (profileDurationMs % 1000 !== 0) {
       ctx.error(pdPath, `must be whole seconds (Go's /debug/pprof/profile takes integer seconds and profiles for 30s on anything else), got ${formatDuration(profileDurationMs)}`);
-    } else if (intervalMs !== undefined && profileDurationMs >= intervalMs) {
+    } else if (intervalMs !== undefined && profileDurationMs >= intervalMs && !windowTypesScheduled(t)) {
       ctx.error(pdPath, `must be shorter than interval (${formatDuration(intervalMs)}), got ${formatDuration(profileDurationMs)}: the CPU window must end before the next scrape starts`);
     }
   }
@@ -158,6 +163,8 @@ function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefau
   const tls = url || isTemplate ? validateTlsKeys(ctx, t, path, url ? url.isHttps : true) : undefined;
   const cpuBudget = readCpuBudget(ctx, t, path, profileDurationMs);
   const scrapeBudgets = readScrapeBudgets(ctx, t, path, enabledTypes);
+  const scheduled = readSchedule(ctx, t, path, { enabledTypes, profileDurationMs });
+  const trigger = readTrigger(ctx, t, path, enabledTypes);
 
   if (ctx.issues.length > before || (url === undefined && !discovery) || intervalMs === undefined || profileDurationMs === undefined || httpTimeoutMs === undefined) {
     return undefined;
@@ -169,6 +176,8 @@ function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefau
     ...(cpuBudget ? { cpuBudget } : {}),
     ...(Object.keys(scrapeBudgets).length > 0 ? { scrapeBudgets } : {}),
     ...(url?.basicAuth ? { basicAuth: url.basicAuth } : {}),
+    ...scheduled,
+    ...(trigger ? { trigger } : {}),
     intervalMs,
     profileDurationMs,
     httpTimeoutMs,
