@@ -23,7 +23,8 @@ import { InlineEngine, WorkerPool, makeRunner, type ProfileEngine } from './prof
 import type { ProfileRecord } from './profile/record.js';
 import type { ProfileTypeName } from './profile/types.js';
 import { sleep, type Clock, type TimerHandle } from './core/clock.js';
-import { Scheduler, type JobSpec } from './schedule/scheduler.js';
+import { Scheduler } from './schedule/scheduler.js';
+import { CollectionJobs } from './jobs.js';
 import { CpuProfileGate, CpuWindows } from './scrape/cpu-gate.js';
 import { DispatcherPool } from './scrape/dispatchers.js';
 import { describeOutput } from './server/describe-output.js';
@@ -68,8 +69,8 @@ export class Collector {
   private readonly cpuWindows: CpuWindows;
   private readonly cpuGate: CpuProfileGate;
   private readonly overlapsSaid = new Set<string>();
-  /** Job key -> what it scrapes, for messages about a job. */
-  private readonly jobTargets = new Map<string, { target: Target; type: ProfileTypeName }>();
+  /** The scheduler's jobs for the current targets, and their triggers. */
+  private readonly jobs: CollectionJobs;
   readonly health = new HealthStore();
   private readonly dispatchers = new DispatcherPool();
   private readonly scheduler: Scheduler;
@@ -110,7 +111,7 @@ export class Collector {
         // Said once per job at warn: it repeats every slot while it lasts.
         const first = !this.overlapsSaid.has(key);
         this.overlapsSaid.add(key);
-        const job = this.jobTargets.get(key);
+        const job = this.jobs.byKey.get(key);
         this.log[first ? 'warn' : 'debug'](
           { job: key, target: job?.target.baseUrl, service: job?.target.service, type: job?.type },
           `${job ? `${job.type} scrape of ${job.target.baseUrl}: ` : ''}the previous scrape is still running at the next slot; this slot is skipped`,
@@ -150,7 +151,15 @@ export class Collector {
       observe: (o, t) => {
         deps.metrics?.observeOutcome(o, t);
         deps.onOutcome?.(o, t);
+        if (this.started) this.jobs.observe(o, t);
       },
+    });
+    this.jobs = new CollectionJobs({
+      clock: deps.clock,
+      logger: deps.logger,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      pipeline: this.pipeline,
+      runNow: (key, reason) => this.scheduler.runNow(key, reason),
     });
     if (deps.metrics) {
       deps.metrics.queueDepths = () => Object.fromEntries(Object.entries(this.outputs?.stats() ?? {}).map(([k, v]) => [k, v.depth + v.inFlight]));
@@ -230,7 +239,8 @@ export class Collector {
     this.targets = this.resolveTargets(this.config);
     const ids = new Set(this.targets.map((t) => t.id));
     for (const t of oldTargets) if (!ids.has(t.id)) this.deps.metrics?.forgetTarget(t, t.config.enabledTypes);
-    const { added, removed, changed } = this.scheduler.sync(this.jobsFor(this.targets));
+    const { added, removed, changed } = this.scheduler.sync(this.jobs.jobsFor(this.targets));
+    this.jobs.retainTargets(ids);
     this.processor.retainTargets(ids);
     this.outputs?.retainBaselines(ids);
     this.pipeline.retainTargets(ids);
@@ -247,24 +257,6 @@ export class Collector {
     if (!this.started || this.stopping) return;
     const r = this.applyTargets();
     if (r.added || r.removed || r.changed) this.log.info(r, `targets changed by discovery: ${r.added} job(s) added, ${r.removed} removed, ${r.changed} changed`);
-  }
-
-  private jobsFor(targets: readonly Target[]): JobSpec[] {
-    const jobs: JobSpec[] = [];
-    this.jobTargets.clear();
-    for (const target of targets) {
-      for (const type of target.config.enabledTypes) {
-        this.jobTargets.set(`${target.id}/${type}`, { target, type });
-        jobs.push({
-          key: `${target.id}/${type}`,
-          intervalMs: target.config.intervalMs,
-          run: async ({ signal }) => {
-            await this.pipeline.collect(target, type, signal);
-          },
-        });
-      }
-    }
-    return jobs;
   }
 
   /** Per-output sent/retried/dropped/queued, logged when they changed. */
@@ -303,9 +295,10 @@ export class Collector {
       this.log.info({ dir: this.config.outputs[0]?.kind === 'file' ? this.config.outputs[0].dir : undefined }, 'no [[outputs.*]] configured: profiles go to the file output');
     }
     for (const t of this.targets) {
+      const cron = Object.entries(t.config.schedule ?? {}).map(([type, s]) => `${type} at "${s!.pattern}"`);
       this.log.info(
-        { target: t.baseUrl, service: t.service, instance: t.instance, types: t.config.enabledTypes, interval: formatDuration(t.config.intervalMs) },
-        `scraping ${t.baseUrl} every ${formatDuration(t.config.intervalMs)}`,
+        { target: t.baseUrl, service: t.service, instance: t.instance, types: t.config.enabledTypes, interval: formatDuration(t.config.intervalMs), ...(cron.length ? { schedule: cron } : {}) },
+        `scraping ${t.baseUrl} every ${formatDuration(t.config.intervalMs)}${cron.length ? `; ${cron.join(', ')}` : ''}`,
       );
     }
     this.log.info(

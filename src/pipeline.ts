@@ -58,6 +58,16 @@ class SaidOnce {
   }
 }
 
+export interface CollectOptions {
+  /** Taken because this metric crossed its threshold: the profile is tagged trigger=<metric>. */
+  readonly trigger?: string;
+}
+
+/** The time between a type's scrapes: its interval, or the shortest gap of its cron schedule. */
+function slotGapMs(target: Target, type: ProfileTypeName): number {
+  return target.config.schedule?.[type]?.minGapMs ?? target.config.intervalMs;
+}
+
 /** A failure that goes on is summed up in one log line this often. */
 export const REPEAT_SUMMARY_EVERY_MS = 5 * 60_000;
 
@@ -93,11 +103,11 @@ export class ProfilePipeline {
     this.repeats.retainTargets(ids);
   }
 
-  async collect(target: Target, type: ProfileTypeName, signal?: AbortSignal): Promise<CollectOutcome> {
+  async collect(target: Target, type: ProfileTypeName, signal?: AbortSignal, opts: CollectOptions = {}): Promise<CollectOutcome> {
     const { clock } = this.deps;
     const spec = PROFILE_TYPES[type];
     const startedAtMs = clock.now();
-    const log = this.deps.logger.child({ target: target.baseUrl, service: target.service, instance: target.instance, type });
+    const log = this.deps.logger.child({ target: target.baseUrl, service: target.service, instance: target.instance, type, ...(opts.trigger ? { trigger: opts.trigger } : {}) });
 
     let release: (() => void) | null = null;
     let windowSeconds = 0;
@@ -119,7 +129,7 @@ export class ProfilePipeline {
             `a CPU profile of ${target.instance} is in flight for another listing of the same process; CPU windows of its listings are taken in turn`,
           );
         }
-        release = await this.deps.cpuGate.acquire(target.instance, { maxWaitMs: target.config.intervalMs, ...(signal ? { signal } : {}) });
+        release = await this.deps.cpuGate.acquire(target.instance, { maxWaitMs: slotGapMs(target, type), ...(signal ? { signal } : {}) });
       }
       if (!release) {
         return this.finish(target, type, log, {
@@ -160,6 +170,7 @@ export class ProfilePipeline {
         ...(res.contentType ? { contentType: res.contentType } : {}),
         startedAtMs: res.startedAtMs,
         finishedAtMs: res.finishedAtMs,
+        ...(opts.trigger ? { extraTags: { trigger: opts.trigger } } : {}),
       });
       let hint: string | undefined;
       // Empty after the baseline: nothing was recorded over a whole interval,

@@ -20,6 +20,8 @@ export interface ScrapedProfile {
   /** Collector clock, Unix ms: when the request started and when the body was complete. */
   readonly startedAtMs: number;
   readonly finishedAtMs: number;
+  /** Tags of this profile alone, over the target's (a trigger's `trigger=<metric>`). */
+  readonly extraTags?: Readonly<Record<string, string>>;
 }
 
 interface Common {
@@ -113,7 +115,7 @@ export class ProfileProcessor {
       env: target.env,
       version: target.version,
       instance: target.instance,
-      tags: { ...target.tags },
+      tags: { ...target.tags, ...s.extraTags },
       customTags: { ...target.customTags },
     };
 

@@ -93,6 +93,19 @@ export class CollectorMetrics {
     help: '1 when the last config load or reload succeeded, 0 when it was rejected.',
     registers: [this.registry],
   });
+  // [inputs.profile.go.trigger]
+  readonly triggerFirings = new Counter({
+    name: 'collector_trigger_firings_total',
+    help: 'Times a derived metric crossed its trigger threshold and the trigger types were taken, by metric.',
+    labelNames: ['metric'],
+    registers: [this.registry],
+  });
+  readonly triggeredProfiles = new Counter({
+    name: 'collector_triggered_profiles_total',
+    help: 'Profiles shipped because a trigger fired (tagged trigger=<metric>), by that metric and the profile type.',
+    labelNames: ['metric', 'type'],
+    registers: [this.registry],
+  });
 
   // Runtime metrics derived from the profiles themselves ([inputs.profile]
   // generate_metrics, on by default), per service/env/version/instance.
