@@ -14,6 +14,7 @@ import { inShard, shardOf } from './discovery/shard.js';
 import { CollectorMetrics } from './server/metrics.js';
 import { runOnce } from './once.js';
 import { describeOutput } from './server/describe-output.js';
+import { scheduleLines, triggerLine } from './server/describe-schedule.js';
 import { StatusServer } from './server/http.js';
 import { statusRoutes } from './server/targets.js';
 import { PROFILE_TYPES } from './profile/types.js';
@@ -104,14 +105,18 @@ function parse(argv: readonly string[]): Args {
   };
 }
 
-export function renderPlan(config: Config, collectorTargets: readonly Target[]): string {
+export function renderPlan(config: Config, collectorTargets: readonly Target[], now: number = Date.now()): string {
   const lines: string[] = [`${config.file}: valid`, '', `targets (${collectorTargets.length}):`];
   for (const t of collectorTargets) {
     const c = t.config;
-    const types = c.enabledTypes.map((ty) => (PROFILE_TYPES[ty].isCpu ? `cpu (${formatDuration(c.profileDurationMs)} window)` : ty));
+    // Types on a cron schedule are listed on their own line below.
+    const types = c.enabledTypes.filter((ty) => !c.schedule?.[ty]).map((ty) => (PROFILE_TYPES[ty].isCpu ? `cpu (${formatDuration(c.profileDurationMs)} window)` : ty));
     const mine = inShard(t.baseUrl, config.agent.shard);
     lines.push(`  ${t.baseUrl}  (line ${c.source.line})${mine ? '' : `  -- not scraped here: shard ${shardOf(t.baseUrl, config.agent.shard!.count)}/${config.agent.shard!.count} owns it`}`);
-    lines.push(`    every ${formatDuration(c.intervalMs)}: ${types.join(', ')}; http_timeout ${formatDuration(c.httpTimeoutMs)}`);
+    lines.push(`    ${types.length ? `every ${formatDuration(c.intervalMs)}: ${types.join(', ')}` : 'every type on a schedule'}; http_timeout ${formatDuration(c.httpTimeoutMs)}`);
+    for (const l of scheduleLines(c, now, `${t.id}/`)) lines.push(`    schedule: ${l}`);
+    const trigger = triggerLine(c);
+    if (trigger) lines.push(`    ${trigger}`);
     lines.push(`    tags: ${Object.entries(t.tags).map(([k, v]) => `${k}=${v}`).join(' ')}`);
     if (c.basicAuth) lines.push('    auth: basic (user and password from the url; not shown)');
     const budgets = budgetWords(c);
@@ -134,6 +139,9 @@ export function renderPlan(config: Config, collectorTargets: readonly Target[]):
       lines.push(`  ${what}  (line ${t.source.line})`);
       const budgets = budgetWords(t);
       lines.push(`    each target: every ${formatDuration(t.intervalMs)}: ${t.enabledTypes.join(', ')}; service ${t.service}${budgets.length ? `; per service: ${budgets.join('; ')}` : ''}`);
+      for (const l of scheduleLines(t, now)) lines.push(`    schedule: ${l}`);
+      const trigger = triggerLine(t);
+      if (trigger) lines.push(`    ${trigger}`);
     }
   }
   if (config.agent.shard) lines.push('', `shard: ${config.agent.shard.index}/${config.agent.shard.count} (this process scrapes the targets rendezvous hashing gives it)`);

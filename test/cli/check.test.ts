@@ -155,6 +155,44 @@ describe('collector --check', () => {
     assert.match(res.stdout, /; service pods; per service: cpu_budget 20s of CPU profiling per 2m0s; block_budget 1 scrape\(s\) per 5m0s$/m);
   });
 
+  test('a cron schedule: its next three runs (in TZ), the target\'s offset; a trigger in words', () => {
+    const file = write(
+      'schedule.conf',
+      [
+        '[[inputs.profile.go]]',
+        'url = "http://127.0.0.1:6060"',
+        'service = "api"',
+        'enabled_types = ["cpu", "heap", "goroutine"]',
+        '[inputs.profile.go.schedule]',
+        'goroutine = "0 */5 * * * *"',
+        '[inputs.profile.go.trigger]',
+        'cpu_cores_above = 0.6',
+        'types = ["cpu", "goroutine"]',
+        'cooldown = "2m"',
+        '',
+      ].join('\n'),
+    );
+    const res = collector(['-c', file, '--check'], { TZ: 'UTC' });
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /^ {4}every 10s: cpu \(9s window\), heap; http_timeout 15s$/m);
+    const line = /^ {4}schedule: goroutine at "0 \*\/5 \* \* \* \*" \(this target (\d+(?:\.\d+)?)s after each run\): next (\S+), (\S+), (\S+)$/m.exec(res.stdout);
+    assert.ok(line, res.stdout);
+    assert.ok(Number(line[1]) < 60, 'the offset is within the default 1m spread');
+    const runs = line.slice(2, 5).map((t) => {
+      assert.match(t, /^\d{4}-\d\d-\d\dT\d\d:\d\d:00\+00:00$/);
+      return Date.parse(t);
+    });
+    assert.ok(runs[0]! % 300_000 === 0 && runs[1]! - runs[0]! === 300_000 && runs[2]! - runs[1]! === 300_000, line[0]);
+    assert.match(res.stdout, /^ {4}trigger: when cpu_cores above 0\.6 \(crossing from at or below, once per excursion\), take cpu, goroutine at once, tagged trigger=<metric>; cooldown 2m0s$/m);
+  });
+
+  test('a bad cron pattern: exit 1, FILE:LINE: key.path: and what is allowed', () => {
+    const file = write('bad-schedule.conf', ['[[inputs.profile.go]]', 'url = "http://127.0.0.1:6060"', '[inputs.profile.go.schedule]', 'heap = "0 */5 * * *"', ''].join('\n'));
+    const res = collector(['-c', file, '--check']);
+    assert.equal(res.status, 1);
+    assert.ok(res.stderr.startsWith(`${file}:4: inputs.profile.go.schedule.heap: "0 */5 * * *" is not a cron pattern with seconds (5 field(s), not six); write six fields, second minute hour day-of-month month day-of-week`), res.stderr);
+  });
+
   test('${VAR} comes from the environment of the command', () => {
     const file = write('env.conf', '[[inputs.profile.go]]\nurl = "http://127.0.0.1:${PPROF_PORT}"\nservice = "${SVC:-fallback}"\n');
     const ok = collector(['-c', file, '--check'], { PPROF_PORT: '7070' });
