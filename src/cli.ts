@@ -14,7 +14,7 @@ import { inShard, shardOf } from './discovery/shard.js';
 import { CollectorMetrics } from './server/metrics.js';
 import { runOnce } from './once.js';
 import { describeOutput } from './server/describe-output.js';
-import { scheduleLines, triggerLine } from './server/describe-schedule.js';
+import { scheduleLines, triggerLine, type SlotsCache } from './server/describe-schedule.js';
 import { StatusServer } from './server/http.js';
 import { statusRoutes } from './server/targets.js';
 import { PROFILE_TYPES } from './profile/types.js';
@@ -107,6 +107,7 @@ function parse(argv: readonly string[]): Args {
 
 export function renderPlan(config: Config, collectorTargets: readonly Target[], now: number = Date.now()): string {
   const lines: string[] = [`${config.file}: valid`, '', `targets (${collectorTargets.length}):`];
+  const cronSlots: SlotsCache = new Map();
   for (const t of collectorTargets) {
     const c = t.config;
     // Types on a cron schedule are listed on their own line below.
@@ -114,7 +115,7 @@ export function renderPlan(config: Config, collectorTargets: readonly Target[], 
     const mine = inShard(t.baseUrl, config.agent.shard);
     lines.push(`  ${t.baseUrl}  (line ${c.source.line})${mine ? '' : `  -- not scraped here: shard ${shardOf(t.baseUrl, config.agent.shard!.count)}/${config.agent.shard!.count} owns it`}`);
     lines.push(`    ${types.length ? `every ${formatDuration(c.intervalMs)}: ${types.join(', ')}` : 'every type on a schedule'}; http_timeout ${formatDuration(c.httpTimeoutMs)}`);
-    for (const l of scheduleLines(c, now, `${t.id}/`)) lines.push(`    schedule: ${l}`);
+    for (const l of scheduleLines(c, now, `${t.id}/`, cronSlots)) lines.push(`    schedule: ${l}`);
     const trigger = triggerLine(c);
     if (trigger) lines.push(`    ${trigger}`);
     lines.push(`    tags: ${Object.entries(t.tags).map(([k, v]) => `${k}=${v}`).join(' ')}`);
@@ -139,7 +140,7 @@ export function renderPlan(config: Config, collectorTargets: readonly Target[], 
       lines.push(`  ${what}  (line ${t.source.line})`);
       const budgets = budgetWords(t);
       lines.push(`    each target: every ${formatDuration(t.intervalMs)}: ${t.enabledTypes.join(', ')}; service ${t.service}${budgets.length ? `; per service: ${budgets.join('; ')}` : ''}`);
-      for (const l of scheduleLines(t, now)) lines.push(`    schedule: ${l}`);
+      for (const l of scheduleLines(t, now, undefined, cronSlots)) lines.push(`    schedule: ${l}`);
       const trigger = triggerLine(t);
       if (trigger) lines.push(`    ${trigger}`);
     }

@@ -20,16 +20,21 @@ export function localTime(ms: number): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${frac}${sign}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
 }
 
+/** CronSlots by pattern, spread and gap: a croner Cron holds ~80 KB, so a plan of many targets shares them. */
+export type SlotsCache = Map<string, CronSlots>;
+
 /**
  * One line per scheduled type. With `jobKeyPrefix` (a target's id and "/"),
  * the line also gives that target's offset after each run.
  */
-export function scheduleLines(c: GoTargetConfig, now: number, jobKeyPrefix?: string): string[] {
+export function scheduleLines(c: GoTargetConfig, now: number, jobKeyPrefix?: string, cache: SlotsCache = new Map()): string[] {
   const out: string[] = [];
   const spreadMs = c.scheduleSpreadMs ?? LIMITS.defaultScheduleSpreadMs;
   for (const [type, s] of Object.entries(c.schedule ?? {})) {
     if (!s) continue;
-    const slots = new CronSlots(s.pattern, { spreadMs, minGapMs: s.minGapMs });
+    const k = `${s.pattern}\n${spreadMs}\n${s.minGapMs}`;
+    let slots = cache.get(k);
+    if (!slots) cache.set(k, (slots = new CronSlots(s.pattern, { spreadMs, minGapMs: s.minGapMs })));
     const runs = slots.nextRuns(now, 3).map(localTime);
     const where =
       jobKeyPrefix !== undefined
