@@ -3,23 +3,11 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, formatIssue } from '../../../src/config/errors.js';
-import { parseConfig } from '../../../src/config/load.js';
-import type { Config } from '../../../src/config/types.js';
+import { doc, issuesOfText, loadText } from '../../helpers/config-text.js';
 
 const FILE = 'conf.d/test.conf';
-const doc = (...lines: string[]): string => lines.join('\n') + '\n';
-const load = (source: string, env: Record<string, string> = {}): Config => parseConfig(source, FILE, { env, osHostname: 'h' });
-
-function problems(source: string): string[] {
-  try {
-    load(source);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues.map(formatIssue);
-    throw err;
-  }
-  assert.fail(`expected a ConfigError for:\n${source}`);
-}
+const load = (source: string, env: Record<string, string> = {}) => loadText(source, FILE, env);
+const problems = (source: string) => issuesOfText(source, FILE);
 
 /** A block (line 1) with `extra` from line 2 on. */
 const block = (...extra: string[]) => doc('[[inputs.profile.go]]', 'url = "http://127.0.0.1:6060"', ...extra);

@@ -3,23 +3,11 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, formatIssue } from '../../../src/config/errors.js';
-import { parseConfig } from '../../../src/config/load.js';
-import type { Config } from '../../../src/config/types.js';
+import { doc, issuesOfText, loadText } from '../../helpers/config-text.js';
 
 const FILE = 'conf.d/test.conf';
-const doc = (...lines: string[]): string => lines.join('\n') + '\n';
-const load = (source: string): Config => parseConfig(source, FILE, { env: {}, osHostname: 'h' });
-
-function problems(source: string): string[] {
-  try {
-    load(source);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues.map(formatIssue);
-    throw err;
-  }
-  assert.fail(`expected a ConfigError for:\n${source}`);
-}
+const load = (source: string, env: Record<string, string> = {}) => loadText(source, FILE, env);
+const problems = (source: string) => issuesOfText(source, FILE);
 
 /** A block whose [inputs.profile.go.trigger] starts at line 4, its keys from line 5 on. */
 const trigger = (types: string | null, ...keys: string[]) =>
