@@ -202,6 +202,12 @@ it('cpu_cores_above: one firing per excursion and cooldown, tagged and counted p
   const pyro = pyroscope.accepted.filter((a) => a.labels.trigger !== undefined);
   assert.equal(pyro.length, triggered.length, 'Pyroscope label trigger="cpu_cores" on the same profiles');
   assert.ok(pyro.every((a) => a.labels.trigger === 'cpu_cores'));
+  // What a triggered CPU profile carries, as shipped (for the record of a run).
+  const dkCpu = dk.find((u) => u.type === 'cpu')!;
+  const pyroCpu = pyro.find((a) => a.name === 'process_cpu')!;
+  t.diagnostic(`DataKit event.tags_profiler: ${dkCpu.event.tags_profiler}; sub_custom_tags: "${dkCpu.event.sub_custom_tags}"`);
+  t.diagnostic(`Pyroscope labels: ${JSON.stringify(pyroCpu.labels)}`);
+  t.diagnostic(`file JSON tags: ${JSON.stringify(triggered.find((f) => f.type === 'cpu')!.tags)}`);
 
   // The triggered CPU profile shows the burn that crossed the threshold.
   const firstCpu = triggered.filter((f) => f.type === 'cpu').sort((a, b) => Number(BigInt(a.start_unix_nano) - BigInt(b.start_unix_nano)))[0]!;
