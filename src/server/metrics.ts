@@ -1,11 +1,17 @@
 // The prom-client registry, created once and passed in. Names follow
 // Prometheus conventions (collector_*, _total for counters, base units).
+// The Go target a series is about is its `target` label (host:port), never
+// `instance`: Prometheus sets `instance` to the address it scraped (this
+// collector) and would rename ours to `exported_instance`, as it does for
+// any exporter that fronts many targets.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { COLLECT_RESULTS, type CollectOutcome } from './health.js';
 import type { Target } from '../core/target.js';
 
-const TARGET_LABELS = ['service', 'instance', 'type'] as const;
+const TARGET_LABELS = ['service', 'target', 'type'] as const;
+const RUNTIME_LABELS = ['service', 'env', 'version', 'target'] as const;
+type RuntimeLabel = (typeof RUNTIME_LABELS)[number];
 
 export class CollectorMetrics {
   readonly registry = new Registry();
@@ -108,7 +114,7 @@ export class CollectorMetrics {
   });
 
   // Runtime metrics derived from the profiles themselves ([inputs.profile]
-  // generate_metrics, on by default), per service/env/version/instance.
+  // generate_metrics, on by default), per service/env/version/target.
   private readonly derived = {
     cpuCores: this.runtimeGauge('collector_go_cpu_cores', 'CPU cores the process used during the last CPU profile (CPU time / window).'),
     heapLiveBytes: this.runtimeGauge('collector_go_heap_live_bytes', 'Live heap bytes (inuse_space) at the last heap scrape, as Go estimates them from its sampled profile.'),
@@ -120,8 +126,8 @@ export class CollectorMetrics {
     blockWait: this.runtimeGauge('collector_go_block_wait_seconds_per_second', 'Seconds spent blocked (channels, select, locks) per second, over the last block delta window (0 when block profiling is off).'),
   };
 
-  private runtimeGauge(name: string, help: string): Gauge<'service' | 'env' | 'version' | 'instance'> {
-    return new Gauge({ name, help, labelNames: ['service', 'env', 'version', 'instance'], registers: [this.registry] });
+  private runtimeGauge(name: string, help: string): Gauge<RuntimeLabel> {
+    return new Gauge({ name, help, labelNames: [...RUNTIME_LABELS], registers: [this.registry] });
   }
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -141,7 +147,7 @@ export class CollectorMetrics {
   }
 
   observeOutcome(o: CollectOutcome, t: Target): void {
-    const labels = { service: t.service, instance: t.instance, type: o.type };
+    const labels = { service: t.service, target: t.instance, type: o.type };
     this.scrapes.inc({ ...labels, result: o.result });
     this.scrapeDuration.observe(labels, o.durationMs / 1000);
     if (o.bytes > 0) this.scrapeBytes.inc(labels, o.bytes);
@@ -162,9 +168,9 @@ export class CollectorMetrics {
   }
 
   private forgetDerived(type: string, t: Target): void {
-    const labels = { service: t.service, env: t.env, version: t.version, instance: t.instance };
+    const labels = { service: t.service, env: t.env, version: t.version, target: t.instance };
     const d = this.derived;
-    const byType: Record<string, Array<Gauge<'service' | 'env' | 'version' | 'instance'>>> = {
+    const byType: Record<string, Array<Gauge<RuntimeLabel>>> = {
       cpu: [d.cpuCores],
       heap: [d.heapLiveBytes, d.heapLiveObjects, d.allocBytesRate, d.allocObjectsRate],
       goroutine: [d.goroutines],
@@ -183,10 +189,10 @@ export class CollectorMetrics {
   }
 
   private observeDerived(o: CollectOutcome, t: Target): void {
-    const labels = { service: t.service, env: t.env, version: t.version, instance: t.instance };
+    const labels = { service: t.service, env: t.env, version: t.version, target: t.instance };
     const { scraped, delta, windowSeconds } = o.stats!;
     const perSecond = (v: number | undefined) => (v !== undefined && windowSeconds && windowSeconds > 0 ? v / windowSeconds : undefined);
-    const set = (g: Gauge<'service' | 'env' | 'version' | 'instance'>, v: number | undefined) => {
+    const set = (g: Gauge<RuntimeLabel>, v: number | undefined) => {
       if (v !== undefined && Number.isFinite(v)) g.set(labels, v);
     };
     const d = this.derived;
@@ -221,12 +227,12 @@ export class CollectorMetrics {
    */
   forgetTarget(t: Target, types: readonly string[]): void {
     for (const type of types) {
-      const labels = { service: t.service, instance: t.instance, type };
+      const labels = { service: t.service, target: t.instance, type };
       for (const m of [this.targetUp, this.profileSamples, this.scrapeBytes, this.deltaResets, this.scrapeDuration]) m.remove(labels);
       for (const result of COLLECT_RESULTS) this.scrapes.remove({ ...labels, result });
       for (const code of this.failureCodes) this.scrapeFailures.remove({ ...labels, code });
     }
-    const runtime = { service: t.service, env: t.env, version: t.version, instance: t.instance };
+    const runtime = { service: t.service, env: t.env, version: t.version, target: t.instance };
     for (const g of Object.values(this.derived)) g.remove(runtime);
   }
 }

@@ -213,7 +213,7 @@ describe('hostile targets beside a healthy Go target', () => {
     assert.deepEqual(others, [], 'nothing was shipped for a bad target');
     const healthyInstance = go.addr;
     for (const type of TYPES) {
-      assert.equal(sum(metrics, 'collector_target_up', { service: HEALTHY_SERVICE, instance: healthyInstance, type }), 1, `healthy ${type} is up`);
+      assert.equal(sum(metrics, 'collector_target_up', { service: HEALTHY_SERVICE, target: healthyInstance, type }), 1, `healthy ${type} is up`);
       assert.equal(sum(metrics, 'collector_scrape_failures_total', { service: HEALTHY_SERVICE, type }), 0, `healthy ${type} failures`);
     }
     const healthyBad = lines.filter((l) => l.service === HEALTHY_SERVICE && (l.level === 'warn' || l.level === 'error'));
@@ -241,7 +241,7 @@ describe('hostile targets beside a healthy Go target', () => {
         const failed = sum(metrics, 'collector_scrapes_total', { service, type, result: 'failed' });
         assert.ok(failed >= 2, `${what}: ${type} failed ${failed} time(s) in ${RUN_MS / 1000} s; want several`);
         assert.equal(sum(metrics, 'collector_scrapes_total', { service, type }), failed, `${what}: ${type} had a scrape that did not fail`);
-        assert.equal(sum(metrics, 'collector_target_up', { service, instance, type }), 0, `${what}: ${type} target_up`);
+        assert.equal(sum(metrics, 'collector_target_up', { service, target: instance, type }), 0, `${what}: ${type} target_up`);
       }
 
       // The log: one warn/error line per (type, code), naming the URL, saying what happened.

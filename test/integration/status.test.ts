@@ -164,10 +164,10 @@ async function metrics(): Promise<PromText> {
   return parsePromText(res.text);
 }
 
-const aLabels = (type: Type) => ({ service: SVC, instance: need().a.addr, type });
-const badLabels = (type: Type) => ({ service: SVC_BAD, instance: need().bad.url.slice('http://'.length), type });
-const bLabels = (type: Type) => ({ service: SVC_RESTART, instance: need().b.addr, type });
-const runtimeLabels = () => ({ service: SVC, env: ENV, version: VERSION, instance: need().a.addr });
+const aLabels = (type: Type) => ({ service: SVC, target: need().a.addr, type });
+const badLabels = (type: Type) => ({ service: SVC_BAD, target: need().bad.url.slice('http://'.length), type });
+const bLabels = (type: Type) => ({ service: SVC_RESTART, target: need().b.addr, type });
+const runtimeLabels = () => ({ service: SVC, env: ENV, version: VERSION, target: need().a.addr });
 
 const scrapes = (m: PromText, labels: Record<string, string>, result: string) => valueOf(m, 'collector_scrapes_total', { ...labels, result }) ?? 0;
 
@@ -437,7 +437,7 @@ describe('status server, metrics and /targets against the Go fixture and a faili
     }
     t.diagnostic(
       samplesOf(m, 'collector_target_up')
-        .map((s) => `collector_target_up{service="${s.labels.service}",instance="${s.labels.instance}",type="${s.labels.type}"} ${s.value}`)
+        .map((s) => `collector_target_up{service="${s.labels.service}",target="${s.labels.target}",type="${s.labels.type}"} ${s.value}`)
         .join('\n'),
     );
     assert.ok(r.c.running);
@@ -562,7 +562,7 @@ describe('status server, metrics and /targets against the Go fixture and a faili
 
     t.diagnostic(
       Object.values(names)
-        .map((n) => `${n}{service="${rl.service}",env="${rl.env}",version="${rl.version}",instance="${rl.instance}"} ${v(n)}`)
+        .map((n) => `${n}{service="${rl.service}",env="${rl.env}",version="${rl.version}",target="${rl.target}"} ${v(n)}`)
         .join('\n'),
     );
   });

@@ -110,7 +110,7 @@ function setup(type: 'goroutine' | 'cpu' = 'goroutine') {
     return o;
   };
   const metric = async (name: string, labels: Record<string, string> = {}) =>
-    valueOf(parsePromText(await metrics.registry.metrics()), name, { service: target.service, instance: target.instance, type, ...labels });
+    valueOf(parsePromText(await metrics.registry.metrics()), name, { service: target.service, target: target.instance, type, ...labels });
   return { clock, lines, at, scrape, metric, outcomes, emitted, health: () => health.get(target.id, type) };
 }
 

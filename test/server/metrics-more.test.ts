@@ -155,17 +155,17 @@ describe('generate_metrics in CollectorMetrics.observeOutcome', () => {
     const text = parsePromText(await m.registry.metrics());
     // The premise: both targets' outcomes were observed.
     for (const t of [silent, loud]) {
-      assert.equal(text.samples.filter((s) => s.name === 'collector_scrapes_total' && s.labels.instance === t.instance).length, PROFILE_TYPE_NAMES.length);
+      assert.equal(text.samples.filter((s) => s.name === 'collector_scrapes_total' && s.labels.target === t.instance).length, PROFILE_TYPE_NAMES.length);
     }
-    assert.deepEqual(runtimeSeries(text, { instance: silent.instance }), [], 'generate_metrics = false');
+    assert.deepEqual(runtimeSeries(text, { target: silent.instance }), [], 'generate_metrics = false');
     assert.deepEqual(
-      runtimeSeries(text, { instance: loud.instance })
+      runtimeSeries(text, { target: loud.instance })
         .map((s) => s.name)
         .sort(),
       [...RUNTIME_METRICS].sort(),
       'generate_metrics = true',
     );
-    const value = (name: string) => runtimeSeries(text, { instance: loud.instance }).find((s) => s.name === name)?.value;
+    const value = (name: string) => runtimeSeries(text, { target: loud.instance }).find((s) => s.name === name)?.value;
     assert.equal(value('collector_go_cpu_cores'), 0.2);
     assert.equal(value('collector_go_goroutines'), 17);
     assert.equal(value('collector_go_alloc_bytes_per_second'), 1_000);

@@ -35,7 +35,7 @@ describe('CollectorMetrics.forgetTarget', () => {
     }
     const seriesOf = async (instance: string) =>
       parsePromText(await m.registry.metrics())
-        .samples.filter((s) => s.labels.instance === instance)
+        .samples.filter((s) => s.labels.target === instance)
         .map((s) => `${s.name}${JSON.stringify(s.labels)}`);
     const goneBefore = await seriesOf(gone.instance);
     const staysBefore = await seriesOf(stays.instance);
