@@ -10,7 +10,7 @@ import type { Target } from './core/target.js';
 import { staticTargets } from './discovery/static.js';
 import { createLogger, type LogFormat } from './core/log.js';
 import { redactedUrl } from './core/redact.js';
-import { inShard, shardOf } from './discovery/shard.js';
+import { shardKey, shardOf, targetInShard } from './discovery/shard.js';
 import { CollectorMetrics } from './server/metrics.js';
 import { runOnce } from './once.js';
 import { describeOutput } from './server/describe-output.js';
@@ -112,8 +112,8 @@ export function renderPlan(config: Config, collectorTargets: readonly Target[], 
     const c = t.config;
     // Types on a cron schedule are listed on their own line below.
     const types = c.enabledTypes.filter((ty) => !c.schedule?.[ty]).map((ty) => (PROFILE_TYPES[ty].isCpu ? `cpu (${formatDuration(c.profileDurationMs)} window)` : ty));
-    const mine = inShard(t.baseUrl, config.agent.shard);
-    lines.push(`  ${t.baseUrl}  (line ${c.source.line})${mine ? '' : `  -- not scraped here: shard ${shardOf(t.baseUrl, config.agent.shard!.count)}/${config.agent.shard!.count} owns it`}`);
+    const mine = targetInShard(t, config.agent.shard);
+    lines.push(`  ${t.baseUrl}  (line ${c.source.line})${mine ? '' : `  -- not scraped here: shard ${shardOf(shardKey(t), config.agent.shard!.count)}/${config.agent.shard!.count} owns it`}`);
     lines.push(`    ${types.length ? `every ${formatDuration(c.intervalMs)}: ${types.join(', ')}` : 'every type on a schedule'}; http_timeout ${formatDuration(c.httpTimeoutMs)}`);
     for (const l of scheduleLines(c, now, `${t.id}/`, cronSlots)) lines.push(`    schedule: ${l}`);
     const trigger = triggerLine(c);
@@ -145,7 +145,9 @@ export function renderPlan(config: Config, collectorTargets: readonly Target[], 
       if (trigger) lines.push(`    ${trigger}`);
     }
   }
-  if (config.agent.shard) lines.push('', `shard: ${config.agent.shard.index}/${config.agent.shard.count} (this process scrapes the targets rendezvous hashing gives it)`);
+  if (config.agent.shard) {
+    lines.push('', `shard: ${config.agent.shard.index}/${config.agent.shard.count} (this process scrapes the targets rendezvous hashing gives it: by URL, or by service for a service with a budget, so its budget holds across the shards)`);
+  }
   lines.push('', `outputs (${config.outputs.length}):`);
   for (const o of config.outputs) lines.push(`  ${describeOutput(o)}${config.defaultOutput ? '  (default: the config has no [[outputs.*]])' : ''}`);
   if (config.ignored.length > 0) {

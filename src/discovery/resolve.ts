@@ -3,14 +3,15 @@
 import type { Config, GoTargetConfig } from '../config/types.js';
 import type { Logger } from '../core/log.js';
 import type { Target } from '../core/target.js';
-import { inShard } from './shard.js';
+import { targetInShard } from './shard.js';
 import { buildTarget, staticTargets } from './static.js';
 
 /**
  * The config's targets, then the discovered ones. A static block listed
  * twice with the same URL and tags is scraped once; discovered targets
  * collapse by host:port (and never duplicate a static one). With [agent]
- * shard, only this shard's share is kept.
+ * shard, only this shard's share is kept (a budgeted service goes whole to
+ * one shard: see shard.ts).
  */
 export function resolveTargets(config: Config, discovered: readonly GoTargetConfig[], log: Logger): Target[] {
   const byId = new Map<string, Target>();
@@ -33,5 +34,5 @@ export function resolveTargets(config: Config, discovered: readonly GoTargetConf
     byId.set(t.id, t);
   }
   const shard = config.agent.shard;
-  return [...byId.values()].filter((t) => inShard(t.baseUrl, shard));
+  return [...byId.values()].filter((t) => targetInShard(t, shard));
 }

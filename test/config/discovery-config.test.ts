@@ -341,7 +341,7 @@ describe('collector --check', () => {
     assert.match(out, /^ {2}http_sd http:\/\/user:xxxxx@127\.0\.0\.1:9999\/sd \(every 30s\) {2}\(line 15\)$/m);
     assert.match(out, /^ {4}each target: every 10s: cpu, heap, goroutine, mutex, block; service web$/m);
     assert.match(out, /^ {2}dns_sd A api\.example\.com port 6060 \(every 30s\) {2}\(line 21\)$/m);
-    assert.match(out, /^shard: 1\/3 \(this process scrapes the targets rendezvous hashing gives it\)$/m);
+    assert.match(out, /^shard: 1\/3 \(this process scrapes the targets rendezvous hashing gives it: by URL, or by service for a service with a budget, so its budget holds across the shards\)$/m);
     assert.doesNotMatch(out, /s3cret/);
     assert.match(out, /^targets \(0\):$/m);
   });
@@ -353,6 +353,13 @@ describe('collector --check', () => {
     assert.match(res.stdout, /^shard: 0\/2 /m);
     assert.match(res.stdout, /^ {4}budgets for service static, replicas in turn: cpu_budget 9s of CPU profiling per 30s$/m);
     assert.doesNotMatch(res.stdout, /^discovery/m);
+  });
+
+  test('a budgeted target is placed by its service, not its URL (the URL would give shard 0 of 2, the service shard 1)', () => {
+    const text = doc('[agent]', 'listen = ""', '', '[[inputs.profile.go]]', 'url = "http://127.0.0.1:6060"', 'service = "static"', 'cpu_budget = "9s/30s"');
+    const line = (shard: string) => check(text, { COLLECTOR_SHARD: shard }).stdout.split('\n').find((l) => l.startsWith('  http://127.0.0.1:6060/debug/pprof'));
+    assert.equal(line('1/2'), '  http://127.0.0.1:6060/debug/pprof  (line 4)');
+    assert.equal(line('0/2'), '  http://127.0.0.1:6060/debug/pprof  (line 4)  -- not scraped here: shard 1/2 owns it');
   });
 
   test('an invalid discovery: exit 1, FILE:LINE: key on stderr', () => {
