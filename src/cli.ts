@@ -196,7 +196,7 @@ async function runForever(file: string, config: Config, logLevel: LogLevel, logL
   const startedAtMs = Date.now();
   if (config.agent.listen !== '') {
     const routes = statusRoutes({
-      status: () => collector.status(),
+      page: (q) => collector.statusPage(q),
       outputStats: () => collector.outputSet?.stats() ?? {},
       lastProfiles: collector.lastProfiles,
       about: () => ({ configFile: file, version: VERSION, startedAtMs }),

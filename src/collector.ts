@@ -29,7 +29,7 @@ import { CpuProfileGate, CpuWindows } from './scrape/cpu-gate.js';
 import { DispatcherPool } from './scrape/dispatchers.js';
 import { describeOutput } from './server/describe-output.js';
 import { LastProfiles } from './server/last-profiles.js';
-import { targetStatuses, type TargetStatus } from './server/target-status.js';
+import { targetStatusPage, type TargetPage, type TargetQuery, type TargetStatus } from './server/target-status.js';
 import { ProfilePipeline } from './pipeline.js';
 
 export interface CollectorDeps {
@@ -211,9 +211,14 @@ export class Collector {
     this.lastProfiles.put(record);
   }
 
-  /** What /targets and /api/targets show: every target and type, as of now. */
+  /** Every target and type, as of now. */
   status(): TargetStatus[] {
-    return targetStatuses(this.targets, { health: this.health, lastProfiles: this.lastProfiles, nextRun: (key) => this.scheduler.nextRun(key) });
+    return this.statusPage({ page: 1, perPage: Infinity }).targets;
+  }
+
+  /** The targets a /targets query matches; only the page's rows are built. */
+  statusPage(q: TargetQuery): TargetPage {
+    return targetStatusPage(this.targets, { health: this.health, lastProfiles: this.lastProfiles, nextRun: (key) => this.scheduler.nextRun(key) }, q);
   }
 
   get currentTargets(): readonly Target[] {

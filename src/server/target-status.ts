@@ -4,14 +4,18 @@
 
 import type { Target } from '../core/target.js';
 import type { ProfileTypeName } from '../profile/types.js';
-import type { CollectOutcome, HealthStore } from './health.js';
+import type { CollectOutcome, HealthStore, TypeHealth } from './health.js';
 import { wholeTargetHint } from './hints.js';
 import type { LastProfiles } from './last-profiles.js';
+
+/** Worst first: a target's health is that of its worst type. */
+export const HEALTHS = ['down', 'skipped', 'pending', 'up'] as const;
+export type Health = (typeof HEALTHS)[number];
 
 export interface TypeStatus {
   readonly type: ProfileTypeName;
   /** up: the last scrape worked; down: it failed; skipped: it did not run (CPU busy); pending: not scraped yet. */
-  readonly health: 'up' | 'down' | 'skipped' | 'pending';
+  readonly health: Health;
   readonly result?: CollectOutcome['result'];
   readonly lastScrapeAtMs?: number;
   readonly durationMs?: number;
@@ -46,9 +50,18 @@ export interface StatusInputs {
   nextRun(key: string): number | undefined;
 }
 
-/** What /targets and /api/targets show: every target and type, as of now. */
-export function targetStatuses(targets: readonly Target[], inputs: StatusInputs): TargetStatus[] {
-  return targets.map((t) => ({
+/** One page of the targets that match a query: only its rows are built. */
+export function targetStatusPage(targets: readonly Target[], inputs: StatusInputs, q: TargetQuery): TargetPage {
+  return selectPage(
+    targets,
+    q,
+    (t) => ({ service: t.service, healths: t.config.enabledTypes.map((type) => healthOf(inputs.health.get(t.id, type))) }),
+    (t) => targetStatus(t, inputs),
+  );
+}
+
+function targetStatus(t: Target, inputs: StatusInputs): TargetStatus {
+  return {
     id: t.id,
     url: t.baseUrl,
     service: t.service,
@@ -58,7 +71,66 @@ export function targetStatuses(targets: readonly Target[], inputs: StatusInputs)
     tags: t.tags,
     intervalMs: t.config.intervalMs,
     types: typeStatuses(t, inputs),
-  }));
+  };
+}
+
+function healthOf(h: TypeHealth | undefined): Health {
+  const last = h?.last;
+  return !last ? 'pending' : last.result === 'failed' ? 'down' : last.result === 'skipped' ? 'skipped' : 'up';
+}
+
+/** Which targets /targets and /api/targets show. */
+export interface TargetQuery {
+  /** Part of the service name, any case. */
+  readonly service?: string;
+  /** The target's health: that of its worst type (down, skipped, pending, up). */
+  readonly health?: Health;
+  /** From 1; past the last page, the last page. */
+  readonly page: number;
+  /** Infinity: all on one page. */
+  readonly perPage: number;
+}
+
+export interface TargetPage {
+  readonly targets: TargetStatus[];
+  /** Targets that match the query, on every page. */
+  readonly matched: number;
+  readonly page: number;
+  readonly pages: number;
+  readonly perPage: number;
+  /** Over all targets, whatever the query: targets by their health, and (target, type) jobs by theirs. */
+  readonly total: number;
+  readonly targetsByHealth: Readonly<Record<Health, number>>;
+  readonly jobsByHealth: Readonly<Record<Health, number>>;
+}
+
+/**
+ * The page of `items` that match `q`. One pass over every item reads only
+ * its service and type healths (`view`); the full rows (`build`) are made for
+ * the page alone, so a page costs about the same at 10 or 5,000 targets.
+ */
+export function selectPage<T>(items: readonly T[], q: TargetQuery, view: (item: T) => { service: string; healths: readonly Health[] }, build: (item: T) => TargetStatus): TargetPage {
+  const needle = q.service?.toLowerCase() ?? '';
+  const targetsByHealth: Record<Health, number> = { down: 0, skipped: 0, pending: 0, up: 0 };
+  const jobsByHealth: Record<Health, number> = { down: 0, skipped: 0, pending: 0, up: 0 };
+  const matching: T[] = [];
+  for (const item of items) {
+    const v = view(item);
+    let worst = HEALTHS.length - 1;
+    for (const h of v.healths) {
+      jobsByHealth[h]++;
+      worst = Math.min(worst, HEALTHS.indexOf(h));
+    }
+    const health = HEALTHS[worst]!;
+    targetsByHealth[health]++;
+    if ((q.health === undefined || q.health === health) && (needle === '' || v.service.toLowerCase().includes(needle))) matching.push(item);
+  }
+  const perPage = q.perPage;
+  const pages = Math.max(1, Math.ceil(matching.length / perPage));
+  const page = Math.min(Math.max(1, q.page), pages);
+  const from = Number.isFinite(perPage) ? (page - 1) * perPage : 0;
+  const shown = Number.isFinite(perPage) ? matching.slice(from, from + perPage) : matching;
+  return { targets: shown.map(build), matched: matching.length, page, pages, perPage, total: items.length, targetsByHealth, jobsByHealth };
 }
 
 function typeStatuses(t: Target, inputs: StatusInputs): TypeStatus[] {
@@ -72,7 +144,7 @@ function typeStatuses(t: Target, inputs: StatusInputs): TypeStatus[] {
     const profile = inputs.lastProfiles.get(t.id, type);
     return {
       type,
-      health: !last ? 'pending' : last.result === 'failed' ? 'down' : last.result === 'skipped' ? 'skipped' : 'up',
+      health: healthOf(h),
       ...(last
         ? {
             result: last.result,
