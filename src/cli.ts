@@ -17,6 +17,7 @@ import { describeOutput } from './server/describe-output.js';
 import { scheduleLines, triggerLine, type SlotsCache } from './server/describe-schedule.js';
 import { StatusServer } from './server/http.js';
 import { statusRoutes } from './server/targets.js';
+import { describeWeb } from './server/web-auth.js';
 import { PROFILE_TYPES } from './profile/types.js';
 import { systemClock } from './core/clock.js';
 
@@ -145,6 +146,7 @@ export function renderPlan(config: Config, collectorTargets: readonly Target[], 
       if (trigger) lines.push(`    ${trigger}`);
     }
   }
+  lines.push('', config.agent.listen === '' ? 'status server: off' : `status server: ${config.agent.listen}, ${describeWeb(config.agent.web)}`);
   if (config.agent.shard) {
     lines.push('', `shard: ${config.agent.shard.index}/${config.agent.shard.count} (this process scrapes the targets rendezvous hashing gives it: by URL, or by service for a service with a budget, so its budget holds across the shards)`);
   }
@@ -203,13 +205,15 @@ async function runForever(file: string, config: Config, logLevel: LogLevel, logL
       now: () => Date.now(),
     });
     const ready = () => (stopping ? { ready: false, why: 'shutting down' } : (collector.outputSet?.readiness() ?? { ready: false, why: 'outputs not open yet' }));
-    server = new StatusServer({ listen: config.agent.listen, metrics, logger, routes, ready });
+    server = new StatusServer({ listen: config.agent.listen, metrics, logger, routes, ready, ...(config.agent.web ? { web: config.agent.web } : {}) });
     try {
       const url = await server.start();
-      logger.info({ url }, `status server on ${url} (/targets, /metrics, /healthz, /readyz)`);
+      logger.info({ url }, `status server on ${url} (/targets, /metrics, /healthz, /readyz): ${describeWeb(config.agent.web)}`);
     } catch (err) {
-      // Scraping goes on without it; the operator is told why.
-      logger.error({ err: { message: (err as Error).message } }, `cannot listen on ${config.agent.listen} for the status server (${(err as NodeJS.ErrnoException).code ?? 'error'}); running without it. Set [agent] listen to a free address, or "" to turn it off`);
+      // Scraping goes on without it (never without its TLS or auth); the operator is told why.
+      const code = (err as NodeJS.ErrnoException).code;
+      const fix = code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' ? 'Set [agent] listen to a free address, or "" to turn it off' : 'Check [agent] listen and [agent.web]';
+      logger.error({ err: { message: (err as Error).message } }, `cannot start the status server on ${config.agent.listen} (${code ?? (err as Error).message}); running without it. ${fix}`);
       server = null;
     }
   }

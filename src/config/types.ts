@@ -30,6 +30,21 @@ export interface AgentConfig {
   /** Worker threads for decoding and deltas; 0 runs them on the main thread. */
   readonly profileWorkers: number;
   readonly shard?: ShardConfig;
+  /** TLS and authentication of the status server ([agent.web]); none: plain HTTP, open. */
+  readonly web?: WebConfig;
+}
+
+/**
+ * [agent.web], after Prometheus's web config: TLS for the status server, and
+ * who may read it (basic auth users with bcrypt hashes, and/or a bearer
+ * token). /healthz and /readyz stay open for probes.
+ */
+export interface WebConfig {
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /** User name -> bcrypt hash ($2a$, $2b$ or $2y$). */
+  readonly basicAuthUsers?: Readonly<Record<string, string>>;
+  /** The token itself (from bearer_token or bearer_token_file); never logged. */
+  readonly bearerToken?: string;
 }
 
 export interface TlsConfig {

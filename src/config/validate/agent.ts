@@ -1,9 +1,10 @@
-// [agent]: host name, status server, data_dir, log level, spool bounds, shutdown grace, profile workers, shard.
+// [agent]: host name, status server (with [agent.web]: web.ts), data_dir, log level, spool bounds, shutdown grace, profile workers, shard.
 
 import { LIMITS, defaultWorkerCount } from '../../core/limits.js';
 import { joinPath } from '../key-lines.js';
 import { LOG_LEVELS, type AgentConfig, type ShardConfig, type LogLevel } from '../types.js';
 import { checkKeys, Ctx, describe, isTable, type KeySpec, OURS, readDuration, readString, shown, suggest, type Table } from './readers.js';
+import { validateWeb } from './web.js';
 
 const AGENT_KEYS: Record<string, KeySpec> = {
   hostname: OURS,
@@ -15,6 +16,7 @@ const AGENT_KEYS: Record<string, KeySpec> = {
   profile_workers: OURS,
   shard: OURS,
   log_level: OURS,
+  web: OURS,
 };
 
 export function validateAgent(ctx: Ctx, root: Table): AgentConfig {
@@ -52,7 +54,8 @@ export function validateAgent(ctx: Ctx, root: Table): AgentConfig {
   // The pod ordinal is in the pod's (OS) host name, not in [agent] hostname (a tag, often the node's name).
   const shard =
     shardText === undefined ? undefined : parseShard(ctx, shardText, joinPath(path, 'shard'), ctx.opts.osHostname, shardWritten === undefined ? 'COLLECTOR_SHARD' : undefined);
-  return { hostname, listen, dataDir, logLevel, spoolMaxBytes, spoolMaxAgeMs, shutdownGraceMs, profileWorkers, ...(shard ? { shard } : {}) };
+  const web = validateWeb(ctx, t, path, listen);
+  return { hostname, listen, dataDir, logLevel, spoolMaxBytes, spoolMaxAgeMs, shutdownGraceMs, profileWorkers, ...(shard ? { shard } : {}), ...(web ? { web } : {}) };
 }
 
 const SIZE_UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 };
