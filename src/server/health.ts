@@ -72,6 +72,11 @@ export class HealthStore {
     return this.byTarget.get(targetId, type);
   }
 
+  /** Every type's health of one target (one lookup for the status page's pass over all targets). */
+  ofTarget(targetId: string): ReadonlyMap<string, TypeHealth> {
+    return this.byTarget.ofTarget(targetId);
+  }
+
   /** Every type of the target currently failing with this error code. */
   allFailingWith(targetId: string, types: readonly ProfileTypeName[], code: string): boolean {
     return types.every((t) => this.get(targetId, t)?.last.error?.code === code);

@@ -11,6 +11,7 @@ import type { LastProfiles } from './last-profiles.js';
 /** Worst first: a target's health is that of its worst type. */
 export const HEALTHS = ['down', 'skipped', 'pending', 'up'] as const;
 export type Health = (typeof HEALTHS)[number];
+const RANK: Readonly<Record<Health, number>> = { down: 0, skipped: 1, pending: 2, up: 3 };
 
 export interface TypeStatus {
   readonly type: ProfileTypeName;
@@ -55,7 +56,10 @@ export function targetStatusPage(targets: readonly Target[], inputs: StatusInput
   return selectPage(
     targets,
     q,
-    (t) => ({ service: t.service, healths: t.config.enabledTypes.map((type) => healthOf(inputs.health.get(t.id, type))) }),
+    (t) => {
+      const byType = inputs.health.ofTarget(t.id);
+      return { service: t.service, healths: t.config.enabledTypes.map((type) => healthOf(byType.get(type))) };
+    },
     (t) => targetStatus(t, inputs),
   );
 }
@@ -111,20 +115,25 @@ export interface TargetPage {
  */
 export function selectPage<T>(items: readonly T[], q: TargetQuery, view: (item: T) => { service: string; healths: readonly Health[] }, build: (item: T) => TargetStatus): TargetPage {
   const needle = q.service?.toLowerCase() ?? '';
-  const targetsByHealth: Record<Health, number> = { down: 0, skipped: 0, pending: 0, up: 0 };
-  const jobsByHealth: Record<Health, number> = { down: 0, skipped: 0, pending: 0, up: 0 };
+  const wanted = q.health === undefined ? -1 : RANK[q.health];
+  // Counts by rank (HEALTHS order): plain arrays keep the pass cheap.
+  const targetCounts = [0, 0, 0, 0];
+  const jobCounts = [0, 0, 0, 0];
   const matching: T[] = [];
   for (const item of items) {
     const v = view(item);
-    let worst = HEALTHS.length - 1;
+    let worst = 3;
     for (const h of v.healths) {
-      jobsByHealth[h]++;
-      worst = Math.min(worst, HEALTHS.indexOf(h));
+      const r = RANK[h];
+      jobCounts[r]!++;
+      if (r < worst) worst = r;
     }
-    const health = HEALTHS[worst]!;
-    targetsByHealth[health]++;
-    if ((q.health === undefined || q.health === health) && (needle === '' || v.service.toLowerCase().includes(needle))) matching.push(item);
+    targetCounts[worst]!++;
+    if ((wanted < 0 || wanted === worst) && (needle === '' || v.service.toLowerCase().includes(needle))) matching.push(item);
   }
+  const byHealth = (c: number[]) => ({ down: c[0]!, skipped: c[1]!, pending: c[2]!, up: c[3]! });
+  const targetsByHealth = byHealth(targetCounts);
+  const jobsByHealth = byHealth(jobCounts);
   const perPage = q.perPage;
   const pages = Math.max(1, Math.ceil(matching.length / perPage));
   const page = Math.min(Math.max(1, q.page), pages);
