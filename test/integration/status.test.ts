@@ -12,7 +12,7 @@
 // A's known workload and against the profiles the collector shipped,
 // /api/targets, /api/profile (read back with `go tool pprof`), /targets in
 // real headless Chromium (playwright-core with Debian's /usr/bin/chromium),
-// a SIGHUP with a broken config, and SIGTERM.
+// its paging and filter form, a SIGHUP with a broken config, and SIGTERM.
 //
 // The tests of this file share the one collector run and run in order; the
 // first one does the waiting. Nothing is skipped: without `go` or chromium
@@ -662,7 +662,7 @@ describe('status server, metrics and /targets against the Go fixture and a faili
     assert.equal((await get(`/api/profile?target=${encodeURIComponent(bad.id)}&type=cpu`)).status, 404);
   });
 
-  it('/targets in headless Chromium: the fixture up, the failing target with its hint, a flame graph with main.cpuBurner; no other host contacted', { timeout: 90_000 }, async (t: TestContext) => {
+  it('/targets in headless Chromium: the fixture up, the failing target with its hint, a flame graph with main.cpuBurner, paging and the filter form; no other host contacted', { timeout: 90_000 }, async (t: TestContext) => {
     const r = needCollected();
     assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (this test is not skipped)`);
     const browser = await chromium.launch({
@@ -713,8 +713,9 @@ describe('status server, metrics and /targets against the Go fixture and a faili
     const visibleHint = page.locator(`section.target[data-service="${SVC_BAD}"] .hint`).first();
     assert.ok(await visibleHint.isVisible(), 'the hint is visible');
 
-    // The flame graph of the last CPU profile, drawn from the profile in the page.
+    // The flame graph of the last CPU profile: the page's script loads it from /api/flame.
     const burner = aSection.locator('.flame .frame[data-name="main.cpuBurner"]');
+    await burner.first().waitFor({ state: 'attached', timeout: 15_000 });
     assert.ok((await burner.count()) >= 1, 'a main.cpuBurner frame in the flame graph');
     const share = Number(await burner.first().getAttribute('data-share'));
     // The burner is most of the fixture's CPU time (~0.2 of ~0.3 core).
@@ -730,6 +731,29 @@ describe('status server, metrics and /targets against the Go fixture and a faili
     await page.screenshot({ path: shot, fullPage: true });
     assert.ok(readFileSync(shot).length > 10_000, 'a screenshot was written');
     t.diagnostic(`screenshot: ${shot}`);
+
+    // Paging: one target a page, three pages; "next" goes to the second.
+    const shownServices = () => page.locator('section.target').evaluateAll((els) => els.map((e) => e.getAttribute('data-service')));
+    await page.goto(`${r.base}/targets?per_page=1`, { waitUntil: 'load', timeout: 30_000 });
+    const first = await shownServices();
+    assert.equal(first.length, 1, 'one target on a page of 1');
+    assert.equal(await page.locator('p.pager').first().getAttribute('data-pages'), '3');
+    await Promise.all([page.waitForURL(/page=2/, { timeout: 15_000 }), page.locator('p.pager a[rel="next"]').first().click()]);
+    const second = await shownServices();
+    assert.equal(second.length, 1);
+    assert.notDeepEqual(second, first, 'the second page shows another target');
+    assert.equal(await page.locator('p.pager').first().getAttribute('data-page'), '2');
+
+    // Filtering with the form: health "down" shows the failing target only; then part of a service name.
+    await page.goto(`${r.base}/targets`, { waitUntil: 'load', timeout: 30_000 });
+    await page.selectOption('form.filter select[name="health"]', 'down');
+    await Promise.all([page.waitForURL(/health=down/, { timeout: 15_000 }), page.click('form.filter button[type="submit"]')]);
+    assert.deepEqual(await shownServices(), [SVC_BAD], 'health=down');
+    assert.equal(await page.locator('p.pager').first().getAttribute('data-matched'), '1');
+    await page.selectOption('form.filter select[name="health"]', '');
+    await page.fill('form.filter input[name="service"]', 'RESTART');
+    await Promise.all([page.waitForURL(/service=RESTART/, { timeout: 15_000 }), page.click('form.filter button[type="submit"]')]);
+    assert.deepEqual(await shownServices(), [SVC_RESTART], 'service contains "restart", any case');
 
     assert.deepEqual(pageErrors, [], 'script errors on the page');
     const host = new URL(r.base).host;
