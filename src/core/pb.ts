@@ -10,6 +10,11 @@ export const WIRE_FIXED64 = 1;
 export const WIRE_LEN = 2;
 export const WIRE_FIXED32 = 5;
 
+/** The largest field number protobuf allows (2^29 - 1). */
+export const MAX_FIELD_NUMBER = 2 ** 29 - 1;
+/** The largest key: that field number with wire type 7 (2^32 - 1). */
+const MAX_KEY = MAX_FIELD_NUMBER * 8 + 7;
+
 export class PbReader {
   pos: number;
   end: number;
@@ -99,10 +104,18 @@ export class PbReader {
     return this.fail('varint longer than 10 bytes');
   }
 
-  /** A field tag: [field number, wire type]; field 0 is invalid. */
+  /**
+   * A field key (field number << 3 | wire type). Field 0 and field numbers
+   * above the protobuf maximum are invalid: callers take `key >>> 3`, which
+   * would fold a larger number into a small one (2^29 + 9 into time_nanos).
+   */
   tag(): number {
     const t = this.uint();
-    if (t >>> 3 === 0 && t < 8) this.fail('field number 0');
+    // One comparison for the common case; the rare ones are told apart after.
+    if (t < 8 || t > MAX_KEY) {
+      if (t < 8) this.fail('field number 0');
+      this.fail(`field number ${Math.floor(t / 8)} is above the protobuf maximum ${MAX_FIELD_NUMBER}`);
+    }
     return t;
   }
 

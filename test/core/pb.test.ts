@@ -250,6 +250,21 @@ describe('PbReader on malformed bytes', () => {
     }, /truncated varint/);
   });
 
+  it('field numbers above 2^29-1 (the protobuf maximum) are refused, not folded into a small field', () => {
+    const key = (field: number, wire: number) => Uint8Array.from(refVarint(BigInt(field) * 8n + BigInt(wire)));
+    // The largest field number is a key like any other.
+    assert.equal(new PbReader(key(2 ** 29 - 1, WIRE_FIXED32)).tag(), (2 ** 29 - 1) * 8 + WIRE_FIXED32);
+    // 2^29 + 9: its key is 2^32 + 72; a 32-bit shift would read field 9 (time_nanos).
+    rejects(() => new PbReader(key(2 ** 29 + 9, WIRE_VARINT)).tag(), /field number 536870921 is above the protobuf maximum 536870911/);
+    for (const field of [2 ** 29, 2 ** 30 + 1, 2 ** 32 + 2, 2 ** 40, 2 ** 50 - 1]) {
+      for (const wire of [WIRE_VARINT, WIRE_LEN]) {
+        rejects(() => new PbReader(key(field, wire)).tag(), new RegExp(`field number ${field} is above the protobuf maximum`));
+      }
+    }
+    // A key past 2^53 is refused too (it cannot even be a safe integer).
+    rejects(() => new PbReader(Uint8Array.from(refVarint(2n ** 60n))).tag(), /field number|out of range/);
+  });
+
   it('skip moves exactly past each well-formed wire type', () => {
     const w = new PbWriter(1);
     w.tag(1, WIRE_VARINT);

@@ -332,6 +332,9 @@ describe('protobuf-level garbage is an InvalidProfileError', () => {
     ['a varint of 11 bytes (overflows 10)', [0x48, ...new Array(10).fill(0xff), 0x01], /varint longer than 10 bytes/],
     ['a short fixed64 (unknown field 20)', [...tag(20, 1), 1, 2, 3], /truncated fixed64/],
     ['a short fixed32 (unknown field 20)', [...tag(20, 5), 1, 2], /truncated fixed32/],
+    // 2^29 + 9 folds into 9 (time_nanos) when the key is shifted as a 32-bit integer.
+    ['a field number above 2^29-1 (2^29 + 9, a varint)', [...tag(2 ** 29 + 9, 0), 0x05], /field number 536870921 is above the protobuf maximum 536870911/],
+    ['a field number above 2^29-1 (2^29 + 2, length-delimited)', [...tag(2 ** 29 + 2, 2), 0x00], /field number 536870914 is above the protobuf maximum/],
   ];
 
   for (const [what, bytes, message] of garbage) {
@@ -355,6 +358,7 @@ describe('protobuf-level garbage is an InvalidProfileError', () => {
       ['field number 0', [0x00], /field number 0/],
       ['an 11-byte varint', [0x08, ...new Array(10).fill(0x80), 0x01], /varint longer than 10 bytes/],
       ['a length past the end of the submessage', [0x22, 0x09, 0x08], /past the end/],
+      ['a field number above 2^29-1', [...tag(2 ** 29 + 1, 0), 0x01], /field number 536870913 is above the protobuf maximum/],
     ];
     const wrap = (field: number, body: number[]) => concat(valid, lenField(field, body));
     for (const [what, body, message] of inner) {
