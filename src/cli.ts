@@ -114,7 +114,7 @@ export function renderPlan(config: Config, collectorTargets: readonly Target[], 
     // Types on a cron schedule are listed on their own line below.
     const types = c.enabledTypes.filter((ty) => !c.schedule?.[ty]).map((ty) => (PROFILE_TYPES[ty].isCpu ? `cpu (${formatDuration(c.profileDurationMs)} window)` : ty));
     const mine = targetInShard(t, config.agent.shard);
-    lines.push(`  ${t.baseUrl}  (line ${c.source.line})${mine ? '' : `  -- not scraped here: shard ${shardOf(shardKey(t), config.agent.shard!.count)}/${config.agent.shard!.count} owns it`}`);
+    lines.push(`  ${redactedUrl(t.baseUrl)}  (line ${c.source.line})${mine ? '' : `  -- not scraped here: shard ${shardOf(shardKey(t), config.agent.shard!.count)}/${config.agent.shard!.count} owns it`}`);
     lines.push(`    ${types.length ? `every ${formatDuration(c.intervalMs)}: ${types.join(', ')}` : 'every type on a schedule'}; http_timeout ${formatDuration(c.httpTimeoutMs)}`);
     for (const l of scheduleLines(c, now, `${t.id}/`, cronSlots)) lines.push(`    schedule: ${l}`);
     const trigger = triggerLine(c);

@@ -7,6 +7,7 @@ import { Collector } from './collector.js';
 import type { Config, LogLevel } from './config/types.js';
 import { sleep, systemClock, type Clock } from './core/clock.js';
 import { createLogger, type LogFormat } from './core/log.js';
+import { redactedUrl, redactUrlSecrets } from './core/redact.js';
 import type { Target } from './core/target.js';
 import { isCumulative, type ProfileTypeName } from './profile/types.js';
 import type { CollectOutcome } from './server/health.js';
@@ -84,8 +85,8 @@ export function renderOnceTable(
   const table = [['TARGET', 'TYPE', 'RESULT', 'SAMPLES', 'BYTES', 'DELIVERED', 'ERROR / HINT']];
   for (const r of rows) {
     const o = r.outcome;
-    const msg = [o.error?.message, o.hint].filter(Boolean).join(' -- ');
-    table.push([r.target, r.type, o.result, String(o.samples), String(o.bytes), r.delivered, msg]);
+    const msg = redactUrlSecrets([o.error?.message, o.hint].filter(Boolean).join(' -- '));
+    table.push([redactedUrl(r.target), r.type, o.result, String(o.samples), String(o.bytes), r.delivered, msg]);
   }
   return `${pad(table)}\n`;
 }

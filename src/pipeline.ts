@@ -5,7 +5,7 @@
 import { formatDuration } from './config/duration.js';
 import type { Target } from './core/target.js';
 import { hintFor } from './server/hints.js';
-import { basicCredentials, outputSecrets, redactSecrets } from './core/redact.js';
+import { basicCredentials, outputSecrets, redactSecrets, redactUrlSecrets } from './core/redact.js';
 import type { CollectOutcome, CollectResult, HealthStore } from './server/health.js';
 import type { Logger } from './core/log.js';
 import { InvalidProfileError, ProfileTooLargeError } from './profile/errors.js';
@@ -256,8 +256,9 @@ export class ProfilePipeline {
       code = 'internal';
       message = `unexpected error: ${(err as Error)?.stack ?? String(err)}`;
     }
-    // A target may echo what it was sent (its credentials) in an error body.
-    message = redactSecrets(message, this.secretsOf(target));
+    // A target may echo what it was sent (its credentials) in an error body;
+    // any URL in the message keeps its query secrets to itself.
+    message = redactUrlSecrets(redactSecrets(message, this.secretsOf(target)));
     const hint = hintFor({
       code,
       message,

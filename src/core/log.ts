@@ -5,6 +5,7 @@ import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
 import { writeSync } from 'node:fs';
 import { prettyFactory } from 'pino-pretty';
 import type { LogLevel } from '../config/types.js';
+import { redactUrlSecrets } from './redact.js';
 
 export type Logger = PinoLogger;
 
@@ -43,13 +44,39 @@ function pretty(destination: number | DestinationStream): DestinationStream {
   };
 }
 
+/**
+ * Strings of a log object with URL secrets hidden (redactUrlSecrets): a
+ * message built from an error (undici's, a backend's, a redirect's Location)
+ * may hold a URL with a token in its query. Errors become plain objects here.
+ */
+function withoutUrlSecrets(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string') return redactUrlSecrets(v);
+  if (v === null || typeof v !== 'object' || depth > 4) return v;
+  if (v instanceof Error) return withoutUrlSecrets(pino.stdSerializers.err(v), depth + 1);
+  if (Array.isArray(v)) return v.map((x) => withoutUrlSecrets(x, depth + 1));
+  if (Object.getPrototypeOf(v) !== Object.prototype) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = withoutUrlSecrets(x, depth + 1);
+  return out;
+}
+
 export function createLogger(opts: LoggerOptions): Logger {
-  return pino(
+  const logger = pino(
     {
       level: opts.level,
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
+      formatters: {
+        level: (label) => ({ level: label }),
+        // Every line, whatever built it: no URL secret in fields, bindings or the message.
+        bindings: (b) => withoutUrlSecrets(b) as Record<string, unknown>,
+        log: (o) => withoutUrlSecrets(o) as Record<string, unknown>,
+      },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, args.map((a) => (typeof a === 'string' ? redactUrlSecrets(a) : a)) as Parameters<typeof method>);
+        },
+      },
       // Defence in depth: nothing should log these, but if it does they are hidden.
       redact: { paths: ['password', '*.password', 'authorization', '*.authorization', 'headers.authorization'], censor: '[redacted]' },
       // Our `err` fields are plain {code, message} objects; only real Errors
@@ -58,6 +85,13 @@ export function createLogger(opts: LoggerOptions): Logger {
     },
     opts.format === 'pretty' ? pretty(opts.destination ?? 1) : (opts.destination ?? pino.destination({ fd: 1, sync: true })),
   );
+  // pino applies formatters.bindings to the root's bindings only; a child's
+  // ({target: url}) go through here. Children inherit this from the root.
+  const child = logger.child;
+  logger.child = function (this: Logger, bindings, options) {
+    return child.call(this, withoutUrlSecrets(bindings) as typeof bindings, options);
+  } as typeof logger.child;
+  return logger;
 }
 
 /** A logger that drops everything (unit tests). */

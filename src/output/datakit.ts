@@ -88,7 +88,7 @@ export class DatakitSender implements ProfileSender {
     private readonly now: () => number = Date.now,
   ) {
     this.name = cfg.name;
-    this.secrets = outputSecrets(cfg.auth, cfg.headers);
+    this.secrets = outputSecrets(cfg.auth, cfg.headers, cfg.url);
   }
 
   async send(record: ProfileRecord, signal: AbortSignal): Promise<void> {

@@ -146,7 +146,7 @@ export class PyroscopeSender implements ProfileSender {
     private readonly now: () => number = Date.now,
   ) {
     this.name = cfg.name;
-    this.secrets = outputSecrets(cfg.auth, cfg.headers);
+    this.secrets = outputSecrets(cfg.auth, cfg.headers, cfg.url);
   }
 
   private headers(extra: Record<string, string>): Record<string, string> {

@@ -6,6 +6,7 @@ import { request, type Dispatcher } from 'undici';
 import { LIMITS } from '../core/limits.js';
 import { readCapped } from '../core/body.js';
 import { USER_AGENT } from '../core/version.js';
+import { redactedUrl, redactUrlSecrets } from '../core/redact.js';
 
 export type ScrapeErrorCode =
   | 'timeout'
@@ -87,7 +88,8 @@ export async function httpScrape(req: HttpScrapeRequest): Promise<HttpScrapeResp
   const startedAtMs = now();
   const deadline = AbortSignal.timeout(req.timeoutMs);
   const signal = req.signal ? AbortSignal.any([deadline, req.signal]) : deadline;
-  const what = `GET ${req.url}`;
+  // Every message below starts with it and may reach a log line or /targets.
+  const what = `GET ${redactedUrl(req.url)}`;
   const timedOut = () => deadline.aborted && !(req.signal?.aborted ?? false);
   try {
     const res = await request(req.url, {
@@ -116,7 +118,8 @@ export async function httpScrape(req: HttpScrapeRequest): Promise<HttpScrapeResp
     const fromGo = header(res.headers, 'x-go-pprof') === '1';
     const status = res.statusCode;
     if (status >= 300 && status < 400) {
-      const location = header(res.headers, 'location') ?? '(no Location header)';
+      // A redirect may point at a presigned URL (X-Amz-Signature=...) or a login page with a token.
+      const location = redactUrlSecrets(header(res.headers, 'location') ?? '(no Location header)');
       throw new ScrapeError('redirect', `${what}: answered ${status} redirect to ${location}; redirects are not followed: set url to the final address`, status, snippet, fromGo);
     }
     if (status === 500 && /cpu profiling already in use/i.test(snippet)) {

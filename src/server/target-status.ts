@@ -3,6 +3,7 @@
 // profile when it is still kept.
 
 import type { Target } from '../core/target.js';
+import { redactedUrl, redactUrlSecrets } from '../core/redact.js';
 import type { ProfileTypeName } from '../profile/types.js';
 import type { CollectOutcome, HealthStore, TypeHealth } from './health.js';
 import { wholeTargetHint } from './hints.js';
@@ -67,7 +68,7 @@ export function targetStatusPage(targets: readonly Target[], inputs: StatusInput
 function targetStatus(t: Target, inputs: StatusInputs): TargetStatus {
   return {
     id: t.id,
-    url: t.baseUrl,
+    url: redactedUrl(t.baseUrl),
     service: t.service,
     env: t.env,
     version: t.version,
@@ -161,7 +162,7 @@ function typeStatuses(t: Target, inputs: StatusInputs): TypeStatus[] {
             durationMs: last.durationMs,
             samples: last.samples,
             bytes: last.bytes,
-            ...(last.error ? { error: last.error } : {}),
+            ...(last.error ? { error: { code: last.error.code, message: redactUrlSecrets(last.error.message) } } : {}),
             ...(hint ? { hint } : {}),
           }
         : {}),

@@ -57,6 +57,8 @@ export interface ParsedUpload {
 }
 
 export interface Upload extends ParsedUpload {
+  /** The request target as sent (path and query). */
+  readonly url: string;
   readonly headers: IncomingHttpHeaders;
   readonly profileId: string | undefined;
   /** Date.now() when the body was complete. */
@@ -289,7 +291,7 @@ export class DatakitIntake {
         res.writeHead(forced.status!, { 'content-type': 'text/plain', ...forced.headers }).end(forced.body ?? `status ${forced.status}`);
         return;
       }
-      this.uploads.push({ ...parsed, headers: req.headers, profileId, receivedAtMs });
+      this.uploads.push({ ...parsed, url: req.url ?? '', headers: req.headers, profileId, receivedAtMs });
       this.attempts.push({ status: 200, profileId, receivedAtMs });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"content":"ok"}');
     } catch (err) {

@@ -22,6 +22,8 @@ import { goSuite } from '../helpers/go-suite.js';
 import { CollectorProcess, ROOT, waitFor } from '../helpers/processes.js';
 import { PyroscopeServer, PUSH_PATH } from '../helpers/pyroscope-server.js';
 import { closeServer, listenLocal } from '../helpers/servers.js';
+import { FakeKubeApi } from '../helpers/fake-kube-api.js';
+import { FakePprofServer } from '../helpers/fake-pprof.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const basic = (user: string, pass: string) => `Basic ${b64(`${user}:${pass}`)}`;
@@ -36,6 +38,15 @@ const BEARER = 'T0kenFromF1le';
 const ECHO_DK_USER = 'dk2';
 const ECHO_DK_PASS = 'Ech0edPa55';
 const HEADER_SECRET = 'H3aderK3yValue';
+// Secrets in query strings: DataKit's ?token= (Guance OpenWay), a presigned
+// URL's signature, an http_sd token, a token on the Kubernetes API URL.
+const DK_TOKEN = 'tkn_D4taK1tT0ken';
+const ECHO_SIG = 'EchoS1gnatureAbc';
+const SD_TOKEN = 'HttpSdT0kenXyz';
+const KUBE_TOKEN = 'KubeQueryT0ken';
+const AMZ_SIG = 'AmzS1gnature0123';
+const AMZ_STS = 'AmzSecur1tyT0ken';
+const REJECT_TOKEN = 'tkn_Rej3ctedT0ken';
 
 /** Every form a secret could leak in: the plain value and the Authorization value that carries it. */
 const SECRET_FORMS: ReadonlyArray<readonly [string, string]> = [
@@ -49,6 +60,13 @@ const SECRET_FORMS: ReadonlyArray<readonly [string, string]> = [
   ['echoed datakit password', ECHO_DK_PASS],
   ['echoed datakit basic auth (base64)', b64(`${ECHO_DK_USER}:${ECHO_DK_PASS}`)],
   ['custom header value', HEADER_SECRET],
+  ['datakit ?token=', DK_TOKEN],
+  ['echo datakit ?X-Amz-Signature=', ECHO_SIG],
+  ['http_sd ?access_token=', SD_TOKEN],
+  ['kubernetes api_server ?token=', KUBE_TOKEN],
+  ['redirect Location X-Amz-Signature', AMZ_SIG],
+  ['redirect Location X-Amz-Security-Token', AMZ_STS],
+  ['rejecting datakit ?token=', REJECT_TOKEN],
 ];
 
 const { cleanup, requireGo, tempDir, goTarget } = goSuite('pprof-secrets-');
@@ -82,6 +100,7 @@ async function recordingProxy(upstream: string): Promise<{ url: string; seen: Ar
 
 interface EchoRequest {
   readonly path: string;
+  readonly query: string;
   readonly authorization: string | undefined;
   readonly apiKey: string | undefined;
   readonly status: number;
@@ -91,7 +110,8 @@ interface EchoRequest {
  * A backend that fails every send and repeats what it was sent: per path, the
  * 1st, 3rd, ... request gets a 500 (retried), the 2nd, 4th, ... a 401 (not
  * retried: dropped, its body logged). The body echoes the Authorization and
- * X-Api-Key headers and the decoded basic credentials.
+ * X-Api-Key headers, the decoded basic credentials and the URL it was sent
+ * to (its query too).
  */
 async function echoBackend(): Promise<{ url: string; requests: EchoRequest[] }> {
   const requests: EchoRequest[] = [];
@@ -106,10 +126,10 @@ async function echoBackend(): Promise<{ url: string; requests: EchoRequest[] }> 
       const h: IncomingHttpHeaders = req.headers;
       const auth = h.authorization;
       const decoded = auth?.startsWith('Basic ') ? Buffer.from(auth.slice(6), 'base64').toString('utf8') : '';
-      requests.push({ path, authorization: auth, apiKey: h['x-api-key'] as string | undefined, status });
+      requests.push({ path, query: (req.url ?? '').split('?')[1] ?? '', authorization: auth, apiKey: h['x-api-key'] as string | undefined, status });
       res
         .writeHead(status, { 'content-type': 'text/plain; charset=utf-8' })
-        .end(`${status === 500 ? 'internal error' : 'unauthorized'}: you sent Authorization: ${auth ?? '(none)'}; credentials ${decoded}; X-Api-Key ${String(h['x-api-key'])}\n`);
+        .end(`${status === 500 ? 'internal error' : 'unauthorized'}: you sent Authorization: ${auth ?? '(none)'}; credentials ${decoded}; X-Api-Key ${String(h['x-api-key'])}; to ${req.url}\n`);
     });
   });
   return { url: await listen(server), requests };
@@ -177,7 +197,7 @@ describe('secrets are never printed', () => {
         'enabled_types = ["cpu", "goroutine", "heap"]',
         '',
         '[[outputs.datakit]]',
-        `url = ${q(withCreds(intake.url, DK_USER, DK_PASS))}`,
+        `url = ${q(`${withCreds(intake.url, DK_USER, DK_PASS)}?token=${DK_TOKEN}`)}`,
         'timeout = "3s"',
         '',
         '[[outputs.pyroscope]]',
@@ -196,7 +216,7 @@ describe('secrets are never printed', () => {
         '',
         '[[outputs.datakit]]',
         'name = "datakit-echo"',
-        `url = ${q(withCreds(`${echo.url}${INTAKE_PATH}`, ECHO_DK_USER, ECHO_DK_PASS))}`,
+        `url = ${q(withCreds(`${echo.url}${INTAKE_PATH}?X-Amz-Signature=${ECHO_SIG}&name=echo`, ECHO_DK_USER, ECHO_DK_PASS))}`,
         'timeout = "3s"',
         '[outputs.datakit.headers]',
         `X-Api-Key = ${q(HEADER_SECRET)}`,
@@ -208,10 +228,10 @@ describe('secrets are never printed', () => {
     const check = spawnWithEnv(['-c', cfg, '--check']);
     assert.deepEqual(await check.waitExit(30_000), { code: 0, signal: null }, check.stderr);
     assert.ok(check.stdout.includes('    auth: basic (user and password from the url; not shown)\n'), `--check:\n${check.stdout}`);
-    assert.ok(check.stdout.includes(`  datakit "datakit" -> ${intake.url} (basic auth as ${DK_USER})\n`), `--check:\n${check.stdout}`);
+    assert.ok(check.stdout.includes(`  datakit "datakit" -> ${intake.url}?token=xxxxx (basic auth as ${DK_USER})\n`), `--check:\n${check.stdout}`);
     assert.ok(check.stdout.includes(`  pyroscope "pyro-basic" -> ${pyro.url} (api push, basic auth as ${PYRO_USER})\n`), `--check:\n${check.stdout}`);
     assert.ok(check.stdout.includes(`  pyroscope "pyro-bearer-echo" -> ${echo.url} (api push, bearer token from ${tokenFile})\n`), `--check:\n${check.stdout}`);
-    assert.ok(check.stdout.includes(`  datakit "datakit-echo" -> ${echo.url}${INTAKE_PATH} (basic auth as ${ECHO_DK_USER}, headers: X-Api-Key; values not shown)\n`), `--check:\n${check.stdout}`);
+    assert.ok(check.stdout.includes(`  datakit "datakit-echo" -> ${echo.url}${INTAKE_PATH}?X-Amz-Signature=xxxxx&name=echo (basic auth as ${ECHO_DK_USER}, headers: X-Api-Key; values not shown)\n`), `--check:\n${check.stdout}`);
     assertNoLeak('--check', check);
 
     // --once at debug: the good outputs get every profile, the echo outputs fail (exit 1).
@@ -252,6 +272,8 @@ describe('secrets are never printed', () => {
     assert.deepEqual([...new Set(proxy.seen.map((s) => s.authorization))], [basic(TARGET_USER, TARGET_PASS)], 'every scrape carried the url credentials');
     assert.deepEqual(intake.rejections.map((r) => r.reason), [], 'DataKit double rejections');
     assert.deepEqual([...new Set(intake.uploads.map((u) => u.headers.authorization))], [basic(DK_USER, DK_PASS)], 'every DataKit upload carried the url credentials');
+    assert.deepEqual([...new Set(intake.uploads.map((u) => u.url))], [`${INTAKE_PATH}?token=${DK_TOKEN}`], 'every DataKit upload carried the url token');
+    assert.deepEqual([...new Set(echo.requests.filter((r) => r.path === INTAKE_PATH).map((r) => r.query))], [`X-Amz-Signature=${ECHO_SIG}&name=echo`], 'every send to the echo DataKit carried its query');
     assert.deepEqual(pyro.rejections.map((r) => `${r.status} ${r.reason}`), [], 'Pyroscope double rejections (a wrong Authorization is one)');
     const echoAuth = (path: string) => [...new Set(echo.requests.filter((r) => r.path === path).map((r) => `${r.authorization} / ${r.apiKey}`))];
     assert.deepEqual(echoAuth(PUSH_PATH), [`Bearer ${BEARER} / undefined`], 'every push to the echo backend carried the bearer token from the file');
@@ -301,6 +323,111 @@ describe('secrets are never printed', () => {
       assert.deepEqual(seen, [basic(TARGET_USER, TARGET_PASS)], 'the scrape carried the url credentials');
       assert.match(c.stdout, /goroutine\s+failed .*answered 500/, c.stdout);
       assertNoLeak('--once against an echoing target', c);
+    },
+  );
+
+  it(
+    'query-string secrets: http_sd, kubernetes api_server, a redirect to a presigned URL and an output token never show in --check, --once, logs, /targets or /metrics',
+    { timeout: 90_000 },
+    async () => {
+      const dir = tempDir();
+      // A target that answers every request with a redirect to a presigned URL.
+      const redirects: string[] = [];
+      const redirector = createServer((req, res) => {
+        redirects.push(req.url ?? '');
+        res.writeHead(302, { location: `http://127.0.0.1:1/bucket/p.pb.gz?X-Amz-Credential=AKIA%2F20240101&X-Amz-Security-Token=${AMZ_STS}&X-Amz-Signature=${AMZ_SIG}` }).end();
+      });
+      const redirectUrl = await listen(redirector);
+      // http_sd that wants its token in the query, and lists the redirecting target.
+      const sdQueries: string[] = [];
+      const sd = createServer((req, res) => {
+        sdQueries.push((req.url ?? '').split('?')[1] ?? '');
+        if (!(req.url ?? '').includes(`access_token=${SD_TOKEN}`)) return void res.writeHead(401).end('no token');
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify([{ targets: [new URL(redirectUrl).host], labels: { service: 'redirected' } }]));
+      });
+      const sdUrl = await listen(sd);
+      const kube = await FakeKubeApi.start({ pods: [] });
+      cleanup.add(() => kube.close());
+      // A working target, so profiles reach the output.
+      const pprof = await new FakePprofServer().start();
+      cleanup.add(() => pprof.close());
+      // An output that rejects every profile and echoes the URL it was sent to.
+      const rejected: string[] = [];
+      const rejecting = createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+          rejected.push(req.url ?? '');
+          res.writeHead(401, { 'content-type': 'text/plain' }).end(`token ${new URL(req.url ?? '/', 'http://x').searchParams.get('token')} is not valid for ${req.url}\n`);
+        });
+      });
+      const rejectingUrl = await listen(rejecting);
+      const cfg = join(dir, 'query-secrets.conf');
+      const config = (listenAddr: string) =>
+        [
+          '[agent]',
+          `listen = ${q(listenAddr)}`,
+          `data_dir = ${q(join(dir, 'data'))}`,
+          'log_level = "debug"',
+          'shutdown_grace = "2s"',
+          '',
+          '[[inputs.profile.go]]',
+          `url = ${q(pprof.url)}`,
+          'service = "working"',
+          'enabled_types = ["goroutine"]',
+          '',
+          '[[inputs.profile.go]]',
+          'service = "from-sd"',
+          'enabled_types = ["goroutine"]',
+          '[inputs.profile.go.http_sd]',
+          `url = ${q(`${sdUrl}/targets?access_token=${SD_TOKEN}&format=prometheus`)}`,
+          '',
+          '[[inputs.profile.go]]',
+          'service = "from-kube"',
+          'enabled_types = ["goroutine"]',
+          '[inputs.profile.go.kubernetes_sd]',
+          `api_server = ${q(`${kube.url}/?token=${KUBE_TOKEN}`)}`,
+          '',
+          '[[outputs.datakit]]',
+          `url = ${q(`${rejectingUrl}/v1/write/profiling?token=${REJECT_TOKEN}`)}`,
+          'timeout = "2s"',
+          '',
+        ].join('\n');
+      writeFileSync(cfg, config(''));
+
+      const check = spawnWithEnv(['-c', cfg, '--check']);
+      assert.deepEqual(await check.waitExit(30_000), { code: 0, signal: null }, check.stderr);
+      assert.ok(check.stdout.includes(`  http_sd ${sdUrl}/targets?access_token=xxxxx&format=prometheus (every`), `--check:\n${check.stdout}`);
+      assert.ok(check.stdout.includes(`  kubernetes_sd ${kube.url}/?token=xxxxx, all namespaces`), `--check:\n${check.stdout}`);
+      assert.ok(check.stdout.includes(`  datakit "datakit" -> ${rejectingUrl}/v1/write/profiling?token=xxxxx\n`), `--check:\n${check.stdout}`);
+      assertNoLeak('--check', check);
+
+      const once = spawnWithEnv(['-c', cfg, '--once', '--log-level', 'debug']);
+      assert.deepEqual(await once.waitExit(60_000), { code: 1, signal: null }, `--once fails (redirect, rejected output)\n${once.stdout}\n${once.stderr.slice(-3000)}`);
+      assert.match(once.stdout, /goroutine\s+failed .*answered 302 redirect to http:\/\/127\.0\.0\.1:1\/bucket\/p\.pb\.gz\?X-Amz-Credential=xxxxx&X-Amz-Security-Token=xxxxx&X-Amz-Signature=xxxxx/, once.stdout);
+      assert.ok(redirects.length >= 1, 'the discovered target was scraped');
+      assert.ok(sdQueries.some((s) => s.includes(`access_token=${SD_TOKEN}`)), 'http_sd was asked with its token');
+      assert.ok(rejected.some((u) => u.includes(`token=${REJECT_TOKEN}`)), 'the output was sent its token');
+      assertNoLeak('--once', once);
+
+      // The daemon with its status server: logs, /targets, /api/targets, /metrics.
+      writeFileSync(cfg, config('127.0.0.1:0'));
+      const before = redirects.length;
+      const sentBefore = rejected.length;
+      const c = spawnWithEnv(['-c', cfg]);
+      const status = await c.statusUrl();
+      await waitFor(() => !c.running || (redirects.length > before && rejected.length > sentBefore), 30_000, 'a scrape of the redirecting target and a rejected send');
+      const pages = await Promise.all(['/targets', '/api/targets', '/metrics'].map(async (p) => [p, await (await fetch(`${status}${p}`)).text()] as const));
+      c.signal('SIGTERM');
+      assert.deepEqual(await c.waitExit(30_000), { code: 0, signal: null }, c.stderr.slice(-2000));
+      for (const [path, text] of pages) {
+        assert.deepEqual(leaks(text), [], `${path} shows secrets`);
+      }
+      const api = pages.find(([p]) => p === '/api/targets')![1];
+      assert.match(api, /X-Amz-Signature=xxxxx/, 'the redirect is shown on /api/targets, its signature hidden');
+      const logs = c.logLines();
+      assert.ok(logs.some((l) => String(l.msg).includes('answered 302 redirect to') && String(l.msg).includes('X-Amz-Signature=xxxxx')), 'the redirect is logged, its signature hidden');
+      assert.ok(logs.some((l) => typeof l.response === 'string' && l.response.includes('token [redacted] is not valid for /v1/write/profiling?token=xxxxx')), `the rejection body is logged with the token hidden both ways:\n${c.stdout.slice(-3000)}`);
+      assertNoLeak('the daemon', c);
     },
   );
 

@@ -1,5 +1,6 @@
 // http(s) URLs in the config: targets, discovery endpoints and outputs.
 
+import { redactUrlSecrets } from '../../core/redact.js';
 import { Ctx } from './readers.js';
 
 export interface ParsedUrl {
@@ -47,5 +48,5 @@ export function parseHttpUrl(ctx: Ctx, raw: string, keyPath: string, defaultPath
 
 /** Hides the password of a URL-looking string that did not parse. */
 function redactUrlText(s: string): string {
-  return s.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:xxxxx@');
+  return redactUrlSecrets(s.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:xxxxx@'));
 }
