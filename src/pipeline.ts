@@ -8,6 +8,7 @@ import { hintFor } from './server/hints.js';
 import { basicCredentials, outputSecrets, redactSecrets, redactUrlSecrets } from './core/redact.js';
 import type { CollectOutcome, CollectResult, HealthStore } from './server/health.js';
 import type { Logger } from './core/log.js';
+import { LIMITS } from './core/limits.js';
 import { InvalidProfileError, ProfileTooLargeError } from './profile/errors.js';
 import type { NewBaseline, ProfileProcessor } from './profile/processor.js';
 import type { ProfileRecord } from './profile/record.js';
@@ -69,7 +70,7 @@ function slotGapMs(target: Target, type: ProfileTypeName): number {
 }
 
 /** A failure that goes on is summed up in one log line this often. */
-export const REPEAT_SUMMARY_EVERY_MS = 5 * 60_000;
+export const REPEAT_SUMMARY_EVERY_MS = LIMITS.repeatSummaryEveryMs;
 
 export class ProfilePipeline {
   private readonly once = new SaidOnce();

@@ -40,6 +40,8 @@ export const LIMITS = {
   retryMaxMs: 5 * 60 * SECOND,
   /** Longest Retry-After we honour; a larger one is clamped and logged. */
   retryAfterMaxMs: 10 * 60 * SECOND,
+  /** A failure that goes on (a scrape, an output refusing profiles) is summed up in one log line this often. */
+  repeatSummaryEveryMs: 5 * 60 * SECOND,
 
   /** Spool bounds ([agent] spool_max_bytes, spool_max_age). */
   spoolMaxBytes: 1024 * MiB,

@@ -11,6 +11,7 @@ import { LIMITS } from '../core/limits.js';
 import type { Logger } from '../core/log.js';
 import type { ProfileRecord } from '../profile/record.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
+import { RejectionLog } from './rejections.js';
 import { Backoff, DeliveryError } from './retry.js';
 
 export interface ProfileSender {
@@ -118,6 +119,8 @@ export class DeliveryQueue {
   private heldBytes = 0;
   /** Items of a durable queue that are not in the spool (pending or in flight). */
   private memoryOnly = 0;
+  /** What is said about refused profiles (a misconfigured backend refuses them all). */
+  private readonly rejections: RejectionLog;
 
   constructor(opts: DeliveryQueueOptions) {
     this.sender = opts.sender;
@@ -129,6 +132,7 @@ export class DeliveryQueue {
     this.concurrency = opts.concurrency ?? LIMITS.outputConcurrency;
     this.backoff = opts.backoff ?? new Backoff();
     this.events = opts.events ?? {};
+    this.rejections = new RejectionLog(this.log, this.clock, opts.sender.kind);
   }
 
   /** A new sender for the same output (reload changed its settings); the queue stays. */
@@ -281,6 +285,7 @@ export class DeliveryQueue {
         this.log.warn({ dropped: this.fullSinceLastLog - 1 }, `${this.fullSinceLastLog - 1} more profile(s) were dropped while the queue was full`);
       }
       this.fullSinceLastLog = 0;
+      this.rejections.accepted();
       this.events.onSent?.(this.name, record);
     } catch (e) {
       const forgotten = this.sending.get(item.id);
@@ -310,10 +315,7 @@ export class DeliveryQueue {
         await this.store.release(this.name, item.id);
         this.done(item);
         this.drop({ id: item.id, record }, 'rejected', err);
-        this.log.error(
-          { err: { message: err.message, status: err.opts.status, code: err.opts.code }, response: err.opts.body, profile_id: record.id, type: record.type, service: record.service },
-          `backend rejected the profile, dropped (not retried): ${err.message}`,
-        );
+        this.rejections.rejected(err, record);
       }
     }
     this.pump();
