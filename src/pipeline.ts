@@ -4,6 +4,7 @@
 
 import { formatDuration } from './config/duration.js';
 import type { Target } from './core/target.js';
+import { EmptyWindows } from './server/empty-windows.js';
 import { hintFor } from './server/hints.js';
 import { basicCredentials, outputSecrets, redactSecrets, redactUrlSecrets } from './core/redact.js';
 import type { CollectOutcome, CollectResult, HealthStore } from './server/health.js';
@@ -80,6 +81,9 @@ export class ProfilePipeline {
   /** Per (target, "type/code"): when a skip (CPU in use elsewhere) was last logged. */
   private readonly skipsSaid = new TargetTypeMap<number>();
 
+  /** Runs of empty mutex/block windows: when an empty profile is worth the profiling-off hint. */
+  private readonly emptyWindows = new EmptyWindows();
+
   constructor(private readonly deps: PipelineDeps) {}
 
   /**
@@ -102,6 +106,7 @@ export class ProfilePipeline {
     this.once.retainTargets(ids);
     this.skipsSaid.retainTargets(ids);
     this.repeats.retainTargets(ids);
+    this.emptyWindows.retainTargets(ids);
   }
 
   async collect(target: Target, type: ProfileTypeName, signal?: AbortSignal, opts: CollectOptions = {}): Promise<CollectOutcome> {
@@ -173,14 +178,12 @@ export class ProfilePipeline {
         finishedAtMs: res.finishedAtMs,
         ...(opts.trigger ? { extraTags: { trigger: opts.trigger } } : {}),
       });
-      let hint: string | undefined;
-      // Empty after the baseline: nothing was recorded over a whole interval,
-      // which for mutex and block means profiling is off (a fresh process may
-      // simply have had no contention yet at its first scrape).
-      if (processed.empty && spec.emptyHint && processed.kind !== 'baseline') {
-        hint = spec.emptyHint;
-        if (this.once.first(target.id, `${type}/empty`)) log.warn({ hint }, `${type} profile has no samples`);
-      }
+      // A mutex/block profile with no samples at all over several windows:
+      // profiling may be off (one empty window is no proof; a zero delta of a
+      // profile with samples is just a quiet window).
+      const empty = this.emptyWindows.observe(target.id, type, processed);
+      const hint = empty.hint;
+      if (empty.news) log.warn({ hint, windows: empty.windows }, `${type} profile has had no samples in ${empty.windows} consecutive windows`);
       if (processed.kind === 'reset') {
         log.info({ reason: processed.reason }, `${type} baseline reset: ${processed.reason}; this scrape is the new baseline and nothing is shipped for it`);
       }

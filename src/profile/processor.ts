@@ -29,7 +29,7 @@ interface Common {
   readonly scrapedSamples: number;
   /** Sums per sample type, for the runtime metrics derived from profiles. */
   readonly stats: ProfileStats;
-  /** The scraped profile had no samples at all (for mutex/block: profiling is off). */
+  /** The scraped profile had no samples at all (for mutex/block, over several windows: profiling may be off). */
   readonly empty: boolean;
 }
 

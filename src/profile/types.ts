@@ -21,8 +21,10 @@ export interface ProfileTypeSpec {
   /** Pyroscope `__name__` label. */
   readonly pyroscopeName: string;
   /**
-   * Said when the scraped profile has no samples at all: for mutex and block
-   * that means profiling is off in the target, not that nothing happened.
+   * Advice when the scraped profile has had no samples at all for several
+   * windows in a row (src/server/empty-windows.ts): for mutex and block,
+   * profiling may be off in the target. Completes "no contention recorded
+   * in N consecutive windows; ".
    */
   readonly emptyHint?: string;
 }
@@ -60,7 +62,7 @@ export const PROFILE_TYPES: Readonly<Record<ProfileTypeName, ProfileTypeSpec>> =
     datakitFileName: 'delta-mutex.pprof',
     pyroscopeName: 'mutex',
     emptyHint:
-      'the mutex profile is empty: mutex profiling is off in this process; call runtime.SetMutexProfileFraction(5) in the target (e.g. in main) to turn it on',
+      'if you expected some, call runtime.SetMutexProfileFraction(5) in the target (e.g. in main): mutex profiling is off unless the process turns it on',
   },
   block: {
     name: 'block',
@@ -70,7 +72,7 @@ export const PROFILE_TYPES: Readonly<Record<ProfileTypeName, ProfileTypeSpec>> =
     datakitFileName: 'delta-block.pprof',
     pyroscopeName: 'block',
     emptyHint:
-      'the block profile is empty: block profiling is off in this process; call runtime.SetBlockProfileRate(10000) in the target (e.g. in main) to turn it on',
+      'if you expected some, call runtime.SetBlockProfileRate(10000) in the target (e.g. in main): block profiling is off unless the process turns it on',
   },
 };
 

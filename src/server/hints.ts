@@ -3,6 +3,18 @@
 
 import { formatDuration } from '../config/duration.js';
 
+/**
+ * Windows in a row whose scraped mutex or block profile had no samples at
+ * all before that is said to suggest profiling is off (a single empty window
+ * may just have had no contention).
+ */
+export const EMPTY_WINDOWS_BEFORE_HINT = 3;
+
+/** The hint for a run of `windows` empty windows, with the type's advice (PROFILE_TYPES[type].emptyHint). */
+export function emptyProfileHint(windows: number, advice: string): string {
+  return `no contention recorded in ${windows} consecutive windows; ${advice}`;
+}
+
 export interface HintContext {
   readonly code: string;
   readonly status?: number;

@@ -12,10 +12,13 @@
 //      the same process): the scrape is counted skipped, not failed, with the
 //      cpu_in_use code, a hint that names another CPU profiler, and no retry
 //      at once.
-//   c. mutex and block profiling off in the target: the profiles are empty and
-//      the hint names runtime.SetMutexProfileFraction /
-//      runtime.SetBlockProfileRate, in --once's table and (once per type, not
-//      once per scrape) in a running collector's log.
+//   c. mutex and block profiling off in the target: the profiles are empty.
+//      One empty window is no proof that profiling is off (--once says
+//      nothing); after EMPTY_WINDOWS_BEFORE_HINT empty windows in a row a
+//      running collector says "no contention recorded in N consecutive
+//      windows" with runtime.SetMutexProfileFraction /
+//      runtime.SetBlockProfileRate, once per type in its log and on
+//      /api/targets.
 //
 // Nothing is skipped: without `go` these tests fail with a message. Run with:
 //   node --import tsx --test --test-concurrency=1 test/integration/go-errors.test.ts
@@ -28,6 +31,7 @@ import { readRequestLog, type RequestLogLine } from '../../fixtures/go-target/ha
 import { goSuite } from '../helpers/go-suite.js';
 import { spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
 import { parsePromText, sumOf, type PromText } from '../helpers/prom-text.js';
+import { EMPTY_WINDOWS_BEFORE_HINT } from '../../src/server/hints.js';
 
 const CPU_PATH = '/debug/pprof/profile';
 const MUTEX_HINT_CALL = 'runtime.SetMutexProfileFraction';
@@ -294,7 +298,7 @@ describe("Go's pprof error contract against the real Go fixture", () => {
     assert.ok(gapS >= 5, `the skipped window is not retried at once: the next CPU request came ${gapS}s later (interval 10s)`);
   });
 
-  it('c1: mutex and block profiling off: --once ships the empty profiles and their rows name the runtime call to add', { timeout: 90_000 }, async (t: TestContext) => {
+  it('c1: mutex and block profiling off: --once ships the empty profiles; one window is no proof, so no profiling-off hint', { timeout: 90_000 }, async (t: TestContext) => {
     requireGo();
     const dir = tempDir();
     const target = await goTarget({ mutexFraction: 0, blockRate: 0 });
@@ -309,61 +313,64 @@ describe("Go's pprof error contract against the real Go fixture", () => {
       rows.set(l.split(/\s+/)[1]!, l);
     }
     assert.deepEqual([...rows.keys()].sort(), ['block', 'cpu', 'goroutine', 'heap', 'mutex'], `a row per type:\n${c.stdout}`);
-    for (const [type, call] of [
-      ['mutex', MUTEX_HINT_CALL],
-      ['block', BLOCK_HINT_CALL],
-    ] as const) {
+    for (const type of ['mutex', 'block']) {
       const row = rows.get(type)!;
-      assert.match(row, new RegExp(`\\s${type}\\s+shipped\\s+0\\s+\\d+\\s+yes\\s`), `the empty ${type} profile is shipped with 0 samples: ${row}`);
-      assert.ok(row.includes(call), `the ${type} row names ${call}: ${row}`);
+      assert.match(row, new RegExp(`\\s${type}\\s+shipped\\s+0\\s+\\d+\\s+yes\\s*$`), `the empty ${type} profile is shipped with 0 samples, and nothing more is claimed: ${row}`);
     }
-    for (const type of ['cpu', 'goroutine', 'heap']) {
-      const row = rows.get(type)!;
-      assert.ok(!row.includes(MUTEX_HINT_CALL) && !row.includes(BLOCK_HINT_CALL), `no profiling-off hint on the ${type} row: ${row}`);
+    for (const [type, row] of rows) {
+      assert.ok(!row.includes(MUTEX_HINT_CALL) && !row.includes(BLOCK_HINT_CALL), `no profiling-off hint after one window on the ${type} row: ${row}`);
     }
-    // The log (stderr) says it too, once per type.
-    const warns = c.logLines('stderr').filter((l) => l.level === 'warn');
-    t.diagnostic(`warn lines:\n${show(warns)}`);
-    assert.equal(warns.filter((l) => l.type === 'mutex' && String(l.hint).includes(MUTEX_HINT_CALL)).length, 1, 'one mutex warn with the hint');
-    assert.equal(warns.filter((l) => l.type === 'block' && String(l.hint).includes(BLOCK_HINT_CALL)).length, 1, 'one block warn with the hint');
+    const hinted = c.logLines('stderr').filter((l) => String(l.hint ?? '').includes(MUTEX_HINT_CALL) || String(l.hint ?? '').includes(BLOCK_HINT_CALL));
+    assert.deepEqual(hinted, [], 'no profiling-off hint in the log after one window');
     assert.deepEqual(exit, { code: 0, signal: null }, `--once exit: an empty profile is still scraped and delivered\nstderr tail:\n${c.stderr.slice(-2000)}`);
   });
 
-  it('c2: mutex and block profiling off in a running collector: the hint is logged once per type, not once per scrape', { timeout: 90_000 }, async (t: TestContext) => {
+  it(`c2: mutex and block profiling off in a running collector: the hint after ${EMPTY_WINDOWS_BEFORE_HINT} empty windows, logged once per type, shown on /api/targets`, { timeout: 150_000 }, async (t: TestContext) => {
     requireGo();
     const dir = tempDir();
     const requestLog = join(dir, 'requests.jsonl');
     const target = await goTarget({ mutexFraction: 0, blockRate: 0, requestLog });
     const svc = 'empty-run-svc';
-    const { file, filesDir } = writeConfig(dir, { url: target.url, service: svc, profileDuration: '3s', types: ['mutex', 'block'], listen: false });
-    const c = collector(['-c', file]);
-    // Three scrapes of each: a baseline, then two empty deltas, both shipped.
+    const { file, filesDir } = writeConfig(dir, { url: target.url, service: svc, profileDuration: '3s', types: ['mutex', 'block'], listen: true });
+    const c = collector(['-c', file, '--log-level', 'debug']);
+    const base = await statusBase(c);
+    // A baseline, then EMPTY_WINDOWS_BEFORE_HINT empty windows of each, plus one.
+    const windows = EMPTY_WINDOWS_BEFORE_HINT + 1;
     await waitFor(
-      () => !c.running || (shippedFiles(filesDir, svc, 'mutex').length >= 2 && shippedFiles(filesDir, svc, 'block').length >= 2),
-      50_000,
-      'two shipped deltas each of mutex and block',
+      () => !c.running || (shippedFiles(filesDir, svc, 'mutex').length >= windows && shippedFiles(filesDir, svc, 'block').length >= windows),
+      windows * 10_000 + 30_000,
+      `${windows} shipped deltas each of mutex and block`,
     );
     if (!c.running) assert.fail(`collector exited:\n${c.stdout.slice(-3000)}`);
-    await c.runFor(500);
+    const rows = { mutex: await apiType(base, svc, 'mutex'), block: await apiType(base, svc, 'block') };
     await stopCollector(c);
 
     const reqs = readRequestLog(requestLog);
     const count = (p: string) => reqs.filter((l) => l.path === p).length;
     t.diagnostic(`requests: mutex ${count('/debug/pprof/mutex')}, block ${count('/debug/pprof/block')}`);
-    assert.ok(count('/debug/pprof/mutex') >= 3 && count('/debug/pprof/block') >= 3, 'at least three scrapes of each');
     for (const type of ['mutex', 'block']) {
       for (const f of shippedFiles(filesDir, svc, type)) {
         const j = JSON.parse(readFileSync(join(filesDir, svc, f.replace(/\.pprof$/, '.json')), 'utf8')) as { samples: number };
         assert.equal(j.samples, 0, `${f}: the shipped ${type} delta is empty`);
       }
     }
-    const warns = c.logLines().filter((l) => l.level === 'warn');
-    t.diagnostic(`warn lines:\n${show(warns)}`);
-    const mutex = warns.filter((l) => String(l.hint ?? '').includes(MUTEX_HINT_CALL));
-    const block = warns.filter((l) => String(l.hint ?? '').includes(BLOCK_HINT_CALL));
-    assert.equal(mutex.length, 1, `the mutex hint once, not once per empty delta:\n${show(mutex)}`);
-    assert.equal(block.length, 1, `the block hint once, not once per empty delta:\n${show(block)}`);
-    assert.equal(mutex[0]!.type, 'mutex');
-    assert.equal(block[0]!.type, 'block');
+    const logs = c.logLines();
+    for (const [type, call] of [
+      ['mutex', MUTEX_HINT_CALL],
+      ['block', BLOCK_HINT_CALL],
+    ] as const) {
+      const hinted = logs.filter((l) => l.level === 'warn' && String(l.hint ?? '').includes(call));
+      t.diagnostic(`${type} hint lines:\n${show(hinted)}`);
+      assert.equal(hinted.length, 1, `the ${type} hint once, not once per empty window:\n${show(hinted)}`);
+      assert.equal(hinted[0]!.type, type);
+      assert.match(String(hinted[0]!.hint), new RegExp(`^no contention recorded in ${EMPTY_WINDOWS_BEFORE_HINT} consecutive windows; if you expected some, call ${call.replace('.', '\\.')}`));
+      // Said at the scrape that ended the Nth empty window, not before: the
+      // scrapes of this type logged before it are the baseline and N-1 windows.
+      const at = logs.indexOf(hinted[0]!);
+      const before = logs.slice(0, at).filter((l) => l.type === type && (l.msg === `${type} baseline` || l.msg === `${type} shipped`));
+      assert.equal(before.length, EMPTY_WINDOWS_BEFORE_HINT, `${type}: scrapes logged before the hint: ${show(before)}`);
+      const row = rows[type];
+      assert.ok(row?.hint?.includes(call), `/api/targets shows the ${type} hint: ${JSON.stringify(row)}`);
+    }
   });
 });

@@ -30,9 +30,8 @@ async function goTarget(): Promise<RunningGoTarget> {
   const t = await startGoTarget({ parked: 5 });
   cleanup.add(() => t.kill());
   // A process a few ms old may not have had a contended lock or a blocking
-  // channel receive yet: its mutex and block profiles are empty, which the
-  // collector takes for "profiling is off" (see the report). Wait until both
-  // show the fixture's functions, as a service that has run a while would.
+  // channel receive yet: its mutex and block profiles are empty. Wait until
+  // both show the fixture's functions, as a service that has run a while would.
   await waitFor(
     async () => {
       const texts = await Promise.all(['mutex', 'block'].map(async (p) => (await fetch(`${t.url}/debug/pprof/${p}?debug=1`)).text()));
