@@ -13,6 +13,7 @@ import { redactedUrl } from './core/redact.js';
 import { shardKey, shardOf, targetInShard } from './discovery/shard.js';
 import { CollectorMetrics } from './server/metrics.js';
 import { runOnce } from './once.js';
+import { describeKubernetesSd } from './server/describe-kubernetes.js';
 import { describeOutput } from './server/describe-output.js';
 import { scheduleLines, triggerLine, type SlotsCache } from './server/describe-schedule.js';
 import { StatusServer } from './server/http.js';
@@ -137,7 +138,7 @@ export function renderPlan(config: Config, collectorTargets: readonly Target[], 
             ? `http_sd ${redactedUrl(d.url)} (every ${formatDuration(d.refreshIntervalMs)})`
             : d.kind === 'dns_sd'
               ? `dns_sd ${d.type} ${d.names.join(', ')}${d.port ? ` port ${d.port}` : ''} (every ${formatDuration(d.refreshIntervalMs)})`
-              : `kubernetes_sd ${d.apiServer ? redactedUrl(d.apiServer) : d.kubeconfig ? `kubeconfig ${d.kubeconfig}` : 'in-cluster'}${d.namespaces.length ? `, namespaces ${d.namespaces.join(', ')}` : ', all namespaces'}`;
+              : describeKubernetesSd(d);
       lines.push(`  ${what}  (line ${t.source.line})`);
       const budgets = budgetWords(t);
       lines.push(`    each target: every ${formatDuration(t.intervalMs)}: ${t.enabledTypes.join(', ')}; service ${t.service}${budgets.length ? `; per service: ${budgets.join('; ')}` : ''}`);

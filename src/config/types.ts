@@ -142,8 +142,14 @@ export type DiscoveryConfig =
       /** API server URL; default: in-cluster (KUBERNETES_SERVICE_HOST and the service account). */
       readonly apiServer?: string;
       readonly kubeconfig?: string;
-      /** Namespaces to watch; empty: all. */
+      /** Namespaces to watch; empty (and not ownNamespace): all. */
       readonly namespaces: readonly string[];
+      /** Also the namespace the collector runs in (its service account's), like Prometheus's own_namespace. */
+      readonly ownNamespace?: boolean;
+      /** Sent as labelSelector on every list and watch; none: every pod. */
+      readonly labelSelector?: string;
+      /** Sent as fieldSelector; "" for none; unset: LIMITS.kubernetesFieldSelector (Running pods). */
+      readonly fieldSelector?: string;
       readonly tls?: TlsConfig;
       readonly bearerTokenFile?: string;
     };

@@ -55,6 +55,10 @@ export const LIMITS = {
   keepAliveMs: 60 * SECOND,
   /** Connections per target origin (one CPU profile plus the quick types). */
   connectionsPerTarget: 4,
+
+  /** kubernetes_sd: pods per list page (limit), and the default field_selector (pods that are not running have nothing to profile). */
+  kubernetesListPageSize: 500,
+  kubernetesFieldSelector: 'status.phase=Running',
 } as const;
 
 export type Limits = typeof LIMITS;

@@ -128,7 +128,19 @@ describe('dns_sd', () => {
 describe('kubernetes_sd', () => {
   test('keys and defaults', () => {
     const c = load(sdBlock('kubernetes_sd', 'namespaces = ["shop", "search"]'));
-    assert.deepEqual(c.templates[0]!.discovery, { kind: 'kubernetes_sd', namespaces: ['shop', 'search'] });
+    // Running pods only, unless field_selector says otherwise; no label selector; not the own namespace.
+    assert.deepEqual(c.templates[0]!.discovery, { kind: 'kubernetes_sd', namespaces: ['shop', 'search'], ownNamespace: false, fieldSelector: 'status.phase=Running' });
+    const sel = load(sdBlock('kubernetes_sd', 'own_namespace = true', 'label_selector = "app.kubernetes.io/part-of=shop, tier in (backend, batch), !canary"', 'field_selector = "status.phase=Running,spec.nodeName!=node-9"'));
+    assert.deepEqual(sel.templates[0]!.discovery, {
+      kind: 'kubernetes_sd',
+      namespaces: [],
+      ownNamespace: true,
+      labelSelector: 'app.kubernetes.io/part-of=shop, tier in (backend, batch), !canary',
+      fieldSelector: 'status.phase=Running,spec.nodeName!=node-9',
+    });
+    // field_selector = "" lists pods in every phase.
+    const every = load(sdBlock('kubernetes_sd', 'field_selector = ""')).templates[0]!.discovery;
+    assert.equal(every?.kind === 'kubernetes_sd' && every.fieldSelector, '');
     const all = load(sdBlock('kubernetes_sd', 'api_server = "https://127.0.0.1:6443"', 'insecure_skip_verify = true'));
     const d = all.templates[0]!.discovery;
     assert.equal(d?.kind, 'kubernetes_sd');
@@ -138,9 +150,15 @@ describe('kubernetes_sd', () => {
 
   test('errors', () => {
     // (The full key list belongs to the kubernetes_sd tests.)
-    const unknown = issues(sdBlock('kubernetes_sd', 'label_selector = "app=x"'));
+    const unknown = issues(sdBlock('kubernetes_sd', 'selectors = "app=x"'));
     assert.equal(unknown.length, 1, unknown.join('\n'));
-    assert.match(unknown[0]!, /^sd\.conf:4: inputs\.profile\.go\.kubernetes_sd\.label_selector: unknown key "label_selector"; allowed here: api_server, kubeconfig, namespaces, /);
+    assert.match(unknown[0]!, /^sd\.conf:4: inputs\.profile\.go\.kubernetes_sd\.selectors: unknown key "selectors"; allowed here: api_server, kubeconfig, namespaces, own_namespace, label_selector, field_selector, /);
+    // Selectors are checked as the API server would check them, at their line.
+    assert.deepEqual(issues(sdBlock('kubernetes_sd', 'namespaces = ["a"]', 'label_selector = "tier in ()"', 'field_selector = "status.hostIP=10.0.0.1"', 'own_namespace = "yes"')), [
+      'sd.conf:5: inputs.profile.go.kubernetes_sd.label_selector: "tier in ()": the set of values in ( ) is empty',
+      'sd.conf:6: inputs.profile.go.kubernetes_sd.field_selector: "status.hostIP" is not a field the API server can select pods on; allowed: metadata.name, metadata.namespace, spec.nodeName, spec.restartPolicy, spec.schedulerName, spec.serviceAccountName, spec.hostNetwork, status.phase, status.podIP, status.nominatedNodeName',
+      'sd.conf:7: inputs.profile.go.kubernetes_sd.own_namespace: must be true or false, got a string',
+    ]);
     assert.match(issues(sdBlock('kubernetes_sd', 'api_server = "ftp://x"')).join('\n'), /^sd\.conf:4: inputs\.profile\.go\.kubernetes_sd\.api_server: scheme must be http or https/);
   });
 });
@@ -344,6 +362,24 @@ describe('collector --check', () => {
     assert.match(out, /^shard: 1\/3 \(this process scrapes the targets rendezvous hashing gives it: by URL, or by service for a service with a budget, so its budget holds across the shards\)$/m);
     assert.doesNotMatch(out, /s3cret/);
     assert.match(out, /^targets \(0\):$/m);
+  });
+
+  test('kubernetes_sd: its namespaces and selectors, as they are sent', () => {
+    const block = (...lines: string[]) => ['[[inputs.profile.go]]', 'service = "k"', '[inputs.profile.go.kubernetes_sd]', ...lines];
+    const res = check(
+      doc(
+        '[agent]',
+        'listen = ""',
+        ...block('api_server = "https://127.0.0.1:6443"', 'namespaces = ["shop", "web"]', 'own_namespace = true', 'label_selector = "tier in (backend,batch)"'),
+        ...block('field_selector = ""'),
+        ...block('kubeconfig = "/etc/kube/config"', 'field_selector = "status.phase=Running,spec.nodeName=node-1"'),
+      ),
+    );
+    assert.equal(res.status, 0, res.stderr);
+    const out = res.stdout;
+    assert.match(out, /^ {2}kubernetes_sd https:\/\/127\.0\.0\.1:6443, namespaces shop, web and its own; pods matching label_selector "tier in \(backend,batch\)" and field_selector "status\.phase=Running" {2}\(line 3\)$/m);
+    assert.match(out, /^ {2}kubernetes_sd in-cluster, all namespaces; every pod \(field_selector ""\) {2}\(line 10\)$/m);
+    assert.match(out, /^ {2}kubernetes_sd kubeconfig \/etc\/kube\/config, all namespaces; pods matching field_selector "status\.phase=Running,spec\.nodeName=node-1" {2}\(line 14\)$/m);
   });
 
   test('the shard from COLLECTOR_SHARD, and a static target\'s budget', () => {

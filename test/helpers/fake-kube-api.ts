@@ -3,13 +3,20 @@
 //
 //   GET /api/v1/pods and /api/v1/namespaces/{ns}/pods: a PodList of the pods
 //     it holds (starting from the recorded test/fixtures/kubernetes/pod-list.json),
-//     paged by limit / continue as the real server does;
+//     filtered by labelSelector and fieldSelector (kube-selectors.ts: parsed as
+//     strictly as the real server, a bad one is a 400), paged by limit /
+//     continue as the real server does: every page of one list comes from the
+//     snapshot the first page was cut from, a continue token outlives neither
+//     a compaction (`expire()`) nor a change of selectors, and an expired one
+//     is a 410 "Expired";
 //   the same with ?watch=1&resourceVersion=RV: newline-delimited JSON watch
 //     events. Events newer than RV are replayed from its history, then the
 //     test pushes more with add / modify / remove. A RV older than the
 //     compacted history gets an ERROR event with code 410 ("too old resource
 //     version"), like the real server; `expire()` compacts the history and
-//     sends that to the open watches. `endWatches()` ends the streams cleanly
+//     sends that to the open watches. A watch with selectors sees a change as
+//     the real server sends it: a pod that starts matching is ADDED, one that
+//     stops matching is DELETED. `endWatches()` ends the streams cleanly
 //     (as the server's timeoutSeconds does), `dropWatches()` cuts them.
 //
 // Every request is recorded (path, query, Authorization header, client
@@ -23,6 +30,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { parseFieldSelector, parseLabelSelector, SelectorError, type Matcher } from './kube-selectors.js';
 
 export type PodJson = {
   metadata: { name: string; namespace: string; resourceVersion?: string; [k: string]: unknown };
@@ -58,10 +66,26 @@ interface HistoryEntry {
   readonly rv: number;
   readonly type: WatchEventType;
   readonly pod: PodJson;
+  /** The pod before this change (MODIFIED, DELETED). */
+  readonly prev?: PodJson;
+}
+
+/** The pods one list request asked for: namespace and selectors. */
+interface ListScope {
+  readonly namespace?: string;
+  readonly labelSelector: string;
+  readonly fieldSelector: string;
+}
+
+/** A list cut into pages: every page of it comes from here. */
+interface ListSnapshot extends ListScope {
+  readonly rv: number;
+  readonly items: PodJson[];
 }
 
 interface OpenWatch {
   readonly namespace?: string;
+  readonly matches: Matcher;
   readonly res: ServerResponse;
   readonly socket: Socket;
   timer?: NodeJS.Timeout;
@@ -78,14 +102,24 @@ export function recordedPodList(): { metadata: { resourceVersion: string }; item
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
+/** What the real server says to a continue token older than the compacted history. */
+const CONTINUE_EXPIRED =
+  'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.';
+
 function status(code: number, reason: string, message: string): Record<string, unknown> {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
 }
 
 export class FakeKubeApi {
   readonly requests: RecordedRequest[] = [];
-  /** Error answers for the next requests: status and, optionally, only for watches or lists. */
-  readonly failNext: Array<{ status: number; kind?: 'list' | 'watch'; message?: string }> = [];
+  /** Error answers for the next requests: status and, optionally, only for watches, lists, or list pages after the first (continue). */
+  readonly failNext: Array<{ status: number; kind?: 'list' | 'watch' | 'continue'; message?: string }> = [];
+  /** List pages served (each list request that answered 200). */
+  pagesServed = 0;
+  /** Called before each list page is answered (a test can change pods between pages). */
+  beforePage?: (query: Readonly<Record<string, string>>) => void;
+  private readonly snapshots = new Map<number, ListSnapshot>();
+  private nextSnapshot = 1;
   private readonly pods = new Map<string, PodJson>();
   private readonly history: HistoryEntry[] = [];
   private readonly watches = new Set<OpenWatch>();
@@ -173,6 +207,8 @@ export class FakeKubeApi {
   expire(): void {
     this.compactedBelow = this.rv + 1;
     this.history.length = 0;
+    // Continue tokens name versions that are gone now.
+    this.snapshots.clear();
     for (const w of [...this.watches]) {
       this.send(w, { type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${this.rv - 1} (${this.rv})`) });
       this.finish(w);
@@ -207,15 +243,21 @@ export class FakeKubeApi {
     const p = clone(pod);
     p.metadata.resourceVersion = String(this.rv);
     const key = `${p.metadata.namespace}/${p.metadata.name}`;
+    const prev = this.pods.get(key);
     if (type === 'DELETED') this.pods.delete(key);
     else this.pods.set(key, p);
-    const entry: HistoryEntry = { rv: this.rv, type, pod: p };
+    const entry: HistoryEntry = { rv: this.rv, type, pod: p, ...(prev ? { prev } : {}) };
     this.history.push(entry);
-    for (const w of this.watches) if (w.namespace === undefined || w.namespace === p.metadata.namespace) this.sendEntry(w, entry);
+    for (const w of this.watches) this.sendEntry(w, entry);
   }
 
+  /** A change as a watch with selectors sees it (the real server's filtered watch), or nothing. */
   private sendEntry(w: OpenWatch, e: HistoryEntry): void {
-    this.send(w, { type: e.type, object: { kind: 'Pod', apiVersion: 'v1', ...e.pod } });
+    const sees = (p: PodJson | undefined) => p !== undefined && (w.namespace === undefined || w.namespace === p.metadata.namespace) && w.matches(p);
+    const before = e.type !== 'ADDED' && sees(e.prev);
+    const after = e.type !== 'DELETED' && sees(e.pod);
+    const type: WatchEventType | undefined = before && after ? 'MODIFIED' : after ? 'ADDED' : before ? 'DELETED' : undefined;
+    if (type) this.send(w, { type, object: { kind: 'Pod', apiVersion: 'v1', ...e.pod } });
   }
 
   private send(w: OpenWatch, event: unknown): void {
@@ -275,42 +317,80 @@ export class FakeKubeApi {
     const m = /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?pods$/.exec(u.pathname);
     if (req.method !== 'GET' || !m) return this.json(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
     const namespace = m[1] === undefined ? undefined : decodeURIComponent(m[1]);
-    const failAt = this.failNext.findIndex((f) => f.kind === undefined || f.kind === (watch ? 'watch' : 'list'));
+    const kind = watch ? 'watch' : query.continue ? 'continue' : 'list';
+    const failAt = this.failNext.findIndex((f) => f.kind === undefined || f.kind === kind || (f.kind === 'list' && kind === 'continue'));
     if (failAt >= 0) {
       const f = this.failNext.splice(failAt, 1)[0]!;
+      if (f.status === 410 && kind === 'continue') return this.json(res, 410, status(410, 'Expired', f.message ?? CONTINUE_EXPIRED));
       return this.json(res, f.status, status(f.status, 'InternalError', f.message ?? `injected ${f.status}`));
     }
-    if (watch) return this.startWatch(req, res, namespace, query);
-    this.list(res, namespace, query);
+    let matches: Matcher;
+    try {
+      const byLabel = parseLabelSelector(query.labelSelector ?? '');
+      const byField = parseFieldSelector(query.fieldSelector ?? '');
+      matches = (p) => byLabel(p) && byField(p);
+    } catch (err) {
+      if (!(err instanceof SelectorError)) throw err;
+      return this.json(res, 400, status(400, 'BadRequest', err.message));
+    }
+    const scope: ListScope = { ...(namespace !== undefined ? { namespace } : {}), labelSelector: query.labelSelector ?? '', fieldSelector: query.fieldSelector ?? '' };
+    if (watch) return this.startWatch(req, res, scope, matches, query);
+    this.list(res, scope, matches, query);
   }
 
-  private list(res: ServerResponse, namespace: string | undefined, query: Record<string, string>): void {
-    const all = [...this.pods.entries()]
-      .filter(([, p]) => namespace === undefined || p.metadata.namespace === namespace)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, p]) => p);
+  private list(res: ServerResponse, scope: ListScope, matches: Matcher, query: Record<string, string>): void {
+    this.beforePage?.(query);
+    const limit = query.limit !== undefined ? Number(query.limit) : 0;
+    if (!Number.isInteger(limit) || limit < 0) return this.json(res, 400, status(400, 'BadRequest', `invalid limit "${query.limit}"`));
+    let snap: ListSnapshot;
     let offset = 0;
-    let rv = this.rv;
+    let id = 0;
     if (query.continue) {
-      const c = JSON.parse(Buffer.from(query.continue, 'base64url').toString('utf8')) as { offset: number; rv: number };
+      let c: { id: number; offset: number };
+      try {
+        c = JSON.parse(Buffer.from(query.continue, 'base64url').toString('utf8')) as { id: number; offset: number };
+      } catch {
+        return this.json(res, 400, status(400, 'BadRequest', 'continue key is not valid'));
+      }
+      const found = this.snapshots.get(c.id);
+      if (!found) return this.json(res, 410, status(410, 'Expired', CONTINUE_EXPIRED));
+      // The continue token is only good for the list it came from.
+      if (found.namespace !== scope.namespace || found.labelSelector !== scope.labelSelector || found.fieldSelector !== scope.fieldSelector) {
+        return this.json(res, 400, status(400, 'BadRequest', 'the continue token was issued for another list (namespace or selectors differ)'));
+      }
+      snap = found;
       offset = c.offset;
-      rv = c.rv;
+      id = c.id;
+    } else {
+      const items = [...this.pods.entries()]
+        .filter(([, p]) => (scope.namespace === undefined || p.metadata.namespace === scope.namespace) && matches(p))
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([, p]) => p);
+      snap = { ...scope, rv: this.rv, items };
     }
-    const limit = query.limit ? Number(query.limit) : all.length;
-    const items = all.slice(offset, offset + limit);
-    const next = offset + limit < all.length ? Buffer.from(JSON.stringify({ offset: offset + limit, rv })).toString('base64url') : undefined;
+    const end = limit > 0 ? Math.min(snap.items.length, offset + limit) : snap.items.length;
+    let next: string | undefined;
+    if (end < snap.items.length) {
+      if (id === 0) {
+        id = this.nextSnapshot++;
+        this.snapshots.set(id, snap);
+      }
+      next = Buffer.from(JSON.stringify({ id, offset: end })).toString('base64url');
+    } else if (id !== 0) this.snapshots.delete(id);
+    this.pagesServed++;
     this.json(res, 200, {
       kind: 'PodList',
       apiVersion: 'v1',
-      metadata: { resourceVersion: String(rv), ...(next ? { continue: next, remainingItemCount: all.length - offset - limit } : {}) },
-      items,
+      metadata: { resourceVersion: String(snap.rv), ...(next ? { continue: next, remainingItemCount: snap.items.length - end } : {}) },
+      items: snap.items.slice(offset, end),
     });
   }
 
-  private startWatch(req: IncomingMessage, res: ServerResponse, namespace: string | undefined, query: Record<string, string>): void {
+  private startWatch(req: IncomingMessage, res: ServerResponse, scope: ListScope, matches: Matcher, query: Record<string, string>): void {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders();
-    const w: OpenWatch = { ...(namespace !== undefined ? { namespace } : {}), res, socket: req.socket, outbox: [] };
+    const namespace = scope.namespace;
+    const w: OpenWatch = { ...(namespace !== undefined ? { namespace } : {}), matches, res, socket: req.socket, outbox: [] };
     const from = Number(query.resourceVersion ?? '0');
     if (from < this.compactedBelow - 1 || Number.isNaN(from)) {
       this.send(w, { type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${query.resourceVersion} (${this.rv})`) });
@@ -322,7 +402,7 @@ export class FakeKubeApi {
       this.watches.delete(w);
       clearTimeout(w.timer);
     });
-    for (const e of this.history) if (e.rv > from && (namespace === undefined || e.pod.metadata.namespace === namespace)) this.sendEntry(w, e);
+    for (const e of this.history) if (e.rv > from) this.sendEntry(w, e);
     const timeout = Number(query.timeoutSeconds ?? 0);
     if (timeout > 0) w.timer = setTimeout(() => this.finish(w), timeout * 1000);
   }

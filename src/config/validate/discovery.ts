@@ -1,9 +1,11 @@
 // The discovery table of a template block: file_sd, http_sd, dns_sd or kubernetes_sd.
 
+import { LIMITS } from '../../core/limits.js';
 import { formatDuration } from '../duration.js';
 import { joinPath } from '../key-lines.js';
 import type { DiscoveryConfig } from '../types.js';
-import { checkKeys, Ctx, describe, isTable, type KeySpec, OURS, readDuration, readPositiveInt, readString, readStringList, type Table } from './readers.js';
+import { checkKeys, Ctx, describe, isTable, type KeySpec, OURS, readBool, readDuration, readPositiveInt, readString, readStringList, type Table } from './readers.js';
+import { fieldSelectorProblem, labelSelectorProblem } from './kube-selectors.js';
 import { validateTlsKeys } from './tls.js';
 import { parseHttpUrl } from './url.js';
 
@@ -15,6 +17,9 @@ const KUBERNETES_SD_KEYS: Record<string, KeySpec> = {
   api_server: OURS,
   kubeconfig: OURS,
   namespaces: OURS,
+  own_namespace: OURS,
+  label_selector: OURS,
+  field_selector: OURS,
   bearer_token_file: OURS,
   tls_open: OURS,
   tls_ca: OURS,
@@ -95,6 +100,13 @@ export function validateDiscovery(ctx: Ctx, t: Table, path: string): DiscoveryCo
       if (apiServer !== undefined) parseHttpUrl(ctx, apiServer, joinPath(p, 'api_server'), null);
       const kubeconfig = readString(ctx, raw, 'kubeconfig', p);
       const namespaces = readStringList(ctx, raw, 'namespaces', p, 'namespaces') ?? [];
+      const ownNamespace = readBool(ctx, raw, 'own_namespace', p) ?? false;
+      const labelSelector = readString(ctx, raw, 'label_selector', p);
+      const labelProblem = labelSelector === undefined ? undefined : labelSelectorProblem(labelSelector);
+      if (labelProblem) ctx.error(joinPath(p, 'label_selector'), labelProblem);
+      const fieldSelector = readString(ctx, raw, 'field_selector', p) ?? LIMITS.kubernetesFieldSelector;
+      const fieldProblem = fieldSelectorProblem(fieldSelector);
+      if (fieldProblem) ctx.error(joinPath(p, 'field_selector'), fieldProblem);
       const bearerTokenFile = readString(ctx, raw, 'bearer_token_file', p);
       const tls = validateTlsKeys(ctx, raw, p, true);
       return {
@@ -102,6 +114,9 @@ export function validateDiscovery(ctx: Ctx, t: Table, path: string): DiscoveryCo
         ...(apiServer !== undefined ? { apiServer } : {}),
         ...(kubeconfig !== undefined ? { kubeconfig } : {}),
         namespaces,
+        ownNamespace,
+        ...(labelSelector !== undefined ? { labelSelector } : {}),
+        fieldSelector,
         ...(tls ? { tls } : {}),
         ...(bearerTokenFile !== undefined ? { bearerTokenFile } : {}),
       };

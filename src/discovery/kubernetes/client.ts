@@ -12,6 +12,8 @@ export type KubernetesSdConfig = Extract<DiscoveryConfig, { kind: 'kubernetes_sd
 
 export const IN_CLUSTER_TOKEN_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 export const IN_CLUSTER_CA_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
+/** The namespace of the pod's service account (own_namespace). */
+export const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 export class KubeConfigError extends Error {
   override name = 'KubeConfigError';

@@ -1,19 +1,23 @@
 // The kubernetes_sd provider. It lists pods (all namespaces, or each
-// configured one), then watches from the list's resourceVersion, applying
-// ADDED / MODIFIED / DELETED events. A watch the server ends (its timeout)
-// is resumed from the last version seen; a 410 Gone (history compacted), a
-// dropped stream or a failed request re-lists, after a backoff of 1 s
-// doubling to 30 s. Each change reports the complete list of target groups.
+// configured one and its own), with the label and field selectors (by
+// default Running pods only), page by page (list.ts), then watches from the
+// list's resourceVersion with the same selectors, applying ADDED / MODIFIED
+// / DELETED events (a pod that stops matching comes as DELETED). A watch the
+// server ends (its timeout) is resumed from the last version seen; a 410
+// Gone (history compacted), a dropped stream or a failed request re-lists,
+// after a backoff of 1 s doubling to 30 s. Each change reports the complete
+// list of target groups.
 
 import { readFileSync } from 'node:fs';
-import { readCapped } from '../../core/body.js';
 import { sleep, type Clock } from '../../core/clock.js';
+import { LIMITS } from '../../core/limits.js';
 import type { Logger } from '../../core/log.js';
 import { redactedUrl } from '../../core/redact.js';
 import { changesOnly, type DiscoveryProvider, type TargetGroup } from '../types.js';
 import { GoneError, KubeApi, TOKEN_REFRESH_MS } from './api.js';
-import type { KubeHost, KubernetesSdConfig } from './client.js';
+import { IN_CLUSTER_NAMESPACE_FILE, type KubeHost, type KubernetesSdConfig } from './client.js';
 import { isObj, str } from './json.js';
+import { listPods, nextTurn } from './list.js';
 import { podTargets } from './pods.js';
 
 const BACKOFF_INITIAL_MS = 1_000;
@@ -21,9 +25,10 @@ const BACKOFF_MAX_MS = 30_000;
 /** A watch that lasted this long without an event still counts as healthy. */
 const HEALTHY_WATCH_MS = 10_000;
 
-const LIST_PAGE_SIZE = 500;
 /** One page of a pod list larger than this is refused. */
 const MAX_LIST_BYTES = 64 * 1024 * 1024;
+/** Pods handled between two turns of the event loop while listing. */
+const PODS_PER_TURN = 100;
 /** One watch event (one pod) larger than this ends the watch. */
 const MAX_EVENT_BYTES = 8 * 1024 * 1024;
 
@@ -34,8 +39,12 @@ export interface KubernetesSdOptions {
   readonly tokenRefreshMs?: number;
   /** The watch timeout asked of the server; default 5 to 10 minutes, at random. */
   readonly watchTimeoutSeconds?: number;
-  /** Pods per list page (default 500). */
+  /** Pods per list page (default LIMITS.kubernetesListPageSize). */
   readonly pageSize?: number;
+  /** Pods handled between two turns of the event loop while listing (default 100). */
+  readonly podsPerTurn?: number;
+  /** Gives the event loop a turn while listing (default: setImmediate); tests count them. */
+  readonly yieldTurn?: () => Promise<void>;
 }
 
 /** One list-and-watch: all namespaces, or one. */
@@ -44,6 +53,8 @@ interface Scope {
   /** undefined: all namespaces. */
   readonly namespace?: string;
   readonly label: string;
+  /** labelSelector and fieldSelector, on the list and the watch alike. */
+  readonly query: Readonly<Record<string, string>>;
   /** Groups of the pods that have any, by namespace/name. */
   pods: Map<string, TargetGroup[]>;
   resourceVersion: string;
@@ -60,41 +71,66 @@ export function backoffMs(failures: number): number {
 export class KubernetesSd implements DiscoveryProvider {
   readonly description: string;
   private readonly api: KubeApi;
-  private readonly scopes: Scope[];
+  private scopes: Scope[] = [];
   private readonly abort = new AbortController();
   private readonly loops: Promise<void>[] = [];
   private readonly problemsSaid = new Map<string, string>();
+  private readonly host: KubeHost;
+  private readonly selectors: Record<string, string>;
   private stopped = false;
   private send: (groups: readonly TargetGroup[]) => void = () => undefined;
 
   constructor(
-    cfg: KubernetesSdConfig,
+    private readonly cfg: KubernetesSdConfig,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly opts: KubernetesSdOptions = {},
   ) {
-    const host: KubeHost = { env: opts.env ?? process.env, readFile: opts.readFile ?? ((p) => readFileSync(p)) };
+    this.host = { env: opts.env ?? process.env, readFile: opts.readFile ?? ((p) => readFileSync(p)) };
     const where = cfg.apiServer !== undefined ? redactedUrl(cfg.apiServer) : cfg.kubeconfig !== undefined ? `kubeconfig ${cfg.kubeconfig}` : 'in-cluster';
-    const ns = cfg.namespaces.length === 0 ? 'all namespaces' : `namespace${cfg.namespaces.length > 1 ? 's' : ''} ${cfg.namespaces.join(', ')}`;
-    this.description = `kubernetes_sd pods in ${ns} (${where})`;
-    this.api = new KubeApi(cfg, host, clock, log, this.description, this.abort.signal, opts.tokenRefreshMs ?? TOKEN_REFRESH_MS);
+    const named = [...cfg.namespaces, ...(cfg.ownNamespace ? ['its own'] : [])];
+    const ns = named.length === 0 ? 'all namespaces' : `namespace${named.length > 1 ? 's' : ''} ${named.join(', ')}`;
+    const fieldSelector = cfg.fieldSelector ?? LIMITS.kubernetesFieldSelector;
+    this.selectors = { ...(cfg.labelSelector ? { labelSelector: cfg.labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) };
+    const sel = Object.values(this.selectors);
+    this.description = `kubernetes_sd pods in ${ns}${sel.length ? ` matching ${sel.join(' and ')}` : ''} (${where})`;
+    this.api = new KubeApi(cfg, this.host, clock, log, this.description, this.abort.signal, opts.tokenRefreshMs ?? TOKEN_REFRESH_MS);
+  }
+
+  /** The namespaces to list: the configured ones and, with own_namespace, the collector's own; none: all. */
+  private namespaces(): string[] | 'all' {
+    const out = [...this.cfg.namespaces];
+    if (this.cfg.ownNamespace) {
+      try {
+        const own = this.host.readFile(IN_CLUSTER_NAMESPACE_FILE).toString('utf8').trim();
+        if (own === '') throw new Error('the file is empty');
+        out.push(own);
+      } catch (err) {
+        // Never all namespaces instead: the config asked for a few.
+        this.log.error(
+          { discovery: this.description, file: IN_CLUSTER_NAMESPACE_FILE },
+          `kubernetes_sd: own_namespace: cannot read the collector's namespace from ${IN_CLUSTER_NAMESPACE_FILE} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); it only works in a pod: list the namespace in namespaces instead`,
+        );
+      }
+    }
+    if (out.length === 0) return this.cfg.ownNamespace ? [] : 'all';
+    return [...new Set(out)];
+  }
+
+  start(update: (groups: readonly TargetGroup[]) => void): void {
+    this.send = changesOnly(update);
     const mk = (path: string, label: string, namespace?: string): Scope => ({
       path,
       label,
       ...(namespace !== undefined ? { namespace } : {}),
+      query: this.selectors,
       pods: new Map(),
       resourceVersion: '',
       failures: 0,
       lastError: '',
     });
-    this.scopes =
-      cfg.namespaces.length === 0
-        ? [mk('/api/v1/pods', 'all namespaces')]
-        : [...new Set(cfg.namespaces)].map((n) => mk(`/api/v1/namespaces/${encodeURIComponent(n)}/pods`, `namespace ${n}`, n));
-  }
-
-  start(update: (groups: readonly TargetGroup[]) => void): void {
-    this.send = changesOnly(update);
+    const ns = this.namespaces();
+    this.scopes = ns === 'all' ? [mk('/api/v1/pods', 'all namespaces')] : ns.map((n) => mk(`/api/v1/namespaces/${encodeURIComponent(n)}/pods`, `namespace ${n}`, n));
     for (const s of this.scopes) this.loops.push(this.run(s));
   }
 
@@ -107,34 +143,39 @@ export class KubernetesSd implements DiscoveryProvider {
 
   /** Lists every pod of the scope (page by page) and replaces its set. */
   private async list(s: Scope): Promise<void> {
-    const pods = new Map<string, TargetGroup[]>();
-    const seen = new Set<string>();
-    let cont = '';
-    let rv = '';
-    let total = 0;
-    for (let page = 0; page < 100_000; page++) {
-      const res = await this.api.get(s.path, { limit: String(this.opts.pageSize ?? LIST_PAGE_SIZE), ...(cont ? { continue: cont } : {}) }, false);
-      const body = await readCapped(res.body, MAX_LIST_BYTES);
-      if (body === null) throw new Error(`a page of the pod list is larger than ${MAX_LIST_BYTES / 1048576} MiB`);
-      const doc = JSON.parse(body.toString('utf8')) as unknown;
-      if (!isObj(doc) || !Array.isArray(doc.items) || !isObj(doc.metadata)) throw new Error(`GET ${s.path}: not a PodList`);
-      for (const pod of doc.items) {
-        total++;
-        const r = this.apply(pods, pod);
-        if (r) seen.add(r.key);
-      }
-      rv = str(doc.metadata, 'resourceVersion') ?? rv;
-      cont = str(doc.metadata, 'continue') ?? '';
-      if (!cont) break;
-    }
-    if (!rv) throw new Error(`GET ${s.path}: the list has no resourceVersion`);
+    let pods = new Map<string, TargetGroup[]>();
+    let seen = new Set<string>();
+    const r = await listPods(
+      this.api,
+      s.path,
+      s.query,
+      () => {
+        // A fresh start (again after an expired continue): nothing of before counts.
+        pods = new Map();
+        seen = new Set();
+        return (pod) => {
+          const a = this.apply(pods, pod);
+          if (a) seen.add(a.key);
+        };
+      },
+      {
+        pageSize: this.opts.pageSize ?? LIMITS.kubernetesListPageSize,
+        maxPageBytes: MAX_LIST_BYTES,
+        podsPerTurn: this.opts.podsPerTurn ?? PODS_PER_TURN,
+        yieldTurn: this.opts.yieldTurn ?? nextTurn,
+        onRestart: (why) => this.log.info({ discovery: this.description, err: { message: why } }, `kubernetes_sd (${s.label}): the continue token of a later page expired (${why.split('.')[0]}); listing again from the first page`),
+      },
+    );
     // Pods gone while nobody watched take their warnings with them.
     for (const k of this.problemsSaid.keys()) {
       if (!seen.has(k) && (s.namespace === undefined || k.startsWith(`${s.namespace}/`))) this.problemsSaid.delete(k);
     }
     s.pods = pods;
-    s.resourceVersion = rv;
-    this.log.debug({ discovery: this.description, pods: total, annotated: pods.size, resource_version: rv }, `kubernetes_sd: listed ${total} pod(s) in ${s.label}, ${pods.size} to profile`);
+    s.resourceVersion = r.resourceVersion;
+    this.log.debug(
+      { discovery: this.description, pods: r.pods, pages: r.pages, restarts: r.restarts, annotated: pods.size, resource_version: r.resourceVersion },
+      `kubernetes_sd: listed ${r.pods} pod(s) in ${s.label} (${r.pages} page(s)), ${pods.size} to profile`,
+    );
   }
 
   /** Puts a pod's groups into `pods` (or takes it out); its key, and whether its groups changed. */
@@ -176,7 +217,7 @@ export class KubernetesSd implements DiscoveryProvider {
   /** Watches from the scope's resourceVersion until the stream ends. */
   private async watch(s: Scope): Promise<WatchEnd> {
     const timeout = this.opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
-    const res = await this.api.get(s.path, { watch: '1', resourceVersion: s.resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeout) }, true);
+    const res = await this.api.get(s.path, { ...s.query, watch: '1', resourceVersion: s.resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeout) }, true);
     const started = this.clock.now();
     const decoder = new TextDecoder();
     let pending = '';
