@@ -43,7 +43,7 @@ export class DatadogSender implements ProfileSender {
     private readonly now: () => number = Date.now,
   ) {
     this.name = cfg.name;
-    this.secrets = [...(cfg.apiKey ? [cfg.apiKey] : []), ...outputSecrets(cfg.auth, cfg.headers)];
+    this.secrets = [...(cfg.apiKey ? [cfg.apiKey] : []), ...outputSecrets(cfg.auth, cfg.headers, cfg.url)];
   }
 
   async send(record: ProfileRecord, signal: AbortSignal): Promise<void> {

@@ -116,7 +116,7 @@ export class OtlpSender implements ProfileSender {
     private readonly opts: OtlpSenderOptions = {},
   ) {
     this.name = cfg.name;
-    this.secrets = outputSecrets(cfg.auth, cfg.headers);
+    this.secrets = outputSecrets(cfg.auth, cfg.headers, cfg.url);
     this.now = opts.now ?? Date.now;
   }
 

@@ -45,6 +45,22 @@ function misconfiguration(err: DeliveryError): Misconfiguration | undefined {
 
 /** What to check, per cause and backend. */
 export function misconfigurationHint(cause: Misconfiguration, kind: string): string {
+  if (kind === 'datadog') {
+    // The intake answers 403 to a wrong API key; an Agent needs none.
+    return cause === 'url'
+      ? 'wrong URL: a Datadog Agent listens on http://HOST:8126/profiling/v1/input; agentless, set site instead of url'
+      : 'the intake refuses the API key: check api_key (or its file) and that it belongs to the site set (datadoghq.com, datadoghq.eu, ...)';
+  }
+  if (kind === 'otlp') {
+    switch (cause) {
+      case 'credentials':
+        return 'wrong or missing credentials: check basic_auth / bearer_token (or its file) and headers, and tenant_id for a multi-tenant backend';
+      case 'forbidden':
+        return 'the credentials are known but not allowed to write here: check their permissions and the tenant (tenant_id)';
+      case 'url':
+        return 'wrong URL: OTLP/HTTP profiles go to BASE/v1development/profiles (the OpenTelemetry Collector on :4318, Pyroscope on :4040); check the host, port and path of url';
+    }
+  }
   const pyroscope = kind === 'pyroscope';
   switch (cause) {
     case 'credentials':

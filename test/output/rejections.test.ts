@@ -182,6 +182,10 @@ describe('RejectionLog', () => {
       ['pyroscope', err(403, '', 'permission_denied'), /not allowed to write/],
       ['pyroscope', err(404, '', 'not_found'), /wrong URL/],
       ['pyroscope', err(501, '', 'unimplemented'), /wrong URL/],
+      ['datadog', err(403), /refuses the API key.*api_key/],
+      ['datadog', err(404), /wrong URL.*:8126\/profiling\/v1\/input/],
+      ['otlp', err(401), /wrong or missing credentials.*tenant_id/],
+      ['otlp', err(404), /wrong URL.*\/v1development\/profiles/],
     ];
     for (const [kind, e, hint, notHint] of cases) {
       const { logger, lines } = capture();
