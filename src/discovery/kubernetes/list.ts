@@ -3,7 +3,7 @@
 // must not hold the event loop (scrapes time out behind it): each page is
 // parsed alone, and the loop gets a turn after every page and every few
 // pods, so the longest stretch without one is a page's JSON.parse (about
-// 10-60 ms for 500 real pods; measured in test/discovery/kubernetes/list.test.ts).
+// 10-75 ms for 500 real pods; measured in test/discovery/kubernetes/list.test.ts).
 //
 // A continue token outlives neither an etcd compaction nor the server's
 // patience (410 Gone, reason Expired): the list then starts over from its
