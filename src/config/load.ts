@@ -23,7 +23,11 @@ export function parseConfig(source: string, file: string, opts: LoadOptions = {}
   } catch (err) {
     if (err instanceof TomlError) {
       const first = err.message.split('\n')[0]!.replace(/^Invalid TOML document: /, '');
-      throw new ConfigError([{ file, line: err.line, path: 'syntax', message: `invalid TOML: ${first}` }]);
+      // smol-toml refuses keys that would reach JavaScript's object prototype; say which.
+      const message = /unsafe property/.test(first)
+        ? 'a key named __proto__ or constructor is not allowed in a config (no option has such a name)'
+        : `invalid TOML: ${first}`;
+      throw new ConfigError([{ file, line: err.line, path: 'syntax', message }]);
     }
     // smol-toml reports everything as TomlError; anything else is still the
     // file's fault, so it is reported the same way rather than crashing.
