@@ -448,8 +448,10 @@ describe('protobuf-level garbage is an InvalidProfileError', () => {
 // ---------------------------------------------------------------- fuzzing, bounded
 
 describe('no input makes the codec throw anything but InvalidProfileError, or hang', () => {
+  // Every recorded profile but the bench's 1.78 MB big-service heap, whose
+  // decode and re-encode per run would make 600 runs take minutes.
   const fixtures = readdirSync(FIXTURE_DIR)
-    .filter((n) => n.endsWith('.pb.gz'))
+    .filter((n) => n.endsWith('.pb.gz') && fixture(n).length < 1_000_000)
     .sort();
   const raws = new Map(fixtures.map((n) => [n, new Uint8Array(gunzipSync(fixture(n)))]));
   /** Per input: the deadline before the worker is killed and the input reported as a hang. */
