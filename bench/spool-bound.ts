@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { silentLogger } from '../src/core/log.js';
 import { Spool, spooledBytes } from '../src/output/spool/spool.js';
 import { freezeRecord, newRecordId, type ProfileRecord } from '../src/profile/record.js';
+import { PROFILE_TYPES, shipNames } from '../src/profile/types.js';
 
 const { values } = parseArgs({ options: { entries: { type: 'string', default: '10000,200000' }, puts: { type: 'string', default: '2000' } } });
 const sizes = values.entries.split(',').map(Number);
@@ -37,6 +38,7 @@ function record(): ProfileRecord {
     pprof: Buffer.alloc(512, seq & 255),
     sampleCount: 1,
     isDelta: true,
+    ...shipNames(PROFILE_TYPES.heap),
   });
 }
 

@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import type { GoTargetConfig } from '../src/config/types.js';
 import { buildTarget } from '../src/discovery/static.js';
 import { freezeRecord, newRecordId } from '../src/profile/record.js';
-import { PROFILE_TYPE_NAMES } from '../src/profile/types.js';
+import { DEFAULT_TYPE_NAMES, PROFILE_TYPES, shipNames } from '../src/profile/types.js';
 import { FlameCache } from '../src/server/flame-cache.js';
 import { HealthStore } from '../src/server/health.js';
 import { LastProfiles } from '../src/server/last-profiles.js';
@@ -42,7 +42,7 @@ function setup(n: number) {
       service: `svc-${String(Math.floor(i / 10)).padStart(4, '0')}`,
       env: 'bench',
       version: '1',
-      enabledTypes: PROFILE_TYPE_NAMES,
+      enabledTypes: DEFAULT_TYPE_NAMES,
       inputTags: {},
       goTags: { team: 'bench' },
       bodySizeLimitBytes: 32 << 20,
@@ -53,7 +53,7 @@ function setup(n: number) {
   const health = new HealthStore();
   const lastProfiles = new LastProfiles(n * CPU.length * 2);
   targets.forEach((t, i) => {
-    for (const type of PROFILE_TYPE_NAMES) {
+    for (const type of DEFAULT_TYPE_NAMES) {
       const failed = type === 'heap' && i % 7 === 0;
       health.update({
         targetId: t.id,
@@ -82,6 +82,7 @@ function setup(n: number) {
         pprof: CPU,
         sampleCount: 100,
         isDelta: false,
+        ...shipNames(PROFILE_TYPES.cpu),
       }),
     );
   });

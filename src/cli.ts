@@ -19,7 +19,7 @@ import { scheduleLines, triggerLine, type SlotsCache } from './server/describe-s
 import { StatusServer } from './server/http.js';
 import { statusRoutes } from './server/targets.js';
 import { describeWeb } from './server/web-auth.js';
-import { PROFILE_TYPES } from './profile/types.js';
+import { typeSpec } from './profile/types.js';
 import { systemClock } from './core/clock.js';
 
 export const EXIT_OK = 0;
@@ -113,7 +113,7 @@ export function renderPlan(config: Config, collectorTargets: readonly Target[], 
   for (const t of collectorTargets) {
     const c = t.config;
     // Types on a cron schedule are listed on their own line below.
-    const types = c.enabledTypes.filter((ty) => !c.schedule?.[ty]).map((ty) => (PROFILE_TYPES[ty].isCpu ? `cpu (${formatDuration(c.profileDurationMs)} window)` : ty));
+    const types = c.enabledTypes.filter((ty) => !c.schedule?.[ty]).map((ty) => (typeSpec(ty, c.customTypes).seconds ? `${ty} (${formatDuration(c.profileDurationMs)} window)` : ty));
     const mine = targetInShard(t, config.agent.shard);
     lines.push(`  ${redactedUrl(t.baseUrl)}  (line ${c.source.line})${mine ? '' : `  -- not scraped here: shard ${shardOf(shardKey(t), config.agent.shard!.count)}/${config.agent.shard!.count} owns it`}`);
     lines.push(`    ${types.length ? `every ${formatDuration(c.intervalMs)}: ${types.join(', ')}` : 'every type on a schedule'}; http_timeout ${formatDuration(c.httpTimeoutMs)}`);

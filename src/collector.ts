@@ -26,6 +26,7 @@ import { sleep, type Clock, type TimerHandle } from './core/clock.js';
 import { Scheduler } from './schedule/scheduler.js';
 import { CollectionJobs } from './jobs.js';
 import { CpuProfileGate, CpuWindows } from './scrape/cpu-gate.js';
+import { DeltaSources } from './scrape/delta-source.js';
 import { DispatcherPool } from './scrape/dispatchers.js';
 import { describeOutput } from './server/describe-output.js';
 import { LastProfiles } from './server/last-profiles.js';
@@ -68,6 +69,7 @@ export class Collector {
   private outputs: OutputSet | null = null;
   private readonly cpuWindows: CpuWindows;
   private readonly cpuGate: CpuProfileGate;
+  private readonly deltaSources: DeltaSources;
   private readonly overlapsSaid = new Set<string>();
   /** The scheduler's jobs for the current targets, and their triggers. */
   private readonly jobs: CollectionJobs;
@@ -99,6 +101,7 @@ export class Collector {
     this.log = deps.logger;
     this.cpuGate = new CpuProfileGate(deps.clock);
     this.cpuWindows = new CpuWindows(() => deps.clock.now());
+    this.deltaSources = new DeltaSources(() => deps.clock.now());
     this.budgets = new CpuBudgets(deps.clock);
     this.discovery = new DiscoveryManager(
       deps.providers ?? providerFactory({ clock: deps.clock, logger: deps.logger, env: process.env }),
@@ -139,6 +142,7 @@ export class Collector {
       processor: this.processor,
       cpuGate: this.cpuGate,
       cpuWindows: this.cpuWindows,
+      deltaSources: this.deltaSources,
       budget: (target, type, cost) => {
         const b = budgetOf(target, type);
         if (!b) return null;
@@ -251,6 +255,7 @@ export class Collector {
     this.pipeline.retainTargets(ids);
     for (const key of this.overlapsSaid) if (!ids.has(key.slice(0, key.lastIndexOf('/')))) this.overlapsSaid.delete(key);
     this.cpuWindows.retainTargets(ids);
+    this.deltaSources.retainTargets(ids);
     this.health.retainTargets(ids);
     this.lastProfiles.retainTargets(ids);
     this.replicas = budgetReplicas(this.targets);

@@ -9,7 +9,7 @@ import { sleep, systemClock, type Clock } from './core/clock.js';
 import { createLogger, type LogFormat } from './core/log.js';
 import { redactedUrl, redactUrlSecrets } from './core/redact.js';
 import type { Target } from './core/target.js';
-import { isCumulative, type ProfileTypeName } from './profile/types.js';
+import { isCumulative, typeSpec, type ProfileTypeName } from './profile/types.js';
 import type { CollectOutcome } from './server/health.js';
 import { wholeTargetHint } from './server/hints.js';
 
@@ -46,10 +46,11 @@ export async function collectOnce(
   const targets = collector.resolveNow();
   const perTarget = targets.map(async (target) => {
     const types = target.config.enabledTypes;
-    const cumulative = types.filter(isCumulative);
+    const isDelta = (t: ProfileTypeName) => isCumulative(typeSpec(t, target.config.customTypes));
+    const cumulative = types.filter(isDelta);
     const baselines = await Promise.all(cumulative.map((type) => collector.collect(target, type, signal)));
     const gapMs = target.config.profileDurationMs;
-    const rest = types.filter((t) => !isCumulative(t)).map(async (type) => ({ type, outcome: await collector.collect(target, type, signal) }));
+    const rest = types.filter((t) => !isDelta(t)).map(async (type) => ({ type, outcome: await collector.collect(target, type, signal) }));
     const second = (async () => {
       if (cumulative.length === 0) return [];
       await sleep(clock, gapMs, signal);
@@ -129,7 +130,7 @@ export async function runOnce(config: Config, logLevel: LogLevel, logFormat: Log
       if (missing.length > 0) ok = false;
     }
     if (outcome.result !== 'shipped') ok = false;
-    return { target: target.baseUrl, type, outcome, delivered: deliveredText };
+    return { target: target.baseUrl, type: outcome.godeltaprof ? `${type} (godeltaprof)` : type, outcome, delivered: deliveredText };
   });
   await collector.stop(0);
   if (rows.length === 0) {

@@ -13,13 +13,15 @@ import { LIMITS } from './core/limits.js';
 import { InvalidProfileError, ProfileTooLargeError } from './profile/errors.js';
 import type { NewBaseline, ProfileProcessor } from './profile/processor.js';
 import type { ProfileRecord } from './profile/record.js';
-import { PROFILE_TYPES, type ProfileTypeName } from './profile/types.js';
+import { profileUrl, typeSpec, type ProfileTypeName } from './profile/types.js';
 import type { Clock } from './core/clock.js';
 import type { BudgetDecision } from './scrape/cpu-budget.js';
 import type { CpuProfileGate, CpuWindows } from './scrape/cpu-gate.js';
 import { TlsFileError } from './core/dispatcher.js';
 import type { DispatcherPool } from './scrape/dispatchers.js';
 import { TargetTypeMap } from './core/target-type-map.js';
+import { readDelta } from './scrape/delta-read.js';
+import type { DeltaSources } from './scrape/delta-source.js';
 import { httpScrape, ScrapeError } from './scrape/http-scrape.js';
 
 export interface PipelineDeps {
@@ -29,6 +31,8 @@ export interface PipelineDeps {
   readonly processor: ProfileProcessor;
   readonly cpuGate: CpuProfileGate;
   readonly cpuWindows: CpuWindows;
+  /** Where heap, mutex and block deltas come from (delta_source); none: always our own. */
+  readonly deltaSources?: DeltaSources;
   /**
    * cpu_budget and <type>_budget: may this target spend `cost` now (the CPU
    * window in ms, or 1 scrape)? null: no budget applies.
@@ -111,28 +115,29 @@ export class ProfilePipeline {
 
   async collect(target: Target, type: ProfileTypeName, signal?: AbortSignal, opts: CollectOptions = {}): Promise<CollectOutcome> {
     const { clock } = this.deps;
-    const spec = PROFILE_TYPES[type];
+    const spec = typeSpec(type, target.config.customTypes);
     const startedAtMs = clock.now();
     const log = this.deps.logger.child({ target: target.baseUrl, service: target.service, instance: target.instance, type, ...(opts.trigger ? { trigger: opts.trigger } : {}) });
 
     let release: (() => void) | null = null;
     let windowSeconds = 0;
-    let url = `${target.baseUrl}/${spec.path}`;
-    const cost = spec.isCpu ? this.deps.cpuWindows.seconds(target.id, target.config.profileDurationMs) * 1000 : 1;
+    let url = profileUrl(target.baseUrl, spec.path);
+    const cost = spec.seconds ? this.deps.cpuWindows.seconds(target.id, target.config.profileDurationMs) * 1000 : 1;
     const budget = this.deps.budget?.(target, type, cost);
     if (budget && !budget.ok) {
       // Not a failure: the service's budget goes to another replica or is spent.
       log.debug({ why: budget.why }, budget.why === 'spent' ? `${type} budget of the service is spent for this period; skipped` : `another replica of the service has waited longer for its ${type} turn; skipped`);
       return this.finish(target, type, log, { result: 'skipped', startedAtMs, quiet: true });
     }
-    if (spec.isCpu) {
+    if (spec.cpuProfiler) {
       release = this.deps.cpuGate.tryAcquire(target.instance);
       if (!release) {
-        // The same process is listed more than once: listings take the CPU in
-        // turn; a listing that cannot get it within one interval skips.
+        // The same process is listed more than once (or has a custom CPU
+        // profiler type too): they take the CPU in turn; one that cannot get
+        // it within one interval skips.
         if (this.once.first(target.id, 'cpu-shared')) {
           log.info(
-            `a CPU profile of ${target.instance} is in flight for another listing of the same process; CPU windows of its listings are taken in turn`,
+            `a CPU profile of ${target.instance} is in flight for another listing of the same process (or another CPU profiler type of this one); CPU windows are taken in turn`,
           );
         }
         release = await this.deps.cpuGate.acquire(target.instance, { maxWaitMs: slotGapMs(target, type), ...(signal ? { signal } : {}) });
@@ -147,33 +152,45 @@ export class ProfilePipeline {
           },
         });
       }
+    }
+    if (spec.seconds) {
       windowSeconds = this.deps.cpuWindows.seconds(target.id, target.config.profileDurationMs);
-      url += `?seconds=${windowSeconds}`;
+      url += `${url.includes('?') ? '&' : '?'}seconds=${windowSeconds}`;
     }
 
     let bytes = 0;
+    const plan = this.deps.deltaSources?.plan(target, spec);
+    let godeltaprof = plan?.godeltaprof ?? false;
     try {
       const headers: Record<string, string> = {};
       const auth = target.config.basicAuth;
       if (auth) headers.authorization = `Basic ${basicCredentials(auth.username, auth.password)}`;
-      const res = await httpScrape({
-        url,
-        dispatcher: this.deps.dispatchers.get(target.config.tls),
-        timeoutMs: target.config.httpTimeoutMs,
-        maxBodyBytes: target.config.bodySizeLimitBytes,
-        headers,
-        ...(signal ? { signal } : {}),
-        now: () => clock.now(),
-      });
+      const get = (u: string) => {
+        url = u;
+        return httpScrape({
+          url: u,
+          dispatcher: this.deps.dispatchers.get(target.config.tls),
+          timeoutMs: target.config.httpTimeoutMs,
+          maxBodyBytes: target.config.bodySizeLimitBytes,
+          headers,
+          ...(signal ? { signal } : {}),
+          now: () => clock.now(),
+        });
+      };
+      const res = plan
+        ? await readDelta({ target, spec, plan, plainUrl: url, get, log, sources: this.deps.deltaSources!, first: (what) => this.once.first(target.id, what) })
+        : { ...(await get(url)), godeltaprof: false };
+      godeltaprof = res.godeltaprof;
       release?.();
       release = null;
       bytes = res.body.length;
-      if (spec.isCpu) this.deps.cpuWindows.fits(target.id, windowSeconds, target.config.profileDurationMs);
+      if (spec.seconds) this.deps.cpuWindows.fits(target.id, windowSeconds, target.config.profileDurationMs);
       const processed = await this.deps.processor.process({
         target,
         type,
         body: res.body,
         ...(res.contentType ? { contentType: res.contentType } : {}),
+        ...(godeltaprof ? { godeltaprof } : {}),
         startedAtMs: res.startedAtMs,
         finishedAtMs: res.finishedAtMs,
         ...(opts.trigger ? { extraTags: { trigger: opts.trigger } } : {}),
@@ -181,10 +198,11 @@ export class ProfilePipeline {
       // A mutex/block profile with no samples at all over several windows:
       // profiling may be off (one empty window is no proof; a zero delta of a
       // profile with samples is just a quiet window).
-      const empty = this.emptyWindows.observe(target.id, type, processed);
+      const empty = this.emptyWindows.observe(target.id, type, { kind: processed.kind, scrapedSamples: processed.scrapedSamples, ...(godeltaprof ? { deltaOnly: true } : {}) });
       const hint = empty.hint;
       if (empty.news) log.warn({ hint, windows: empty.windows }, `${type} profile has had no samples in ${empty.windows} consecutive windows`);
       if (processed.kind === 'reset') {
+        if (!godeltaprof) this.deps.deltaSources?.askAgain(target.id);
         log.info({ reason: processed.reason }, `${type} baseline reset: ${processed.reason}; this scrape is the new baseline and nothing is shipped for it`);
       }
       if (processed.kind === 'shipped') await this.deps.emit(processed.record, processed.baseline);
@@ -197,10 +215,13 @@ export class ProfilePipeline {
         samples: processed.kind === 'shipped' ? processed.record.sampleCount : processed.scrapedSamples,
         ...(hint ? { hint } : {}),
         ...(processed.kind === 'shipped' ? { recordId: processed.record.id } : {}),
+        ...(plan ? { godeltaprof } : {}),
         stats: processed.stats,
       });
     } catch (err) {
-      return this.failed(target, type, log, err, startedAtMs, bytes, windowSeconds);
+      // Unreachable (or gone quiet): it may come back as a new binary.
+      if (err instanceof ScrapeError && (err.code === 'network' || err.code === 'timeout')) this.deps.deltaSources?.askAgain(target.id);
+      return this.failed(target, type, log, err, startedAtMs, bytes, windowSeconds, url);
     } finally {
       release?.();
     }
@@ -214,6 +235,7 @@ export class ProfilePipeline {
     startedAtMs: number,
     bytes: number,
     windowSeconds: number,
+    url: string,
   ): CollectOutcome {
     let code: string;
     let message: string;
@@ -249,10 +271,10 @@ export class ProfilePipeline {
       }
     } else if (err instanceof InvalidProfileError) {
       code = 'invalid_profile';
-      message = `${target.baseUrl}/${PROFILE_TYPES[type].path}: ${err.message}`;
+      message = `${url}: ${err.message}`;
     } else if (err instanceof ProfileTooLargeError) {
       code = 'too_large';
-      message = `${target.baseUrl}/${PROFILE_TYPES[type].path}: ${err.message}`;
+      message = `${url}: ${err.message}`;
     } else if (err instanceof TlsFileError) {
       code = 'tls_file';
       message = err.message;

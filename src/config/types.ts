@@ -1,4 +1,4 @@
-import type { ProfileTypeName } from '../profile/types.js';
+import type { ProfileTypeName, ProfileTypeSpec } from '../profile/types.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -54,6 +54,14 @@ export interface TlsConfig {
   readonly insecureSkipVerify: boolean;
 }
 
+/**
+ * Where heap, mutex and block deltas come from: godeltaprof's delta_* paths
+ * when the target serves them, else our own delta of /heap, /mutex, /block
+ * ("auto"); always godeltaprof; always our own ("client").
+ */
+export const DELTA_SOURCES = ['auto', 'godeltaprof', 'client'] as const;
+export type DeltaSource = (typeof DELTA_SOURCES)[number];
+
 /** One `[[inputs.profile.go]]` block, validated, with defaults applied. */
 export interface GoTargetConfig {
   readonly source: SourceRef;
@@ -67,7 +75,12 @@ export interface GoTargetConfig {
   readonly service: string;
   readonly env: string;
   readonly version: string;
+  /** Built-in and custom types, in scraping order. */
   readonly enabledTypes: readonly ProfileTypeName[];
+  /** The types its [[inputs.profile.go.custom]] blocks declare (all of them enabled). */
+  readonly customTypes?: readonly ProfileTypeSpec[];
+  /** Default "auto". */
+  readonly deltaSource?: DeltaSource;
   /** `[inputs.profile.tags]` of the parent input. */
   readonly inputTags: Readonly<Record<string, string>>;
   /** `[inputs.profile.go.tags]`. */

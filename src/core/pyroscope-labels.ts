@@ -1,8 +1,6 @@
 // Pyroscope's label rules, shared by config validation (so --check can say
 // what a backend will refuse) and the Pyroscope output (which applies them).
 
-import { PROFILE_TYPES, isCumulative, type ProfileTypeName } from '../profile/types.js';
-
 /** Pyroscope's default `validation.max-label-names-per-series`. */
 export const PYROSCOPE_MAX_LABELS = 30;
 
@@ -24,11 +22,11 @@ export interface LabelPlan {
 
 /**
  * The labels of one profile: `__name__`, `service_name` (from the service
- * tag), every other tag, and `__delta__="false"` on the types the collector
- * already turned into deltas (so Pyroscope does not take a delta again).
+ * tag), every other tag, and `__delta__="false"` on deltas (ours or
+ * godeltaprof's), so Pyroscope does not take a delta again.
  */
-export function pyroscopeLabels(tags: Readonly<Record<string, string>>, type: ProfileTypeName): LabelPlan {
-  const labels: Array<[string, string]> = [['__name__', PROFILE_TYPES[type].pyroscopeName]];
+export function pyroscopeLabels(tags: Readonly<Record<string, string>>, name: string, isDelta: boolean): LabelPlan {
+  const labels: Array<[string, string]> = [['__name__', name]];
   const owner = new Map<string, string>([['__name__', '__name__'], ['service_name', 'service']]);
   const renamed: Array<[string, string]> = [];
   const collisions: Array<[string, string, string]> = [];
@@ -45,6 +43,6 @@ export function pyroscopeLabels(tags: Readonly<Record<string, string>>, type: Pr
     owner.set(name, k);
     labels.push([name, v]);
   }
-  if (isCumulative(type)) labels.push(['__delta__', 'false']);
+  if (isDelta) labels.push(['__delta__', 'false']);
   return { labels, renamed, collisions };
 }

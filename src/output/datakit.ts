@@ -8,7 +8,6 @@ import type { Dispatcher } from 'undici';
 import type { DatakitOutputConfig } from '../config/types.js';
 import { outputSecrets, redactedUrl } from '../core/redact.js';
 import { rfc3339Nano, type ProfileRecord } from '../profile/record.js';
-import { PROFILE_TYPES } from '../profile/types.js';
 import { USER_AGENT } from '../core/version.js';
 import { buildMultipart } from './multipart.js';
 import type { ProfileSender } from './queue.js';
@@ -24,7 +23,7 @@ export function datakitTagString(tags: Readonly<Record<string, string>>): string
 
 /** The event.json part, field for field as the brief's wire format says. */
 export function datakitEvent(record: ProfileRecord): Record<string, unknown> {
-  const file = PROFILE_TYPES[record.type].datakitFileName;
+  const file = record.datakitFileName;
   return {
     attachments: [file],
     tags_profiler: datakitTagString(record.tags),
@@ -40,7 +39,7 @@ export function datakitEvent(record: ProfileRecord): Record<string, unknown> {
 
 /** The upload body: the profile file part, then event.json (`event`: the Datadog output passes dd-trace-go's). */
 export function datakitBody(record: ProfileRecord, event: Record<string, unknown> = datakitEvent(record)): { contentType: string; body: Buffer } {
-  const file = PROFILE_TYPES[record.type].datakitFileName;
+  const file = record.datakitFileName;
   return buildMultipart([
     { name: file, filename: file, contentType: 'application/octet-stream', data: record.pprof },
     { name: 'event', filename: 'event.json', contentType: 'application/json', data: Buffer.from(JSON.stringify(event)) },

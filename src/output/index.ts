@@ -203,9 +203,9 @@ export class OutputSet {
     }
   }
 
-  /** The body of the newest saved baseline of a target and type, if any. */
-  async savedBaseline(targetId: string, type: string): Promise<Uint8Array | undefined> {
-    return (await this.spool?.savedBaseline(targetId, type))?.body;
+  /** The newest saved baseline of a target and type (its body and time), if any. */
+  async savedBaseline(targetId: string, type: string): Promise<SavedBaseline | undefined> {
+    return this.spool?.savedBaseline(targetId, type);
   }
 
   /** Forgets the saved baselines of targets that are gone. */

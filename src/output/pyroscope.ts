@@ -12,7 +12,6 @@ import type { PyroscopeOutputConfig } from '../config/types.js';
 import { pyroscopeLabels, type LabelPlan } from '../core/pyroscope-labels.js';
 import type { Logger } from '../core/log.js';
 import type { ProfileRecord } from '../profile/record.js';
-import { PROFILE_TYPES, type ProfileTypeName } from '../profile/types.js';
 import { USER_AGENT } from '../core/version.js';
 import { outputSecrets, redactSecrets, redactedUrl } from '../core/redact.js';
 import { buildMultipart } from './multipart.js';
@@ -35,7 +34,7 @@ function stringField(w: PbWriter, field: number, s: string): void {
   w.lenBytes(field, b, 0, b.length);
 }
 
-export function pushRequestBody(record: ProfileRecord, labels: LabelPairs = pyroscopeLabels(record.tags, record.type).labels): Buffer {
+export function pushRequestBody(record: ProfileRecord, labels: LabelPairs = pyroscopeLabels(record.tags, record.pyroscopeName, record.isDelta).labels): Buffer {
   const series = new PbWriter(record.pprof.length + 1024);
   const pair = new PbWriter(256);
   for (const [name, value] of labels) {
@@ -56,23 +55,27 @@ export function pushRequestBody(record: ProfileRecord, labels: LabelPairs = pyro
 
 type SampleTypeConfig = Record<string, { units?: string; 'display-name'?: string; aggregation?: string; cumulative?: boolean; sampled?: boolean }>;
 
+const HEAP_SAMPLE_TYPES: SampleTypeConfig = {
+  alloc_objects: { units: 'objects', cumulative: false },
+  alloc_space: { units: 'bytes', cumulative: false },
+  inuse_objects: { units: 'objects', aggregation: 'average', cumulative: false },
+  inuse_space: { units: 'bytes', aggregation: 'average', cumulative: false },
+};
+
 /**
- * How /ingest should read each type. Pyroscope names a profile from these
- * display names; without them a Go block profile (contentions/delay, like
- * mutex) is stored as mutex. `cumulative` is false everywhere: the collector
- * has already turned cumulative values into deltas.
+ * How /ingest should read each built-in type. Pyroscope names a profile from
+ * these display names; without them a Go block profile (contentions/delay,
+ * like mutex) is stored as mutex. `cumulative` is false everywhere: the
+ * collector has already turned cumulative values into deltas. A custom type
+ * is sent without one (Pyroscope's defaults apply).
  */
-export const SAMPLE_TYPE_CONFIG: Readonly<Record<ProfileTypeName, SampleTypeConfig>> = {
+export const SAMPLE_TYPE_CONFIG: Readonly<Partial<Record<string, SampleTypeConfig>>> = {
   cpu: {
     samples: { units: 'samples', 'display-name': 'cpu', sampled: true },
     cpu: { units: 'nanoseconds', sampled: true },
   },
-  heap: {
-    alloc_objects: { units: 'objects', cumulative: false },
-    alloc_space: { units: 'bytes', cumulative: false },
-    inuse_objects: { units: 'objects', aggregation: 'average', cumulative: false },
-    inuse_space: { units: 'bytes', aggregation: 'average', cumulative: false },
-  },
+  heap: HEAP_SAMPLE_TYPES,
+  allocs: HEAP_SAMPLE_TYPES,
   goroutine: {
     goroutine: { units: 'goroutines', 'display-name': 'goroutines', aggregation: 'average', cumulative: false },
   },
@@ -83,6 +86,9 @@ export const SAMPLE_TYPE_CONFIG: Readonly<Record<ProfileTypeName, SampleTypeConf
   block: {
     contentions: { units: 'lock_samples', 'display-name': 'block_count', cumulative: false },
     delay: { units: 'lock_nanoseconds', 'display-name': 'block_duration', cumulative: false },
+  },
+  threadcreate: {
+    threadcreate: { units: 'threads', aggregation: 'average', cumulative: false },
   },
 };
 
@@ -96,7 +102,7 @@ function ingestValue(v: string): string {
  * format=pprof as one raw pprof and ignores multipart parts, which would lose
  * the sample_type_config; without it the multipart branch reads both.
  */
-export function ingestQuery(record: ProfileRecord, labels: LabelPairs = pyroscopeLabels(record.tags, record.type).labels): URLSearchParams {
+export function ingestQuery(record: ProfileRecord, labels: LabelPairs = pyroscopeLabels(record.tags, record.pyroscopeName, record.isDelta).labels): URLSearchParams {
   const rest = labels.filter(([k]) => k !== '__name__' && k !== 'service_name' && !k.startsWith('__'));
   const app = (record.tags.service ?? record.service).replace(/[^A-Za-z0-9_.\-/]/g, '_') || 'unnamed-service';
   const name = `${app}{${rest.map(([k, v]) => `${k}=${ingestValue(v)}`).join(',')}}`;
@@ -106,19 +112,15 @@ export function ingestQuery(record: ProfileRecord, labels: LabelPairs = pyroscop
     until: record.endNs.toString(),
     spyName: 'gospy',
   });
-  if (PROFILE_TYPES[record.type].isCpu) q.set('sampleRate', '100');
+  if (record.type === 'cpu') q.set('sampleRate', '100'); // Go's CPU profiler samples at 100 Hz
   return q;
 }
 
 export function ingestBody(record: ProfileRecord): { contentType: string; body: Buffer } {
+  const config = SAMPLE_TYPE_CONFIG[record.type];
   return buildMultipart([
     { name: 'profile', filename: 'profile.pprof', contentType: 'application/octet-stream', data: record.pprof },
-    {
-      name: 'sample_type_config',
-      filename: 'sample_type_config.json',
-      contentType: 'application/json',
-      data: Buffer.from(JSON.stringify(SAMPLE_TYPE_CONFIG[record.type])),
-    },
+    ...(config ? [{ name: 'sample_type_config', filename: 'sample_type_config.json', contentType: 'application/json', data: Buffer.from(JSON.stringify(config)) }] : []),
   ]);
 }
 
@@ -168,7 +170,7 @@ export class PyroscopeSender implements ProfileSender {
   }
 
   async send(record: ProfileRecord, signal: AbortSignal): Promise<void> {
-    const { labels, renamed } = pyroscopeLabels(record.tags, record.type);
+    const { labels, renamed } = pyroscopeLabels(record.tags, record.pyroscopeName, record.isDelta);
     this.sayRenames(renamed);
     const push = this.cfg.api === 'push';
     const url = push ? `${this.cfg.url}${PUSH_PATH}` : `${this.cfg.url}${INGEST_PATH}?${ingestQuery(record, labels).toString()}`;

@@ -1,6 +1,7 @@
 // The profile stage: scraped bytes in, an immutable ProfileRecord (or a
 // baseline) out. cpu and goroutine are validated and shipped as scraped;
-// cumulative types become deltas against the previous scrape.
+// cumulative types become deltas against the previous scrape, or, read from
+// godeltaprof, are deltas already and are validated and shipped as they are.
 
 import type { Target } from '../core/target.js';
 import { LIMITS } from '../core/limits.js';
@@ -9,7 +10,8 @@ import { freezeRecord, newRecordId, type ProfileRecord } from './record.js';
 import type { ProfileStats } from './stats.js';
 import { TargetTypeMap } from '../core/target-type-map.js';
 import { InlineEngine, makeRunner, type ProfileEngine } from './workers.js';
-import { PROFILE_TYPES, type ProfileTypeName } from './types.js';
+import type { SavedBody } from './job.js';
+import { shipNames, typeSpec, type ProfileTypeName } from './types.js';
 
 export interface ScrapedProfile {
   readonly target: Target;
@@ -17,6 +19,8 @@ export interface ScrapedProfile {
   /** The response body as received (gzipped pprof from Go). */
   readonly body: Buffer;
   readonly contentType?: string;
+  /** Read from godeltaprof: a delta already (see ProfileJob.godeltaprof). */
+  readonly godeltaprof?: boolean;
   /** Collector clock, Unix ms: when the request started and when the body was complete. */
   readonly startedAtMs: number;
   readonly finishedAtMs: number;
@@ -37,6 +41,8 @@ interface Common {
  * The body a cumulative scrape leaves as the delta baseline of its target
  * and type: to persist together with the delta computed against the one
  * before (or alone), so a restart continues exactly from the last delta.
+ * A godeltaprof read leaves an empty body: its time is all the next read's
+ * window needs.
  */
 export interface NewBaseline {
   readonly targetId: string;
@@ -45,13 +51,15 @@ export interface NewBaseline {
   readonly body: Uint8Array;
 }
 
+const NO_BODY = new Uint8Array(0);
+
 export type ProcessResult =
   | (Common & { readonly kind: 'shipped'; readonly record: ProfileRecord; readonly baseline?: NewBaseline })
   | (Common & { readonly kind: 'baseline'; readonly baseline: NewBaseline })
   | (Common & { readonly kind: 'reset'; readonly reason: string; readonly baseline: NewBaseline });
 
 /** Where saved baselines come from (the spool); none: baselines live in memory only. */
-export type SavedBaselines = (targetId: string, type: ProfileTypeName) => Promise<Uint8Array | undefined>;
+export type SavedBaselines = (targetId: string, type: ProfileTypeName) => Promise<SavedBody | undefined>;
 
 export interface ProcessorOptions {
   /** Where the heavy work runs (and the baselines live); inline, in memory, by default. */
@@ -92,18 +100,20 @@ export class ProfileProcessor {
   }
 
   async process(s: ScrapedProfile): Promise<ProcessResult> {
-    const spec = PROFILE_TYPES[s.type];
     const { target } = s;
+    const spec = typeSpec(s.type, target.config.customTypes);
     const cumulative = spec.deltaSampleTypes.length > 0;
-    const savedBaseline = cumulative && this.saved && !this.inEngine.get(target.id, s.type) ? await this.saved(target.id, s.type) : undefined;
+    const saved = cumulative && this.saved && !this.inEngine.get(target.id, s.type) ? await this.saved(target.id, s.type) : undefined;
     const r = await this.engine.run({
       targetId: target.id,
       type: s.type,
+      deltaSampleTypes: spec.deltaSampleTypes,
+      ...(s.godeltaprof && cumulative ? { godeltaprof: true } : {}),
       body: s.body,
       ...(s.contentType ? { contentType: s.contentType } : {}),
       maxDecompressedBytes: this.maxDecompressedBytes,
-      fallbackTimeNanos: msToNs(s.finishedAtMs),
-      ...(savedBaseline ? { savedBaseline } : {}),
+      scrapedAtNanos: msToNs(s.finishedAtMs),
+      ...(saved ? { savedBaseline: { body: saved.body, timeNs: saved.timeNs } } : {}),
     });
     if (cumulative) this.inEngine.set(target.id, s.type, true);
     const { scrapedSamples, empty, stats } = r;
@@ -117,31 +127,33 @@ export class ProfileProcessor {
       instance: target.instance,
       tags: { ...target.tags, ...s.extraTags },
       customTags: { ...target.customTags },
+      ...shipNames(spec),
     };
+    const gzipped = (g: Uint8Array | undefined): Buffer => (g ? Buffer.from(g.buffer, g.byteOffset, g.byteLength) : s.body);
 
     if (r.kind === 'snapshot') {
       const startNs = msToNs(s.startedAtMs);
-      // CPU: the window Go measured, from when we asked. Snapshots: the request.
-      const endNs = spec.isCpu && r.durationNanos > 0n ? startNs + r.durationNanos : msToNs(s.finishedAtMs);
+      // A window profile (cpu, fgprof): the window the target measured, from
+      // when we asked. Snapshots: the request.
+      const endNs = spec.seconds && r.durationNanos > 0n ? startNs + r.durationNanos : msToNs(s.finishedAtMs);
       // Ship the bytes as scraped; Go's bytes are gzipped already.
-      const pprof = r.gzipped ? Buffer.from(r.gzipped.buffer, r.gzipped.byteOffset, r.gzipped.byteLength) : s.body;
-      const record = freezeRecord({ ...base, id: newRecordId(this.now()), startNs, endNs, pprof, sampleCount: scrapedSamples, isDelta: false });
+      const record = freezeRecord({ ...base, id: newRecordId(this.now()), startNs, endNs, pprof: gzipped(r.gzipped), sampleCount: scrapedSamples, isDelta: false });
       return { kind: 'shipped', record, scrapedSamples, empty, stats: { ...stats, windowSeconds: Number(endNs - startNs) / 1e9 } };
     }
-    if (r.kind === 'baseline' || r.kind === 'reset') {
-      const baseline = { targetId: target.id, type: s.type, timeNs: r.timeNanos, body: s.body };
-      return r.kind === 'baseline' ? { kind: 'baseline', baseline, scrapedSamples, empty, stats } : { kind: 'reset', reason: r.reason, baseline, scrapedSamples, empty, stats };
-    }
-
+    // A godeltaprof read leaves its time; our own delta the scraped body.
+    const baseline: NewBaseline = { targetId: target.id, type: s.type, timeNs: r.timeNanos, body: s.godeltaprof ? NO_BODY : s.body };
+    if (r.kind === 'baseline') return { kind: 'baseline', baseline, scrapedSamples, empty, stats };
+    if (r.kind === 'reset') return { kind: 'reset', reason: r.reason, baseline, scrapedSamples, empty, stats };
+    const passed = r.kind === 'passed';
     const record = freezeRecord({
       ...base,
       id: newRecordId(this.now()),
       startNs: r.windowStartNanos,
       endNs: r.timeNanos,
-      pprof: Buffer.from(r.gzipped.buffer, r.gzipped.byteOffset, r.gzipped.byteLength),
-      sampleCount: r.samples,
+      pprof: gzipped(r.gzipped),
+      sampleCount: passed ? scrapedSamples : r.samples,
       isDelta: true,
     });
-    return { kind: 'shipped', record, baseline: { targetId: target.id, type: s.type, timeNs: r.timeNanos, body: s.body }, scrapedSamples, empty, stats };
+    return { kind: 'shipped', record, baseline, scrapedSamples, empty, stats };
   }
 }

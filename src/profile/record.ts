@@ -22,8 +22,15 @@ export interface ProfileRecord {
   /** Gzipped pprof, ready to send. */
   readonly pprof: Buffer;
   readonly sampleCount: number;
-  /** The collector turned cumulative values into this window's delta. */
+  /**
+   * A delta of cumulative values over this window: computed by the collector,
+   * or by godeltaprof in the target and passed through.
+   */
   readonly isDelta: boolean;
+  /** The file name in a DataKit upload (from the type's spec, kept with the record). */
+  readonly datakitFileName: string;
+  /** Pyroscope's `__name__` (from the type's spec, kept with the record). */
+  readonly pyroscopeName: string;
 }
 
 /**

@@ -5,7 +5,7 @@
 import { formatDuration } from '../config/duration.js';
 import type { GoTargetConfig, TriggerMetric } from '../config/types.js';
 import { LIMITS } from '../core/limits.js';
-import { PROFILE_TYPES, isProfileTypeName } from '../profile/types.js';
+import { typeSpec } from '../profile/types.js';
 import { CronSlots } from '../schedule/cron.js';
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
@@ -40,7 +40,7 @@ export function scheduleLines(c: GoTargetConfig, now: number, jobKeyPrefix?: str
       jobKeyPrefix !== undefined
         ? `this target ${formatDuration(slots.phaseOf(`${jobKeyPrefix}${type}`))} after each run`
         : `each target at its own offset within ${formatDuration(slots.windowMs)} after each run`;
-    const window = isProfileTypeName(type) && PROFILE_TYPES[type].isCpu ? ` (${formatDuration(c.profileDurationMs)} window)` : '';
+    const window = typeSpec(type, c.customTypes).seconds ? ` (${formatDuration(c.profileDurationMs)} window)` : '';
     out.push(`${type}${window} at "${s.pattern}" (${where}): next ${runs.join(', ')}`);
   }
   return out;

@@ -7,7 +7,7 @@
 // profile with samples only means nothing happened in that window.
 
 import { TargetTypeMap } from '../core/target-type-map.js';
-import { PROFILE_TYPES, type ProfileTypeName } from '../profile/types.js';
+import { isBuiltinType, PROFILE_TYPES, type ProfileTypeName } from '../profile/types.js';
 import { EMPTY_WINDOWS_BEFORE_HINT, emptyProfileHint } from './hints.js';
 
 export interface ScrapeOfType {
@@ -15,6 +15,11 @@ export interface ScrapeOfType {
   readonly kind: 'shipped' | 'baseline' | 'reset';
   /** Samples in the profile as scraped (before any delta). */
   readonly scrapedSamples: number;
+  /**
+   * The scraped profile holds only this window's changes (godeltaprof, which
+   * leaves unchanged stacks out): no samples there is no evidence either way.
+   */
+  readonly deltaOnly?: boolean;
 }
 
 export interface EmptyVerdict {
@@ -33,8 +38,8 @@ export class EmptyWindows {
   private readonly runs = new TargetTypeMap<number>();
 
   observe(targetId: string, type: ProfileTypeName, s: ScrapeOfType): EmptyVerdict {
-    const advice = PROFILE_TYPES[type].emptyHint;
-    if (advice === undefined) return QUIET;
+    const advice = isBuiltinType(type) ? PROFILE_TYPES[type].emptyHint : undefined;
+    if (advice === undefined || (s.deltaOnly && s.scrapedSamples === 0)) return QUIET;
     if (s.scrapedSamples > 0) {
       this.runs.delete(targetId, type);
       return QUIET;

@@ -24,6 +24,8 @@ export interface CollectOutcome {
   /** What to do about it, in words. */
   readonly hint?: string;
   readonly recordId?: string;
+  /** heap, mutex, block: read from godeltaprof (true) or our own delta of the plain path (false). */
+  readonly godeltaprof?: boolean;
   /** Sums of the scraped (and shipped) profile, for derived runtime metrics. */
   readonly stats?: ProfileStats;
 }

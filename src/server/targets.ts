@@ -5,7 +5,6 @@
 // health, page, per_page: target-query.ts); /api/targets without one lists all.
 
 import type { ServerResponse } from 'node:http';
-import { PROFILE_TYPES, isProfileTypeName } from '../profile/types.js';
 import { FlameCache } from './flame-cache.js';
 import type { Route } from './http.js';
 import { DEFAULT_PER_PAGE, parseTargetQuery } from './target-query.js';
@@ -50,12 +49,12 @@ export function statusRoutes(src: StatusSource, flames = new FlameCache()): Reco
     '/api/profile': (_req, res, url) => {
       const id = url.searchParams.get('target') ?? '';
       const type = url.searchParams.get('type') ?? '';
-      const rec = isProfileTypeName(type) ? src.lastProfiles.get(id, type) : undefined;
+      const rec = src.lastProfiles.get(id, type);
       if (!rec) {
         res.writeHead(404, { 'content-type': TEXT }).end('no profile kept for this target and type\n');
         return;
       }
-      const name = `${rec.service.replace(/[^A-Za-z0-9._-]/g, '_')}-${PROFILE_TYPES[rec.type].name}-${rec.id}.pb.gz`;
+      const name = `${rec.service.replace(/[^A-Za-z0-9._-]/g, '_')}-${rec.type}-${rec.id}.pb.gz`;
       res
         .writeHead(200, {
           'content-type': 'application/octet-stream',

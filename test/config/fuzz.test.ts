@@ -19,7 +19,7 @@ import { stringify } from 'smol-toml';
 import { ConfigError, formatIssue } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
-import { PROFILE_TYPE_NAMES } from '../../src/profile/types.js';
+import { BUILTIN_TYPE_NAMES } from '../../src/profile/types.js';
 
 const FILE = 'fuzz.conf';
 const ENV = { HOME: '/home/fuzz', TOKEN: 's3cr3t', EMPTY: '', PORT: '6060' };
@@ -108,7 +108,7 @@ function lastLine(text: string): number {
 /** C0 and C1 controls and DEL: a message or path printed on a terminal must not carry them raw. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
-const TYPES: readonly string[] = PROFILE_TYPE_NAMES;
+const TYPES: readonly string[] = BUILTIN_TYPE_NAMES;
 
 function checkIssues(err: ConfigError, text: string): void {
   const max = lastLine(text);

@@ -377,7 +377,7 @@ describe('errors: FILE:LINE: key.path: message', () => {
   test('unknown profile type, with did-you-mean, on the line of the element', () => {
     const src = doc('[[inputs.profile.go]]', 'url = "http://127.0.0.1:6060"', 'enabled_types = [', '  "cpu",', '  "hep",', ']');
     assertIssue(onlyIssue(src), 5, 'inputs.profile.go.enabled_types', 'unknown profile type "hep"', '(did you mean "heap"?)', 'allowed: cpu, heap, goroutine, mutex, block');
-    assertIssue(onlyIssue(target(undefined, 'enabled_types = ["threadcreate"]')), 3, 'inputs.profile.go.enabled_types', 'unknown profile type "threadcreate"', 'allowed:');
+    assertIssue(onlyIssue(target(undefined, 'enabled_types = ["trace"]')), 3, 'inputs.profile.go.enabled_types', 'unknown profile type "trace"', 'allowed: cpu, heap, goroutine, mutex, block, allocs, threadcreate');
   });
 
   test('non-http(s) url', () => {

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freezeRecord, type ProfileRecord } from '../../src/profile/record.js';
+import { isBuiltinType, PROFILE_TYPES, shipNames } from '../../src/profile/types.js';
 
 export const FIXTURE_PROFILES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'profiles');
 
@@ -22,7 +23,7 @@ export function makeRecord(over: Partial<ProfileRecord> = {}): ProfileRecord {
     // A UUIDv7 like newRecordId's, unique per call (the file stem uses the last 8 hex digits).
     id: `${(1_763_772_312_000 + seq).toString(16).padStart(12, '0').replace(/^(.{8})(.{4})$/, '$1-$2')}-7000-8000-${(0xa0000000 + seq).toString(16).padStart(12, '0')}`,
     targetId: 'target-1',
-    type: 'cpu' as const,
+    type: 'cpu' as string,
     service: 'checkout',
     env: 'staging',
     version: '1.4.2',
@@ -33,7 +34,10 @@ export function makeRecord(over: Partial<ProfileRecord> = {}): ProfileRecord {
     sampleCount: 10,
     isDelta: false,
   };
-  const merged = { ...base, ...over };
+  const type = over.type ?? base.type;
+  // The names a record of a built-in type ships under, unless the test sets them.
+  const names = isBuiltinType(type) ? shipNames(PROFILE_TYPES[type]) : { datakitFileName: `${type}.pprof`, pyroscopeName: type };
+  const merged = { ...base, ...names, ...over };
   const tags = over.tags ?? {
     host: 'build-box',
     instance: merged.instance,

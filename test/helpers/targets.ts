@@ -1,7 +1,7 @@
 import type { GoTargetConfig } from '../../src/config/types.js';
 import type { Target } from '../../src/core/target.js';
 import { buildTarget } from '../../src/discovery/static.js';
-import { PROFILE_TYPE_NAMES } from '../../src/profile/types.js';
+import { DEFAULT_TYPE_NAMES } from '../../src/profile/types.js';
 
 export function goTargetConfig(over: Partial<GoTargetConfig> = {}): GoTargetConfig {
   return {
@@ -13,7 +13,7 @@ export function goTargetConfig(over: Partial<GoTargetConfig> = {}): GoTargetConf
     service: 'go-target',
     env: 'test',
     version: '1.2.3',
-    enabledTypes: PROFILE_TYPE_NAMES,
+    enabledTypes: DEFAULT_TYPE_NAMES,
     inputTags: { region: 'eu-1' },
     goTags: { team: 'payments' },
     bodySizeLimitBytes: 32 * 1024 * 1024,

@@ -16,7 +16,7 @@ import { ingestBody, ingestQuery, pushRequestBody, PyroscopeSender } from '../..
 import { DeliveryQueue, type DeliveryEvents } from '../../src/output/queue.js';
 import { Backoff, type DeliveryError } from '../../src/output/retry.js';
 import type { ProfileRecord } from '../../src/profile/record.js';
-import type { ProfileTypeName } from '../../src/profile/types.js';
+import type { DefaultTypeName as ProfileTypeName } from '../../src/profile/types.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { goToolPprof } from '../helpers/pprof.js';
 import { sleep, waitFor } from '../helpers/processes.js';
@@ -264,13 +264,13 @@ describe('PyroscopeSender against the double', () => {
     pyro.accepted.forEach((a, i) => {
       const r = records[i]!;
       assert.equal(a.api, 'push');
-      assert.equal(a.name, PUSH_NAME[r.type]);
+      assert.equal(a.name, PUSH_NAME[r.type as ProfileTypeName]);
       assert.deepEqual(
         a.labelOrder.map((k) => ({ name: k, value: a.labels[k] })),
-        expectedLabels(r.type),
+        expectedLabels(r.type as ProfileTypeName),
         r.type,
       );
-      assert.equal(a.labels.__delta__, DELTA.has(r.type) ? 'false' : undefined, `${r.type}: __delta__`);
+      assert.equal(a.labels.__delta__, DELTA.has(r.type as ProfileTypeName) ? 'false' : undefined, `${r.type}: __delta__`);
       assert.equal(a.id, r.id);
       assert.equal(a.requestSeries, 1);
       assert.equal(a.seriesSamples, 1);
@@ -298,7 +298,7 @@ describe('PyroscopeSender against the double', () => {
     pyro.accepted.forEach((a, i) => {
       const r = records[i]!;
       assert.equal(a.api, 'ingest');
-      assert.equal(a.name, INGEST_NAME[r.type], `${r.type}: __name__ as Pyroscope derives it`);
+      assert.equal(a.name, INGEST_NAME[r.type as ProfileTypeName], `${r.type}: __name__ as Pyroscope derives it`);
       assert.equal(a.appName, 'checkout');
       assert.deepEqual(a.labels, {
         host: 'build-box',
@@ -308,7 +308,7 @@ describe('PyroscopeSender against the double', () => {
         env: 'staging',
         version: '1.4.2',
         service_name: 'checkout',
-        __name__: INGEST_NAME[r.type],
+        __name__: INGEST_NAME[r.type as ProfileTypeName],
       });
       assert.equal(a.fromNs, r.startNs);
       assert.equal(a.untilNs, r.endNs);
@@ -323,7 +323,7 @@ describe('PyroscopeSender against the double', () => {
       const stc = a.sampleTypeConfig;
       assert.ok(stc, `${r.type}: a sample_type_config part was read`);
       for (const st of a.sampleTypes) assert.ok(st in stc, `${r.type}: sample type ${st} is configured`);
-      if (DELTA.has(r.type)) {
+      if (DELTA.has(r.type as ProfileTypeName)) {
         for (const [k, v] of Object.entries(stc)) assert.equal(v.cumulative, false, `${r.type}.${k}: cumulative must be false (already a delta)`);
       }
       if (i === 0) t.diagnostic(`ingest query (cpu): ${a.rawQuery}`);

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { TRIGGER_METRICS, type TriggerMetric } from '../../src/config/types.js';
 import { runtimeValues } from '../../src/profile/runtime-values.js';
 import type { ProfileStats } from '../../src/profile/stats.js';
-import { PROFILE_TYPE_NAMES } from '../../src/profile/types.js';
+import { DEFAULT_TYPE_NAMES } from '../../src/profile/types.js';
 import { COLLECT_RESULTS } from '../../src/server/health.js';
 import { CollectorMetrics } from '../../src/server/metrics.js';
 import { testTarget } from '../helpers/targets.js';
@@ -30,7 +30,7 @@ describe('runtimeValues', () => {
     const target = testTarget({ generateMetrics: true });
     const labels = { service: target.service, env: target.env, version: target.version, instance: target.instance };
     let checked = 0;
-    for (const type of PROFILE_TYPE_NAMES) {
+    for (const type of DEFAULT_TYPE_NAMES) {
       for (const result of COLLECT_RESULTS.filter((r) => r !== 'failed')) {
         for (const stats of STATS) {
           const m = new CollectorMetrics({ defaultMetrics: false });

@@ -13,7 +13,7 @@ import { Collector } from '../../src/collector.js';
 import type { CollectOutcome } from '../../src/server/health.js';
 import { silentLogger } from '../../src/core/log.js';
 import { CollectorMetrics } from '../../src/server/metrics.js';
-import { PROFILE_TYPE_NAMES, type ProfileTypeName } from '../../src/profile/types.js';
+import { DEFAULT_TYPE_NAMES, type ProfileTypeName } from '../../src/profile/types.js';
 import { fakePprofServers, rigConfig, stepSeconds } from '../helpers/collector-rig.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import type { FakePprofServer } from '../helpers/fake-pprof.js';
@@ -150,12 +150,12 @@ describe('generate_metrics in CollectorMetrics.observeOutcome', () => {
     const silent = testTarget({ baseUrl: 'http://10.0.0.1:6060/debug/pprof', service: 'api', generateMetrics: false });
     const loud = testTarget({ baseUrl: 'http://10.0.0.2:6060/debug/pprof', service: 'api', generateMetrics: true });
     for (const t of [silent, loud]) {
-      for (const type of PROFILE_TYPE_NAMES) m.observeOutcome(outcome(t.id, type, { stats: STATS }), t);
+      for (const type of DEFAULT_TYPE_NAMES) m.observeOutcome(outcome(t.id, type, { stats: STATS }), t);
     }
     const text = parsePromText(await m.registry.metrics());
     // The premise: both targets' outcomes were observed.
     for (const t of [silent, loud]) {
-      assert.equal(text.samples.filter((s) => s.name === 'collector_scrapes_total' && s.labels.target === t.instance).length, PROFILE_TYPE_NAMES.length);
+      assert.equal(text.samples.filter((s) => s.name === 'collector_scrapes_total' && s.labels.target === t.instance).length, DEFAULT_TYPE_NAMES.length);
     }
     assert.deepEqual(runtimeSeries(text, { target: silent.instance }), [], 'generate_metrics = false');
     assert.deepEqual(

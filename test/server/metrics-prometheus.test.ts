@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import type { CollectOutcome } from '../../src/server/health.js';
 import { CollectorMetrics } from '../../src/server/metrics.js';
-import { PROFILE_TYPE_NAMES, type ProfileTypeName } from '../../src/profile/types.js';
+import { DEFAULT_TYPE_NAMES, type ProfileTypeName } from '../../src/profile/types.js';
 import { parsePromText } from '../helpers/prom-text.js';
 import { testTarget } from '../helpers/targets.js';
 
@@ -32,7 +32,7 @@ function filled(defaultMetrics: boolean) {
   const m = new CollectorMetrics({ defaultMetrics });
   const t = testTarget({ baseUrl: 'http://10.0.0.7:6060/debug/pprof', service: 'api', generateMetrics: true });
   m.initOutput('file');
-  for (const type of PROFILE_TYPE_NAMES) {
+  for (const type of DEFAULT_TYPE_NAMES) {
     m.observeOutcome(outcome(t.id, type, { result: 'baseline' }), t);
     m.observeOutcome(outcome(t.id, type, { result: 'reset' }), t);
     m.observeOutcome(outcome(t.id, type, { result: 'failed', error: { code: 'timeout', message: 'x' } }), t);

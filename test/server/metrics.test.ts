@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CollectOutcome } from '../../src/server/health.js';
 import { CollectorMetrics } from '../../src/server/metrics.js';
-import { PROFILE_TYPE_NAMES, type ProfileTypeName } from '../../src/profile/types.js';
+import { DEFAULT_TYPE_NAMES, type ProfileTypeName } from '../../src/profile/types.js';
 import { parsePromText } from '../helpers/prom-text.js';
 import { testTarget } from '../helpers/targets.js';
 
@@ -23,7 +23,7 @@ describe('CollectorMetrics.forgetTarget', () => {
     const gone = testTarget({ baseUrl: 'http://10.0.0.1:6060/debug/pprof', service: 'api', generateMetrics: true });
     const stays = testTarget({ baseUrl: 'http://10.0.0.2:6060/debug/pprof', service: 'api', generateMetrics: true });
     for (const t of [gone, stays]) {
-      for (const type of PROFILE_TYPE_NAMES) {
+      for (const type of DEFAULT_TYPE_NAMES) {
         // Every result and a couple of error codes, so every labelled series exists.
         m.observeOutcome(outcome(t.id, type, { result: 'baseline', stats: { scraped: { inuse_space: 1, goroutine: 3 } } }), t);
         m.observeOutcome(outcome(t.id, type, { result: 'reset' }), t);

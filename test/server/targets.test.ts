@@ -39,6 +39,8 @@ function record(over: Partial<ProfileRecord> = {}): ProfileRecord {
     pprof: CPU,
     sampleCount: 10,
     isDelta: false,
+    datakitFileName: 'cpu.pprof',
+    pyroscopeName: 'process_cpu',
     ...over,
   };
 }

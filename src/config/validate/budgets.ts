@@ -1,6 +1,6 @@
 // cpu_budget and the <type>_budget keys of a target block: how much profiling a service may take, across its replicas.
 
-import { PROFILE_TYPE_NAMES, type ProfileTypeName } from '../../profile/types.js';
+import { BUILTIN_TYPE_NAMES, type ProfileTypeName } from '../../profile/types.js';
 import { formatDuration, parseGoDuration } from '../duration.js';
 import { joinPath } from '../key-lines.js';
 import type { CpuBudgetConfig, ScrapeBudgetConfig } from '../types.js';
@@ -33,10 +33,13 @@ export function readCpuBudget(ctx: Ctx, t: Table, path: string, profileDurationM
   return { budgetMs, periodMs };
 }
 
+/** The `<type>_budget` keys: one per built-in type other than cpu (which has cpu_budget). */
+export const SCRAPE_BUDGET_KEYS: readonly string[] = BUILTIN_TYPE_NAMES.filter((t) => t !== 'cpu').map((t) => `${t}_budget`);
+
 /** `<type>_budget = "N/PERIOD"` for the types other than cpu: at most N scrapes per service per PERIOD. */
 export function readScrapeBudgets(ctx: Ctx, t: Table, path: string, enabledTypes: readonly ProfileTypeName[]): Partial<Record<ProfileTypeName, ScrapeBudgetConfig>> {
   const out: Partial<Record<ProfileTypeName, ScrapeBudgetConfig>> = {};
-  for (const type of PROFILE_TYPE_NAMES) {
+  for (const type of BUILTIN_TYPE_NAMES) {
     if (type === 'cpu') continue;
     const key = `${type}_budget`;
     const text = readString(ctx, t, key, path);

@@ -152,7 +152,7 @@ export function checkPyroscopeLabels(ctx: Ctx, targets: readonly GoTargetConfig[
     if (t.env !== '') tags.env = t.env;
     if (t.version !== '') tags.version = t.version;
     Object.assign(tags, t.goTags);
-    const plan = pyroscopeLabels(tags, 'heap');
+    const plan = pyroscopeLabels(tags, 'memory', true);
     const where = { file: ctx.opts.file, line: t.source.line, path: 'inputs.profile.go.tags' };
     if (plan.labels.length > PYROSCOPE_MAX_LABELS) {
       ctx.issues.push({

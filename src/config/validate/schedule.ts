@@ -2,7 +2,7 @@
 // schedule_spread: which types run on a cron pattern instead of `interval`.
 
 import { LIMITS } from '../../core/limits.js';
-import { PROFILE_TYPE_NAMES, PROFILE_TYPES, isProfileTypeName, type ProfileTypeName } from '../../profile/types.js';
+import { BUILTIN_TYPE_NAMES, isBuiltinType, typeSpec, type ProfileTypeName, type ProfileTypeSpec } from '../../profile/types.js';
 import { checkCron, parseCron, type CronCheck } from '../../core/cron-pattern.js';
 import { formatDuration } from '../duration.js';
 import { expandEnv } from '../env.js';
@@ -14,18 +14,19 @@ const PATTERN_HELP =
   'write six fields, second minute hour day-of-month month day-of-week, like "0 */5 * * * *" (every 5 minutes at second 0); ' +
   'a field takes a number, *, a range 1-5, a step */10 or 0-30/10, a list 1,15, names JAN-DEC and SUN-SAT, and L, W, # in the day fields';
 
-/** The types that hold a profiling window (cpu): it must end before the pattern's next run. */
-function takesWindow(type: ProfileTypeName): boolean {
-  return PROFILE_TYPES[type].isCpu;
+/** The types that hold a profiling window (cpu, a custom one with seconds): it must end before the pattern's next run. */
+function takesWindow(type: ProfileTypeName, custom: readonly ProfileTypeSpec[] | undefined): boolean {
+  return typeSpec(type, custom).seconds;
 }
 
 /**
  * Whether the raw block puts every window-taking type on a schedule: then
  * `interval` does not bound profile_duration (the schedule does, below).
  */
-export function windowTypesScheduled(t: Table): boolean {
+export function windowTypesScheduled(t: Table, custom: readonly ProfileTypeSpec[] = []): boolean {
   const s = t.schedule;
-  return isTable(s) && PROFILE_TYPE_NAMES.filter(takesWindow).every((type) => s[type] !== undefined);
+  const names = [...BUILTIN_TYPE_NAMES, ...custom.map((c) => c.name)];
+  return isTable(s) && names.filter((type) => takesWindow(type, custom)).every((type) => s[type] !== undefined);
 }
 
 export interface ScheduleSettings {
@@ -41,7 +42,7 @@ export function readSchedule(
   ctx: Ctx,
   t: Table,
   path: string,
-  c: { readonly enabledTypes: readonly ProfileTypeName[]; readonly profileDurationMs: number | undefined },
+  c: { readonly enabledTypes: readonly ProfileTypeName[]; readonly profileDurationMs: number | undefined; readonly customTypes?: readonly ProfileTypeSpec[] },
   now: number = Date.now(),
 ): ScheduleSettings {
   const spread = readDuration(ctx, t, 'schedule_spread', path);
@@ -58,8 +59,9 @@ export function readSchedule(
   const schedule: Partial<Record<ProfileTypeName, CronScheduleConfig>> = {};
   for (const [type, value] of Object.entries(raw)) {
     const p = joinPath(schedPath, type);
-    if (!isProfileTypeName(type)) {
-      ctx.error(p, `unknown profile type "${type}"${suggest(type, PROFILE_TYPE_NAMES)}; allowed: ${PROFILE_TYPE_NAMES.join(', ')}`);
+    if (!isBuiltinType(type) && !c.enabledTypes.includes(type)) {
+      const allowed = [...new Set([...BUILTIN_TYPE_NAMES, ...c.enabledTypes])];
+      ctx.error(p, `unknown profile type "${type}"${suggest(type, allowed)}; allowed: ${allowed.join(', ')}`);
       continue;
     }
     if (!c.enabledTypes.includes(type)) {
@@ -95,7 +97,7 @@ export function readSchedule(
       );
       continue;
     }
-    if (takesWindow(type) && c.profileDurationMs !== undefined && c.profileDurationMs >= check.minGapMs) {
+    if (takesWindow(type, c.customTypes) && c.profileDurationMs !== undefined && c.profileDurationMs >= check.minGapMs) {
       ctx.error(
         p,
         `${JSON.stringify(pattern)} runs ${formatDuration(check.minGapMs)} apart at its closest, and the ${type} window (profile_duration ${formatDuration(c.profileDurationMs)}) must end before the next run: set profile_duration below ${formatDuration(check.minGapMs)}, or space the runs further apart`,

@@ -1,12 +1,13 @@
 // [[inputs.profile]] and its [[inputs.profile.go]] blocks: a target each, or a template with a discovery.
 
 import { LIMITS } from '../../core/limits.js';
-import { PROFILE_TYPE_NAMES, isProfileTypeName, type ProfileTypeName } from '../../profile/types.js';
+import { BUILTIN_TYPE_NAMES, DEFAULT_TYPE_NAMES, isBuiltinType, type ProfileTypeName, type ProfileTypeSpec } from '../../profile/types.js';
 import { formatDuration } from '../duration.js';
 import { expandEnv } from '../env.js';
 import { displayPath, joinPath } from '../key-lines.js';
-import type { GoTargetConfig } from '../types.js';
-import { readCpuBudget, readScrapeBudgets } from './budgets.js';
+import { DELTA_SOURCES, type DeltaSource, type GoTargetConfig } from '../types.js';
+import { readCpuBudget, readScrapeBudgets, SCRAPE_BUDGET_KEYS } from './budgets.js';
+import { readCustomTypes } from './custom-types.js';
 import { readSchedule, windowTypesScheduled } from './schedule.js';
 import { readTrigger } from './trigger.js';
 import { SD_KINDS, validateDiscovery } from './discovery.js';
@@ -44,10 +45,9 @@ const GO_TARGET_KEYS: Record<string, KeySpec> = {
   tls_key: OURS,
   insecure_skip_verify: OURS,
   cpu_budget: OURS,
-  goroutine_budget: OURS,
-  heap_budget: OURS,
-  mutex_budget: OURS,
-  block_budget: OURS,
+  ...Object.fromEntries(SCRAPE_BUDGET_KEYS.map((k) => [k, OURS])),
+  delta_source: OURS,
+  custom: OURS,
   file_sd: OURS,
   http_sd: OURS,
   dns_sd: OURS,
@@ -64,6 +64,63 @@ interface InputDefaults {
   readonly inputTags: Record<string, string>;
   readonly bodySizeLimitBytes: number;
   readonly generateMetrics: boolean;
+}
+
+/**
+ * enabled_types: built-in types, and custom ones of this block (which are
+ * scraped whether listed or not: listing one only places it).
+ */
+function readEnabledTypes(ctx: Ctx, t: Table, path: string, custom: readonly ProfileTypeSpec[]): ProfileTypeName[] {
+  let enabledTypes: ProfileTypeName[] = [...DEFAULT_TYPE_NAMES];
+  const customNames = custom.map((c) => c.name);
+  const allowed = [...BUILTIN_TYPE_NAMES, ...customNames];
+  const rawTypes = t.enabled_types;
+  const typesPath = joinPath(path, 'enabled_types');
+  if (rawTypes !== undefined) {
+    if (!Array.isArray(rawTypes)) {
+      ctx.error(typesPath, `must be an array of profile types like ["cpu", "heap"], got ${describe(rawTypes)}`);
+    } else if (rawTypes.length === 0) {
+      ctx.error(typesPath, `must list at least one of ${allowed.join(', ')} (leave it out to scrape ${DEFAULT_TYPE_NAMES.join(', ')})`);
+    } else {
+      enabledTypes = [];
+      rawTypes.forEach((raw, i) => {
+        const p = `${typesPath}[${i}]`;
+        let v: unknown = raw;
+        if (typeof raw === 'string') {
+          try {
+            v = expandEnv(raw, ctx.opts.env);
+          } catch (err) {
+            ctx.error(p, (err as Error).message);
+            return;
+          }
+        }
+        if (typeof v !== 'string') ctx.error(p, `must be a string, got ${describe(v)}`);
+        else if (!isBuiltinType(v) && !customNames.includes(v)) ctx.error(p, `unknown profile type "${v}"${suggest(v, allowed)}; allowed: ${allowed.join(', ')} (or declare it in a [[inputs.profile.go.custom]] block)`);
+        else if (enabledTypes.includes(v)) ctx.error(p, `"${v}" is listed twice`);
+        else enabledTypes.push(v);
+      });
+    }
+  }
+  for (const name of customNames) if (!enabledTypes.includes(name)) enabledTypes.push(name);
+  if (enabledTypes.includes('heap') && enabledTypes.includes('allocs')) {
+    ctx.notice(typesPath, 'heap and allocs are both enabled: Go serves the same samples under both names (allocs only makes alloc_space the default), so each allocation is shipped twice, as memory and as allocs; keep one');
+  }
+  return enabledTypes;
+}
+
+/** delta_source: where heap, mutex and block deltas come from. */
+function readDeltaSource(ctx: Ctx, t: Table, path: string, enabledTypes: readonly ProfileTypeName[]): DeltaSource {
+  const v = readString(ctx, t, 'delta_source', path);
+  const p = joinPath(path, 'delta_source');
+  if (v === undefined) return 'auto';
+  if (!(DELTA_SOURCES as readonly string[]).includes(v)) {
+    ctx.error(p, `must be one of ${DELTA_SOURCES.map((x) => `"${x}"`).join(', ')}, got "${v}"${suggest(v, DELTA_SOURCES)}`);
+    return 'auto';
+  }
+  if (v !== 'client' && !enabledTypes.some((x) => x === 'heap' || x === 'mutex' || x === 'block')) {
+    ctx.notice(p, `"${v}" applies to heap, mutex and block (godeltaprof serves those three), and none of them is enabled`);
+  }
+  return v as DeltaSource;
 }
 
 function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefaults): GoTargetConfig | undefined {
@@ -84,6 +141,8 @@ function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefau
     url = parseHttpUrl(ctx, rawUrl, joinPath(path, 'url'), '/debug/pprof');
   }
 
+  // Read first: custom types with seconds hold a window, like cpu.
+  const customTypes = readCustomTypes(ctx, t, path);
   const intervalMs = readDuration(ctx, t, 'interval', path) ?? (t.interval === undefined ? LIMITS.defaultIntervalMs : undefined);
   if (intervalMs !== undefined && intervalMs < LIMITS.minIntervalMs) {
     ctx.error(
@@ -103,7 +162,7 @@ function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefau
       ctx.error(pdPath, `must be at least 1s, got ${formatDuration(profileDurationMs)}`);
     } else if (profileDurationMs % 1000 !== 0) {
       ctx.error(pdPath, `must be whole seconds (Go's /debug/pprof/profile takes integer seconds and profiles for 30s on anything else), got ${formatDuration(profileDurationMs)}`);
-    } else if (intervalMs !== undefined && profileDurationMs >= intervalMs && !windowTypesScheduled(t)) {
+    } else if (intervalMs !== undefined && profileDurationMs >= intervalMs && !windowTypesScheduled(t, customTypes)) {
       ctx.error(pdPath, `must be shorter than interval (${formatDuration(intervalMs)}), got ${formatDuration(profileDurationMs)}: the CPU window must end before the next scrape starts`);
     }
   }
@@ -123,34 +182,8 @@ function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefau
   const env = readString(ctx, t, 'env', path) ?? '';
   const version = readString(ctx, t, 'version', path) ?? '';
 
-  let enabledTypes: ProfileTypeName[] = [...PROFILE_TYPE_NAMES];
-  const rawTypes = t.enabled_types;
-  if (rawTypes !== undefined) {
-    const typesPath = joinPath(path, 'enabled_types');
-    if (!Array.isArray(rawTypes)) {
-      ctx.error(typesPath, `must be an array of profile types like ["cpu", "heap"], got ${describe(rawTypes)}`);
-    } else if (rawTypes.length === 0) {
-      ctx.error(typesPath, `must list at least one of ${PROFILE_TYPE_NAMES.join(', ')} (leave it out to scrape all five)`);
-    } else {
-      enabledTypes = [];
-      rawTypes.forEach((raw, i) => {
-        const p = `${typesPath}[${i}]`;
-        let v: unknown = raw;
-        if (typeof raw === 'string') {
-          try {
-            v = expandEnv(raw, ctx.opts.env);
-          } catch (err) {
-            ctx.error(p, (err as Error).message);
-            return;
-          }
-        }
-        if (typeof v !== 'string') ctx.error(p, `must be a string, got ${describe(v)}`);
-        else if (!isProfileTypeName(v)) ctx.error(p, `unknown profile type "${v}"${suggest(v, PROFILE_TYPE_NAMES)}; allowed: ${PROFILE_TYPE_NAMES.join(', ')}`);
-        else if (enabledTypes.includes(v)) ctx.error(p, `"${v}" is listed twice`);
-        else enabledTypes.push(v);
-      });
-    }
-  }
+  const enabledTypes = readEnabledTypes(ctx, t, path, customTypes);
+  const deltaSource = readDeltaSource(ctx, t, path, enabledTypes);
 
   const goTags = readStringTable(ctx, t, 'tags', path);
   // A `service` tag written in either tags table is set explicitly and wins
@@ -163,7 +196,7 @@ function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefau
   const tls = url || isTemplate ? validateTlsKeys(ctx, t, path, url ? url.isHttps : true) : undefined;
   const cpuBudget = readCpuBudget(ctx, t, path, profileDurationMs);
   const scrapeBudgets = readScrapeBudgets(ctx, t, path, enabledTypes);
-  const scheduled = readSchedule(ctx, t, path, { enabledTypes, profileDurationMs });
+  const scheduled = readSchedule(ctx, t, path, { enabledTypes, profileDurationMs, customTypes });
   const trigger = readTrigger(ctx, t, path, enabledTypes);
 
   if (ctx.issues.length > before || (url === undefined && !discovery) || intervalMs === undefined || profileDurationMs === undefined || httpTimeoutMs === undefined) {
@@ -185,6 +218,8 @@ function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefau
     env,
     version,
     enabledTypes,
+    ...(customTypes.length > 0 ? { customTypes } : {}),
+    deltaSource,
     inputTags: defaults.inputTags,
     goTags,
     bodySizeLimitBytes: defaults.bodySizeLimitBytes,

@@ -2,7 +2,7 @@
 // the profiles, the types to take at once when one is crossed, a cooldown.
 
 import { LIMITS } from '../../core/limits.js';
-import { PROFILE_TYPE_NAMES, isProfileTypeName, type ProfileTypeName } from '../../profile/types.js';
+import { BUILTIN_TYPE_NAMES, isBuiltinType, type ProfileTypeName } from '../../profile/types.js';
 import { formatDuration } from '../duration.js';
 import { joinPath } from '../key-lines.js';
 import { TRIGGER_METRICS, type TriggerConfig, type TriggerMetric } from '../types.js';
@@ -65,7 +65,8 @@ export function readTrigger(ctx: Ctx, t: Table, path: string, enabledTypes: read
     types = [];
     rawTypes.forEach((name, i) => {
       const ip = `${tp}[${i}]`;
-      if (!isProfileTypeName(name)) ctx.error(ip, `unknown profile type "${name}"${suggest(name, PROFILE_TYPE_NAMES)}; allowed: ${PROFILE_TYPE_NAMES.join(', ')}`);
+      const allowed = [...new Set([...BUILTIN_TYPE_NAMES, ...enabledTypes])];
+      if (!isBuiltinType(name) && !enabledTypes.includes(name)) ctx.error(ip, `unknown profile type "${name}"${suggest(name, allowed)}; allowed: ${allowed.join(', ')}`);
       else if (!enabledTypes.includes(name)) ctx.error(ip, `"${name}" is not in enabled_types (${enabledTypes.join(', ')}): a trigger takes types this block scrapes`);
       else if (types.includes(name)) ctx.error(ip, `"${name}" is listed twice`);
       else types.push(name);

@@ -15,7 +15,7 @@
 // label app.kubernetes.io/name, else app, else the pod name less its hash),
 // namespace, pod, node.
 
-import { PROFILE_TYPE_NAMES, type ProfileTypeName } from '../../profile/types.js';
+import { DEFAULT_TYPE_NAMES, type DefaultTypeName, type ProfileTypeName } from '../../profile/types.js';
 import type { TargetGroup } from '../types.js';
 import { isObj, type Obj, str } from './json.js';
 
@@ -23,7 +23,7 @@ export const ANNOTATION_PREFIX = 'profiles.grafana.com/';
 export const SERVICE_NAME_ANNOTATION = 'profiles.grafana.com/service_name';
 
 /** Annotation names per profile type, first preferred (Pyroscope calls heap "memory"). */
-const ANNOTATION_NAMES: Readonly<Record<ProfileTypeName, readonly string[]>> = {
+const ANNOTATION_NAMES: Readonly<Record<DefaultTypeName, readonly string[]>> = {
   cpu: ['cpu'],
   heap: ['memory', 'heap'],
   goroutine: ['goroutine'],
@@ -36,7 +36,7 @@ const ANNOTATION_NAMES: Readonly<Record<ProfileTypeName, readonly string[]>> = {
  * type ("/debug/pprof/heap"); ours is the prefix, so such a last segment is
  * taken off.
  */
-const ENDPOINT_NAMES: Readonly<Record<ProfileTypeName, readonly string[]>> = {
+const ENDPOINT_NAMES: Readonly<Record<DefaultTypeName, readonly string[]>> = {
   cpu: ['profile'],
   heap: ['heap', 'allocs'],
   goroutine: ['goroutine'],
@@ -93,7 +93,7 @@ export function podServiceName(name: string, generateName: string | undefined, l
   return base || name;
 }
 
-function normalizePath(raw: string, type: ProfileTypeName): string {
+function normalizePath(raw: string, type: DefaultTypeName): string {
   let p = `/${raw.replace(/^\/+/, '')}`.replace(/\/+$/, '');
   const last = p.slice(p.lastIndexOf('/') + 1);
   if (ENDPOINT_NAMES[type].includes(last) && p.lastIndexOf('/') > 0) p = p.slice(0, p.lastIndexOf('/'));
@@ -121,7 +121,7 @@ export function podTargets(pod: unknown): PodTargets {
   const problems: string[] = [];
   const byEndpoint = new Map<string, { host: string; scheme?: string; path?: string; types: ProfileTypeName[] }>();
   let ports: ContainerPort[] | undefined;
-  for (const type of PROFILE_TYPE_NAMES) {
+  for (const type of DEFAULT_TYPE_NAMES) {
     const names = ANNOTATION_NAMES[type];
     const enabledAs = names.find((n) => String(annotations[`${ANNOTATION_PREFIX}${n}.scrape`] ?? '').trim().toLowerCase() === 'true');
     if (enabledAs === undefined) continue;

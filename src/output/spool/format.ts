@@ -8,11 +8,13 @@
 // one checksum, so after a crash either both are on disk or neither is, and
 // the next delta starts exactly where the last spooled one ended. BASELINE
 // is a baseline alone (a first scrape, a reset); ACK says outputs are done
-// with profiles; FORGET drops the baselines of targets that are gone.
+// with profiles; FORGET drops the baselines of targets that are gone. The
+// baseline of a godeltaprof read has an empty body: its time is the start of
+// the next read's window.
 
 import { crc32 } from 'node:zlib';
 import type { ProfileRecord } from '../../profile/record.js';
-import { isProfileTypeName } from '../../profile/types.js';
+import { CUSTOM_TYPE_NAME, isBuiltinType, PROFILE_TYPES, shipNames } from '../../profile/types.js';
 
 export const SEGMENT_MAGIC = Buffer.from('PPSPOOL2');
 
@@ -79,6 +81,8 @@ export function recordEntry(r: ProfileRecord, outputs: readonly string[], baseli
     customTags: r.customTags,
     sampleCount: r.sampleCount,
     isDelta: r.isDelta,
+    datakitFileName: r.datakitFileName,
+    pyroscopeName: r.pyroscopeName,
     outputs,
     pprofLen: r.pprof.length,
     ...(baseline ? { baseline: baselineHeader(baseline) } : {}),
@@ -150,8 +154,15 @@ export function recordFromEntry(e: ParsedEntry): ProfileRecord {
   const h = e.header;
   const pprofLen = Number(h.pprofLen);
   const type = String(h.type);
-  if (e.kind !== EntryKind.Record || h.v !== 2 || !isProfileTypeName(type)) bad('not a profile record');
+  if (e.kind !== EntryKind.Record || h.v !== 2 || !(isBuiltinType(type) || CUSTOM_TYPE_NAME.test(type))) bad('not a profile record');
   if (!(pprofLen >= 0 && pprofLen <= e.rest.length)) bad('profile length');
+  // Entries written before the names were kept are of built-in types.
+  const names =
+    typeof h.datakitFileName === 'string' && typeof h.pyroscopeName === 'string'
+      ? { datakitFileName: h.datakitFileName, pyroscopeName: h.pyroscopeName }
+      : isBuiltinType(type)
+        ? shipNames(PROFILE_TYPES[type])
+        : bad('a custom type without the names it ships under');
   return Object.freeze({
     id: String(h.id),
     targetId: String(h.targetId),
@@ -167,6 +178,7 @@ export function recordFromEntry(e: ParsedEntry): ProfileRecord {
     pprof: Buffer.from(e.rest.subarray(0, pprofLen)),
     sampleCount: Number(h.sampleCount),
     isDelta: Boolean(h.isDelta),
+    ...names,
   });
 }
 

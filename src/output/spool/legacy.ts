@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { access, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProfileRecord } from '../../profile/record.js';
-import { isProfileTypeName } from '../../profile/types.js';
+import { isBuiltinType, PROFILE_TYPES, shipNames } from '../../profile/types.js';
 import { SpoolCorruptError } from './format.js';
 
 const MAGIC_V1 = Buffer.from('PPSPOOL1');
@@ -40,7 +40,7 @@ export function decodeLegacyRecord(buf: Buffer): ProfileRecord {
   off += 4;
   if (off + pl !== body.length) throw bad('profile length');
   const type = String(h.type);
-  if (h.v !== 1 || !isProfileTypeName(type)) throw bad('unknown version or type');
+  if (h.v !== 1 || !isBuiltinType(type)) throw bad('unknown version or type');
   return Object.freeze({
     id: String(h.id),
     targetId: String(h.targetId),
@@ -56,6 +56,7 @@ export function decodeLegacyRecord(buf: Buffer): ProfileRecord {
     pprof: Buffer.from(body.subarray(off, off + pl)),
     sampleCount: Number(h.sampleCount),
     isDelta: Boolean(h.isDelta),
+    ...shipNames(PROFILE_TYPES[type]),
   });
 }
 
