@@ -16,6 +16,7 @@ import { runOnce } from './once.js';
 import { describeKubernetesSd } from './server/describe-kubernetes.js';
 import { describeOutput } from './server/describe-output.js';
 import { scheduleLines, triggerLine, type SlotsCache } from './server/describe-schedule.js';
+import { describeTypes } from './server/describe-types.js';
 import { StatusServer } from './server/http.js';
 import { statusRoutes } from './server/targets.js';
 import { describeWeb } from './server/web-auth.js';
@@ -121,6 +122,7 @@ export function renderPlan(config: Config, collectorTargets: readonly Target[], 
     const trigger = triggerLine(c);
     if (trigger) lines.push(`    ${trigger}`);
     lines.push(`    tags: ${Object.entries(t.tags).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    for (const l of describeTypes(c, t.baseUrl)) lines.push(`    ${l}`);
     if (c.basicAuth) lines.push('    auth: basic (user and password from the url; not shown)');
     const budgets = budgetWords(c);
     if (budgets.length > 0) lines.push(`    budgets for service ${t.service}, replicas in turn: ${budgets.join('; ')}`);
@@ -145,6 +147,7 @@ export function renderPlan(config: Config, collectorTargets: readonly Target[], 
       for (const l of scheduleLines(t, now, undefined, cronSlots)) lines.push(`    schedule: ${l}`);
       const trigger = triggerLine(t);
       if (trigger) lines.push(`    ${trigger}`);
+      for (const l of describeTypes(t, '')) lines.push(`    ${l}`);
     }
   }
   lines.push('', config.agent.listen === '' ? 'status server: off' : `status server: ${config.agent.listen}, ${describeWeb(config.agent.web)}`);

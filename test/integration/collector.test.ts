@@ -225,7 +225,12 @@ describe('collector end to end with the Go fixture', () => {
     assert.equal(stats.cpu_max_in_flight, 1, 'CPU profiles at once in the target');
     const log = readRequestLog(requestLog);
     assert.ok(log.length > 0, 'the request log is not empty');
-    for (const l of log) {
+    // delta_source = "auto": heap, mutex and block ask godeltaprof once each,
+    // and this fixture (without -godeltaprof) says 404; not again within the hour.
+    const probes = log.filter((l) => /\/delta_(heap|mutex|block)$/.test(l.path));
+    assert.deepEqual(probes.map((l) => l.status), [404, 404, 404], `godeltaprof probes: ${probes.map((l) => l.path).join(' ')}`);
+    assert.equal(new Set(probes.map((l) => l.path)).size, 3);
+    for (const l of log.filter((x) => !probes.includes(x))) {
       if (l.path === PATH_OF.cpu) assert.equal(l.query, 'seconds=9', `cpu request query: ${l.query}`);
       else assert.doesNotMatch(l.query, /seconds=/, `${l.path} fetched with ${l.query}`);
       assert.equal(l.status, 200, `${l.path}?${l.query} answered ${l.status}`);

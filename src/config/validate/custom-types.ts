@@ -2,7 +2,7 @@
 // (fgprof, a handler of the service's own), as a type of the same shape as
 // the built-in ones (src/profile/types.ts).
 
-import { CUSTOM_TYPE_NAME, isBuiltinType, type ProfileTypeSpec } from '../../profile/types.js';
+import { CUSTOM_TYPE_NAME, isBuiltinType, typeSpec, type ProfileTypeSpec } from '../../profile/types.js';
 import { joinPath } from '../key-lines.js';
 import { checkKeys, type Ctx, describe, OURS, type KeySpec, readBool, readString, type Table, tablesOf } from './readers.js';
 
@@ -16,8 +16,12 @@ const CUSTOM_KEYS: Record<string, KeySpec> = {
   datakit_file: OURS,
 };
 
-/** Pyroscope's `__name__` is the first part of a profile type id (`name:sample:unit:period:unit`). */
-const PYROSCOPE_NAME = /^[A-Za-z0-9_.]+$/;
+/**
+ * Pyroscope takes `__name__` as a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*), and
+ * it is the first part of a profile type id (`name:sample:unit:period:unit`),
+ * so no colon either.
+ */
+const PYROSCOPE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** A multipart file name: no quotes, slashes or spaces. */
 const DATAKIT_FILE = /^[A-Za-z0-9_.-]+$/;
 
@@ -61,9 +65,15 @@ function readPath(ctx: Ctx, t: Table, path: string, seconds: boolean): string | 
   return v;
 }
 
+/** A custom type and the key path of its block. */
+export interface CustomTypeBlock {
+  readonly spec: ProfileTypeSpec;
+  readonly path: string;
+}
+
 /** The custom types of one target block; names are checked against the built-in ones and each other. */
-export function readCustomTypes(ctx: Ctx, t: Table, path: string): ProfileTypeSpec[] {
-  const out: ProfileTypeSpec[] = [];
+export function readCustomTypes(ctx: Ctx, t: Table, path: string): CustomTypeBlock[] {
+  const out: CustomTypeBlock[] = [];
   for (const { table, path: p } of tablesOf(ctx, t.custom, joinPath(path, 'custom'), '[[inputs.profile.go.custom]]')) {
     const before = ctx.issues.length;
     checkKeys(ctx, table, p, CUSTOM_KEYS);
@@ -75,7 +85,7 @@ export function readCustomTypes(ctx: Ctx, t: Table, path: string): ProfileTypeSp
       ctx.error(nameP, `"${name}" is a built-in type: list it in enabled_types instead`);
     } else if (!CUSTOM_TYPE_NAME.test(name)) {
       ctx.error(nameP, `must be lower case letters, digits and _ (a letter first, at most 32), like "fgprof", got "${name}"`);
-    } else if (out.some((s) => s.name === name)) {
+    } else if (out.some((c) => c.spec.name === name)) {
       ctx.error(nameP, `"${name}" is declared twice in this block`);
     }
     const seconds = readBool(ctx, table, 'seconds', p) ?? false;
@@ -89,16 +99,38 @@ export function readCustomTypes(ctx: Ctx, t: Table, path: string): ProfileTypeSp
       ctx.error(joinPath(p, 'delta'), 'a profile taken over a window (seconds = true) covers that window already: set delta = false');
     }
     const pyroscopeName = readString(ctx, table, 'pyroscope_name', p) ?? name;
-    if (pyroscopeName !== undefined && !PYROSCOPE_NAME.test(pyroscopeName)) {
-      ctx.error(joinPath(p, 'pyroscope_name'), `must be letters, digits, _ and . (it starts Pyroscope's profile type id), got "${pyroscopeName}"`);
+    // (A default from a valid name is valid; a bad name is said once, above.)
+    if (table.pyroscope_name !== undefined && pyroscopeName !== undefined && !PYROSCOPE_NAME.test(pyroscopeName)) {
+      ctx.error(joinPath(p, 'pyroscope_name'), `must be letters, digits and _, not starting with a digit (Pyroscope's metric name rule, less the colon that separates its profile type id), got "${pyroscopeName}"`);
     }
     const defaultFile = name === undefined ? undefined : delta && delta.length > 0 ? `delta-${name}.pprof` : `${name}.pprof`;
     const datakitFile = readString(ctx, table, 'datakit_file', p) ?? defaultFile;
-    if (datakitFile !== undefined && !DATAKIT_FILE.test(datakitFile)) {
+    if (table.datakit_file !== undefined && datakitFile !== undefined && !DATAKIT_FILE.test(datakitFile)) {
       ctx.error(joinPath(p, 'datakit_file'), `must be a file name of letters, digits, _, . and -, like "fgprof.pprof", got "${datakitFile}"`);
     }
     if (ctx.issues.length > before || name === undefined || profilePath === undefined || delta === undefined || pyroscopeName === undefined || datakitFile === undefined) continue;
-    out.push({ name, path: profilePath, seconds, cpuProfiler, deltaSampleTypes: delta, datakitFileName: datakitFile, pyroscopeName, custom: true });
+    out.push({ path: p, spec: { name, path: profilePath, seconds, cpuProfiler, deltaSampleTypes: delta, datakitFileName: datakitFile, pyroscopeName, custom: true } });
   }
   return out;
+}
+
+/**
+ * Two enabled types of one target must not ship under one name: in Pyroscope
+ * they would add up in one series, and DataKit tells profiles by file name.
+ */
+export function checkShipNames(ctx: Ctx, enabledTypes: readonly string[], blocks: readonly CustomTypeBlock[]): void {
+  const custom = blocks.map((b) => b.spec);
+  const specs = enabledTypes.map((t) => typeSpec(t, custom));
+  blocks.forEach(({ spec: c, path: p }, i) => {
+    // Each pair once: against the built-in types and the custom ones before it.
+    const others = specs.filter((o) => o.name !== c.name && (!o.custom || custom.indexOf(o) < i));
+    for (const other of others) {
+      if (other.pyroscopeName === c.pyroscopeName) {
+        ctx.error(joinPath(p, 'pyroscope_name'), `"${c.pyroscopeName}" is what ${other.name} ships under too: both would add up in one Pyroscope series; give ${c.name} a name of its own`);
+      }
+      if (other.datakitFileName === c.datakitFileName) {
+        ctx.error(joinPath(p, 'datakit_file'), `"${c.datakitFileName}" is ${other.name}'s DataKit file name too: DataKit could not tell them apart; give ${c.name} one of its own`);
+      }
+    }
+  });
 }

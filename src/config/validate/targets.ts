@@ -7,7 +7,7 @@ import { expandEnv } from '../env.js';
 import { displayPath, joinPath } from '../key-lines.js';
 import { DELTA_SOURCES, type DeltaSource, type GoTargetConfig } from '../types.js';
 import { readCpuBudget, readScrapeBudgets, SCRAPE_BUDGET_KEYS } from './budgets.js';
-import { readCustomTypes } from './custom-types.js';
+import { checkShipNames, readCustomTypes } from './custom-types.js';
 import { readSchedule, windowTypesScheduled } from './schedule.js';
 import { readTrigger } from './trigger.js';
 import { SD_KINDS, validateDiscovery } from './discovery.js';
@@ -142,7 +142,8 @@ function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefau
   }
 
   // Read first: custom types with seconds hold a window, like cpu.
-  const customTypes = readCustomTypes(ctx, t, path);
+  const customBlocks = readCustomTypes(ctx, t, path);
+  const customTypes = customBlocks.map((b) => b.spec);
   const intervalMs = readDuration(ctx, t, 'interval', path) ?? (t.interval === undefined ? LIMITS.defaultIntervalMs : undefined);
   if (intervalMs !== undefined && intervalMs < LIMITS.minIntervalMs) {
     ctx.error(
@@ -183,6 +184,7 @@ function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefau
   const version = readString(ctx, t, 'version', path) ?? '';
 
   const enabledTypes = readEnabledTypes(ctx, t, path, customTypes);
+  checkShipNames(ctx, enabledTypes, customBlocks);
   const deltaSource = readDeltaSource(ctx, t, path, enabledTypes);
 
   const goTags = readStringTable(ctx, t, 'tags', path);

@@ -47,7 +47,10 @@ function frame(kind: EntryKind, parts: readonly Uint8Array[]): Buffer[] {
   head.writeUInt32BE(payloadLen + 1, 0);
   head[4] = kind;
   let crc = crc32(head.subarray(4, 5));
-  for (const p of parts) crc = crc32(p, crc);
+  // Empty parts are skipped: zlib's crc32 of a view with no memory behind it
+  // (a new Uint8Array(0), like a godeltaprof read's baseline body) is its
+  // initial value 0, not the running crc, and the entry would read as torn.
+  for (const p of parts) if (p.length > 0) crc = crc32(p, crc);
   const tail = Buffer.alloc(4);
   tail.writeUInt32BE(crc >>> 0, 0);
   return [head, ...parts.map((p) => (Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength))), tail];

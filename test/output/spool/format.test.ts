@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ackEntry, baselineEntry, baselineFromEntry, EntryKind, parseEntry, recordEntry, recordFromEntry, type SavedBaseline } from '../../../src/output/spool/format.js';
+import { ackEntry, baselineEntry, baselineFromEntry, EntryKind, parseEntry, recordEntry, recordFromEntry, SpoolCorruptError, type SavedBaseline } from '../../../src/output/spool/format.js';
 import { newRecordId } from '../../../src/profile/record.js';
 import { fixtureProfile, makeRecord } from '../../helpers/records.js';
 
@@ -45,5 +45,30 @@ describe('spool entry format', () => {
     assert.equal(parseEntry(flipped, first.size), null, 'flipped byte');
     assert.equal(parseEntry(Buffer.from('not an entry at all, really not'), 0), null);
     assert.equal(parseEntry(buf, buf.length), null, 'the end');
+  });
+
+  test('a custom type keeps the names it ships under; an entry from before the names were kept gets its built-in type\'s', () => {
+    const fg = makeRecord({ type: 'fgprof', datakitFileName: 'fgprof.pprof', pyroscopeName: 'fgprof' });
+    const back = recordFromEntry(parseEntry(join(recordEntry(fg, ['a'])), 0)!);
+    assert.deepEqual([back.type, back.datakitFileName, back.pyroscopeName], ['fgprof', 'fgprof.pprof', 'fgprof']);
+
+    // An older entry: the same header without the two names.
+    const older = (r: typeof fg) => {
+      const e = parseEntry(join(recordEntry(r, ['a'])), 0)!;
+      const { datakitFileName: _d, pyroscopeName: _p, ...header } = e.header;
+      return { ...e, header };
+    };
+    const heap = recordFromEntry(older(makeRecord({ type: 'heap', isDelta: true })));
+    assert.deepEqual([heap.datakitFileName, heap.pyroscopeName], ['delta-heap.pprof', 'memory']);
+    assert.throws(() => recordFromEntry(older(fg)), SpoolCorruptError);
+  });
+
+  test('a godeltaprof read is a baseline with an empty body and its time', () => {
+    const read: SavedBaseline = { targetId: 't1', type: 'heap', timeNs: 1_795_000_020_000_000_000n, savedAtMs: 1_795_000_020_001, body: new Uint8Array(0) };
+    for (const e of [parseEntry(join(baselineEntry(read)), 0)!, parseEntry(join(recordEntry(makeRecord({ type: 'heap', isDelta: true }), ['a'], read)), 0)!]) {
+      const b = baselineFromEntry(e)!;
+      assert.equal(b.timeNs, read.timeNs);
+      assert.equal(b.body.length, 0);
+    }
   });
 });
