@@ -16,13 +16,17 @@ import { closeServer, header, listenLocal, readBody } from './servers.js';
 
 export const INTAKE_PATH = '/profiling/v1/input';
 
-/** The file part names DataKit knows, by profile type. */
+/** The file part names the collector sends (dd-trace-go's, and ours for the other types), by profile type. */
 export const DATAKIT_FILE_TYPES: Readonly<Record<string, string>> = {
   'cpu.pprof': 'cpu',
   'delta-heap.pprof': 'heap',
   'goroutines.pprof': 'goroutine',
   'delta-mutex.pprof': 'mutex',
   'delta-block.pprof': 'block',
+  'delta-allocs.pprof': 'allocs',
+  'threadcreate.pprof': 'threadcreate',
+  // The default name of a custom type called fgprof.
+  'fgprof.pprof': 'fgprof',
 };
 
 /** RFC 3339, UTC, exactly nine fractional digits. */

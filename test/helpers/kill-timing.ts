@@ -9,7 +9,16 @@ import { readRequestLog, type RequestLogLine } from '../../fixtures/go-target/ha
 import { sleep, type CollectorProcess } from './processes.js';
 
 const CPU_PATH = '/debug/pprof/profile';
-const QUICK_TYPES: Record<string, string> = { '/debug/pprof/goroutine': 'goroutine', '/debug/pprof/heap': 'heap', '/debug/pprof/mutex': 'mutex', '/debug/pprof/block': 'block' };
+const QUICK_TYPES: Record<string, string> = {
+  '/debug/pprof/goroutine': 'goroutine',
+  '/debug/pprof/heap': 'heap',
+  '/debug/pprof/mutex': 'mutex',
+  '/debug/pprof/block': 'block',
+  // godeltaprof's (delta_source): the same types, read from the target's own deltas.
+  '/debug/pprof/delta_heap': 'heap',
+  '/debug/pprof/delta_mutex': 'mutex',
+  '/debug/pprof/delta_block': 'block',
+};
 
 /**
  * Whether `collector` (logging at debug) has written down every quick

@@ -137,8 +137,8 @@ export const CONNECT_STATUS = {
 } as const;
 export type ConnectCode = keyof typeof CONNECT_STATUS;
 
-/** The __name__ values the server knows (Go profiles and a few others). */
-export const KNOWN_PROFILE_NAMES = new Set(['process_cpu', 'memory', 'goroutine', 'goroutines', 'mutex', 'block', 'wall']);
+/** The __name__ values the double knows (Go profiles, ours for allocs and threadcreate, fgprof, and a few others). */
+export const KNOWN_PROFILE_NAMES = new Set(['process_cpu', 'memory', 'goroutine', 'goroutines', 'mutex', 'block', 'wall', 'allocs', 'threadcreate', 'fgprof']);
 
 /** Pyroscope's defaults: validation.max-label-names-per-series, max-label-name-length, max-label-value-length. */
 export const MAX_LABEL_NAMES = 30;

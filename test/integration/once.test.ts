@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { before, describe, it, type TestContext } from 'node:test';
 import { goFixtureProblem, startGoTarget, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
 import { startHostileServer, type HostileServer } from '../helpers/hostile-server.js';
+import { parseTable } from '../helpers/once-table.js';
 import { cleanupAfterEach, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
 
 const TYPES = ['cpu', 'goroutine', 'heap', 'mutex', 'block'] as const;
-const HEADER = ['TARGET', 'TYPE', 'RESULT', 'SAMPLES', 'BYTES', 'DELIVERED', 'ERROR / HINT'];
 const HTML_HINT = 'an HTML page answers here: the url points at the wrong port (a web UI), or a proxy or login page sits in between';
 
 const cleanup = cleanupAfterEach();
@@ -67,38 +67,6 @@ function writeConfig(dir: string, targets: Array<{ url: string; service: string 
   const file = join(dir, 'profile.conf');
   writeFileSync(file, lines.join('\n'));
   return { file, filesDir };
-}
-
-interface Row {
-  readonly target: string;
-  readonly type: string;
-  readonly result: string;
-  readonly samples: string;
-  readonly bytes: string;
-  readonly delivered: string;
-  readonly problem: string;
-  readonly line: string;
-}
-
-/**
- * Reads the table by its header: every column but the last starts where its
- * header starts (the columns are padded to the widest cell).
- */
-function parseTable(stdout: string): { rows: Row[]; summary: string } {
-  const lines = stdout.split('\n');
-  const h = lines.findIndex((l) => l.startsWith('TARGET'));
-  assert.ok(h >= 0, `no table header in:\n${stdout}`);
-  const header = lines[h]!;
-  const starts = HEADER.map((name) => header.indexOf(name));
-  assert.ok(starts.every((s, i) => s >= 0 && (i === 0 || s > starts[i - 1]!)), `header columns in order: ${header}`);
-  const rows: Row[] = [];
-  let i = h + 1;
-  for (; i < lines.length && lines[i]!.startsWith('http'); i++) {
-    const l = lines[i]!;
-    const cell = (k: number) => (k === starts.length - 1 ? l.slice(starts[k]) : l.slice(starts[k], starts[k + 1])).trim();
-    rows.push({ target: cell(0), type: cell(1), result: cell(2), samples: cell(3), bytes: cell(4), delivered: cell(5), problem: cell(6), line: l });
-  }
-  return { rows, summary: lines.slice(i).join('\n').trim() };
 }
 
 describe('--once', () => {
