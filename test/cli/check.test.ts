@@ -77,6 +77,58 @@ describe('collector --check', () => {
     assert.match(res.stdout, /file "file" -> data\/profiles {2}\(default: the config has no \[\[outputs\.\*\]\]\)/);
   });
 
+  test('delta_source, godeltaprof\'s one-reader rule, allocs, threadcreate and custom types are shown', () => {
+    const file = write(
+      'types.conf',
+      [
+        '[[inputs.profile.go]]',
+        '  url = "http://127.0.0.1:6060"',
+        '  service = "svc"',
+        '  enabled_types = ["cpu", "heap", "mutex", "allocs", "threadcreate"]',
+        '  [[inputs.profile.go.custom]]',
+        '  name = "fgprof"',
+        '  path = "/debug/fgprof"',
+        '  seconds = true',
+        '  [[inputs.profile.go.custom]]',
+        '  name = "locks"',
+        '  path = "block"',
+        '  delta = ["contentions", "delay"]',
+        '  pyroscope_name = "app_locks"',
+        '[[inputs.profile.go]]',
+        '  url = "http://127.0.0.1:7070"',
+        '  service = "other"',
+        '  delta_source = "client"',
+        '  enabled_types = ["heap"]',
+        '[[inputs.profile.go]]',
+        '  delta_source = "godeltaprof"',
+        '  enabled_types = ["block"]',
+        '  [[inputs.profile.go.custom]]',
+        '  name = "cpu_labels"',
+        '  path = "profile"',
+        '  seconds = true',
+        '  cpu_profiler = true',
+        '  [inputs.profile.go.file_sd]',
+        '  files = ["/etc/targets/*.json"]',
+        '',
+      ].join('\n'),
+    );
+    const res = collector(['-c', file, '--check']);
+    assert.equal(res.status, 0, res.stderr);
+    const out = res.stdout;
+    assert.match(out, /every 10s: cpu \(9s window\), heap, mutex, allocs, threadcreate, fgprof \(9s window\), locks; http_timeout 15s/);
+    assert.match(out, /^ {4}delta_source auto: heap, mutex from godeltaprof \(delta_heap, delta_mutex\) when the target serves it, else deltas computed here from \/heap, \/mutex; asked again after a target restart and every hour$/m);
+    assert.match(out, /^ {4}godeltaprof: only ONE scraper may read delta_heap, delta_mutex of a process \(each read moves its baseline\): no other collector, Grafana Alloy, Pyroscope agent or curl may read them; listings of the same process here share one reader$/m);
+    assert.match(
+      out,
+      /^ {4}custom fgprof: GET http:\/\/127\.0\.0\.1:6060\/debug\/fgprof\?seconds=9 \(a 9s window; not the CPU profiler: runs beside cpu\); ships as DataKit fgprof\.pprof, Pyroscope __name__=fgprof$/m,
+    );
+    assert.match(out, /^ {4}custom locks: GET http:\/\/127\.0\.0\.1:6060\/debug\/pprof\/block \(deltas of contentions, delay computed here\); ships as DataKit delta-locks\.pprof, Pyroscope __name__=app_locks$/m);
+    assert.match(out, /^ {4}delta_source client: heap deltas computed here from \/heap$/m);
+    // A discovery template says the same for each target it finds.
+    assert.match(out, /^ {4}delta_source godeltaprof: block from godeltaprof \(delta_block\) only; a target without it fails with 404$/m);
+    assert.match(out, /^ {4}custom cpu_labels: GET profile\?seconds=9 \(a 9s window; the CPU profiler: one in flight per process, in turn with cpu\); ships as DataKit cpu_labels\.pprof, Pyroscope __name__=cpu_labels$/m);
+  });
+
   test('a broken config: exit 1, every problem on stderr as FILE:LINE: key.path:', () => {
     const file = write(
       'broken.conf',
