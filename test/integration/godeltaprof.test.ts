@@ -5,16 +5,11 @@
 // reads the fixture's request log to see what the collector asked for.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { readRequestLog, type RequestLogLine, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
-import { startIntake, type DatakitIntake } from '../helpers/datakit-intake.js';
+import { readRequestLog, type RequestLogLine } from '../../fixtures/go-target/harness.js';
 import { goSuite } from '../helpers/go-suite.js';
-import { parseTable } from '../helpers/once-table.js';
+import { onceRig, runOnce, type OnceRig } from '../helpers/once-rig.js';
 import { decodeGzipped, sampleTypeNames } from '../helpers/pprof.js';
-import { spawnCollector } from '../helpers/processes.js';
-import { startPyroscope, type PyroscopeServer } from '../helpers/pyroscope-server.js';
 
 const suite = goSuite('pprof-godeltaprof-');
 const TYPES = ['heap', 'mutex', 'block'] as const;
@@ -22,40 +17,8 @@ const FILE: Record<string, string> = { heap: 'delta-heap.pprof', mutex: 'delta-m
 const NAME: Record<string, string> = { heap: 'memory', mutex: 'mutex', block: 'block' };
 const SAMPLE_TYPES: Record<string, string[]> = { heap: ['alloc_objects', 'alloc_space', 'inuse_objects', 'inuse_space'], mutex: ['contentions', 'delay'], block: ['contentions', 'delay'] };
 
-interface Rig {
-  readonly target: RunningGoTarget;
-  readonly requestLog: string;
-  readonly intake: DatakitIntake;
-  readonly pyro: PyroscopeServer;
-  readonly dir: string;
-}
-
-async function rig(godeltaprof: boolean): Promise<Rig> {
-  suite.requireGo();
-  const dir = suite.tempDir();
-  const requestLog = join(dir, 'requests.jsonl');
-  const target = await suite.goTarget({ godeltaprof, requestLog });
-  const intake = await startIntake();
-  suite.cleanup.add(() => intake.close());
-  const pyro = await startPyroscope();
-  suite.cleanup.add(() => pyro.close());
-  return { target, requestLog, intake, pyro, dir };
-}
-
-/** Runs `collector --once` over the blocks (each a list of lines after url); returns its exit and output. */
-async function once(r: Rig, blocks: string[][], t: TestContext) {
-  const q = JSON.stringify;
-  const lines = ['[agent]', 'hostname = "gdp-host"', 'listen = ""', `data_dir = ${q(join(r.dir, 'data'))}`, ''];
-  for (const b of blocks) lines.push('[[inputs.profile.go]]', `url = ${q(r.target.url)}`, 'interval = "10s"', 'profile_duration = "1s"', 'service = "gdp"', 'env = "ci"', 'version = "1.0.0"', ...b, '');
-  lines.push('[[outputs.datakit]]', `url = ${q(r.intake.url)}`, '[[outputs.pyroscope]]', `url = ${q(r.pyro.url)}`, '');
-  const file = join(r.dir, 'profile.conf');
-  writeFileSync(file, lines.join('\n'));
-  const c = spawnCollector(['-c', file, '--once']);
-  suite.cleanup.add(() => c.kill());
-  const exit = await c.waitExit(60_000);
-  t.diagnostic(`--once:\n${c.stdout}`);
-  return { exit, stdout: c.stdout, stderr: c.stderr, ...parseTable(c.stdout) };
-}
+const rig = (godeltaprof: boolean) => onceRig(suite, { godeltaprof });
+const once = (r: OnceRig, blocks: string[][], t: TestContext) => runOnce(r, blocks, t, { profileDuration: '1s' });
 
 const byPath = (log: readonly RequestLogLine[], path: string) => log.filter((l) => l.path === `/debug/pprof/${path}`);
 /** When the fixture got the request (its log's RFC 3339 time, to the ns). */

@@ -5,68 +5,24 @@
 // the CPU profiler takes its turn with cpu.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { readRequestLog, type RequestLogLine, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
-import { startIntake, type DatakitIntake } from '../helpers/datakit-intake.js';
+import { readRequestLog, type RequestLogLine } from '../../fixtures/go-target/harness.js';
 import { goSuite } from '../helpers/go-suite.js';
-import { parseTable } from '../helpers/once-table.js';
+import { onceRig, runOnce, type OnceRig } from '../helpers/once-rig.js';
 import { decodeGzipped, goToolPprof, i64, sampleTypeNames } from '../helpers/pprof.js';
-import { spawnCollector } from '../helpers/processes.js';
-import { startPyroscope, type PyroscopeServer } from '../helpers/pyroscope-server.js';
 
 const suite = goSuite('pprof-types-');
 
-interface Rig {
-  readonly target: RunningGoTarget;
-  readonly requestLog: string;
-  readonly intake: DatakitIntake;
-  readonly pyro: PyroscopeServer;
-  readonly dir: string;
-}
+const rig = (fgprof: boolean) => onceRig(suite, { fgprof });
 
-async function rig(fgprof: boolean): Promise<Rig> {
-  suite.requireGo();
-  const dir = suite.tempDir();
-  const requestLog = join(dir, 'requests.jsonl');
-  const target = await suite.goTarget({ fgprof, requestLog });
-  const intake = await startIntake();
-  suite.cleanup.add(() => intake.close());
-  const pyro = await startPyroscope();
-  suite.cleanup.add(() => pyro.close());
-  return { target, requestLog, intake, pyro, dir };
-}
-
-/** `collector --once` over one block; to the DataKit and Pyroscope doubles, or (`toFiles`) to a file output. */
-async function once(r: Rig, block: string[], t: TestContext, toFiles = false) {
-  const q = JSON.stringify;
-  const lines = [
-    '[agent]',
-    'hostname = "types-host"',
-    'listen = ""',
-    `data_dir = ${q(join(r.dir, 'data'))}`,
-    '[[inputs.profile.go]]',
-    `url = ${q(r.target.url)}`,
-    'interval = "10s"',
-    'profile_duration = "2s"',
-    'service = "types"',
-    'env = "ci"',
-    'version = "1.0.0"',
-    ...block,
-    ...(toFiles ? ['[[outputs.file]]', `dir = ${q(join(r.dir, 'profiles'))}`] : ['[[outputs.datakit]]', `url = ${q(r.intake.url)}`, '[[outputs.pyroscope]]', `url = ${q(r.pyro.url)}`]),
-    '',
-  ];
-  const file = join(r.dir, 'profile.conf');
-  writeFileSync(file, lines.join('\n'));
-  const c = spawnCollector(['-c', file, '--once']);
-  suite.cleanup.add(() => c.kill());
-  const exit = await c.waitExit(60_000);
-  t.diagnostic(`--once:\n${c.stdout}`);
-  assert.deepEqual(exit, { code: 0, signal: null }, `${c.stdout}\n${c.stderr.slice(-2000)}`);
+/** `collector --once` over one block (2 s windows), which must succeed with nothing refused. */
+async function once(r: OnceRig, block: string[], t: TestContext, toFiles = false) {
+  const out = await runOnce(r, [block], t, { profileDuration: '2s', toFiles });
+  assert.deepEqual(out.exit, { code: 0, signal: null }, `${out.stdout}\n${out.stderr.slice(-2000)}`);
   assert.deepEqual(r.intake.rejections, []);
   assert.deepEqual(r.pyro.rejections, []);
-  return parseTable(c.stdout);
+  return out;
 }
 
 /** The fixture's request times, ms: [start, end). */
