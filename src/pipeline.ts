@@ -221,6 +221,12 @@ export class ProfilePipeline {
     } catch (err) {
       // Unreachable (or gone quiet): it may come back as a new binary.
       if (err instanceof ScrapeError && (err.code === 'network' || err.code === 'timeout')) this.deps.deltaSources?.askAgain(target.id);
+      // godeltaprof's path answered, but not with a profile (a catch-all
+      // route): auto takes it for "not served", and reads the plain path next.
+      if (godeltaprof && plan?.fallback && err instanceof InvalidProfileError) {
+        this.deps.deltaSources?.notServed(target, spec);
+        err = new InvalidProfileError(`${err.message} (the next scrape reads ${profileUrl(target.baseUrl, spec.path)} instead)`);
+      }
       return this.failed(target, type, log, err, startedAtMs, bytes, windowSeconds, url);
     } finally {
       release?.();

@@ -5,10 +5,16 @@
 // reads the fixture's request log to see what the collector asked for.
 
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { describe, it, type TestContext } from 'node:test';
 import { readRequestLog, type RequestLogLine } from '../../fixtures/go-target/harness.js';
 import { goSuite } from '../helpers/go-suite.js';
+import { Collector } from '../../src/collector.js';
+import { systemClock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/log.js';
+import { rigConfig } from '../helpers/collector-rig.js';
 import { onceRig, runOnce, type OnceRig } from '../helpers/once-rig.js';
+import { closeServer, listenLocal } from '../helpers/servers.js';
 import { decodeGzipped, sampleTypeNames } from '../helpers/pprof.js';
 
 const suite = goSuite('pprof-godeltaprof-');
@@ -108,5 +114,31 @@ describe('delta_source', () => {
     const uploads = r.intake.uploads.filter((u) => u.type === 'heap');
     assert.deepEqual(uploads.map((u) => u.tags.listing).sort(), ['a', 'b'], 'each listing shipped its heap');
     assert.match(out.stderr, /another listing of the same process\) reads its godeltaprof delta_heap, and each read moves its baseline/);
+  });
+
+  it('auto, a catch-all route answering godeltaprof\'s path with 200 and a page: fails once, in words, then reads /heap', { timeout: 60_000 }, async () => {
+    suite.requireGo();
+    const go = await suite.goTarget();
+    // In front of the plain fixture: delta_heap gets a login page, the rest goes through.
+    const proxy = createServer((req, res) => {
+      if (req.url === '/debug/pprof/delta_heap') {
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Sign in</body></html>');
+        return;
+      }
+      void fetch(`${go.url}${req.url}`).then(async (r) => res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? '' }).end(Buffer.from(await r.arrayBuffer())));
+    });
+    const port = await listenLocal(proxy);
+    suite.cleanup.add(() => closeServer(proxy));
+    const config = rigConfig(suite.tempDir(), ['[[inputs.profile.go]]', `url = "http://127.0.0.1:${port}"`, 'service = "catch-all"', 'enabled_types = ["heap"]']);
+    const collector = new Collector(config, { clock: systemClock, logger: silentLogger() });
+    suite.cleanup.add(() => collector.stop(0));
+    const target = collector.resolveNow()[0]!;
+    const first = await collector.collect(target, 'heap');
+    assert.equal(first.result, 'failed');
+    assert.match(first.error!.message, /delta_heap: the response is an HTML page.*\(the next scrape reads http:\/\/127\.0\.0\.1:\d+\/debug\/pprof\/heap instead\)/);
+    assert.equal((await collector.collect(target, 'heap')).result, 'baseline');
+    const third = await collector.collect(target, 'heap');
+    assert.equal(third.result, 'shipped');
+    assert.equal(third.godeltaprof, false);
   });
 });

@@ -197,7 +197,10 @@ describe('hostile targets beside a healthy Go target', () => {
       for (const g of gaps) assert.ok(Math.abs(g - INTERVAL_S) <= 1, `healthy ${type}: scrapes ${g.toFixed(2)} s apart, want ${INTERVAL_S} s ± 1 s (all gaps: ${gaps.map((x) => x.toFixed(2)).join(', ')})`);
     }
     t.diagnostic(`healthy cadence: ${cadence.join('; ')}`);
-    for (const l of reqLog) assert.equal(l.status, 200, `healthy ${l.path}?${l.query} answered ${l.status}`);
+    // delta_source = "auto": heap, mutex and block ask godeltaprof once each; this fixture says 404.
+    const probes = reqLog.filter((l) => /\/delta_(heap|mutex|block)$/.test(l.path));
+    assert.deepEqual(probes.map((l) => `${l.path} ${l.status}`).sort(), ['/debug/pprof/delta_block 404', '/debug/pprof/delta_heap 404', '/debug/pprof/delta_mutex 404']);
+    for (const l of reqLog.filter((x) => !probes.includes(x))) assert.equal(l.status, 200, `healthy ${l.path}?${l.query} answered ${l.status}`);
 
     const svcDir = join(filesDir, HEALTHY_SERVICE);
     assert.ok(existsSync(svcDir), `${svcDir} exists`);
