@@ -186,4 +186,13 @@ describe('EmptyWindows', () => {
     assert.equal(e.observe('a', 'block', scraped('shipped', 0)).hint, undefined, 'block of a: its own count (1)');
     assert.equal(e.observe('b', 'mutex', scraped('shipped', 0)).hint, undefined, 'b was forgotten: its count starts over');
   });
+
+  it('a godeltaprof read (only the window\'s changes) with no samples is no evidence: never counted, never hinted; one with samples ends a run', () => {
+    const e = new EmptyWindows();
+    for (let i = 0; i < EMPTY_WINDOWS_BEFORE_HINT * 3; i++) assert.deepEqual(e.observe('t', 'mutex', { kind: 'shipped', scrapedSamples: 0, deltaOnly: true }), { news: false });
+    for (let i = 1; i < EMPTY_WINDOWS_BEFORE_HINT; i++) e.observe('t', 'block', scraped('shipped', 0));
+    e.observe('t', 'block', { kind: 'shipped', scrapedSamples: 2, deltaOnly: true });
+    assert.equal(e.observe('t', 'block', scraped('shipped', 0)).hint, undefined, 'the run started over');
+  });
 });
+
