@@ -27,7 +27,11 @@ const MIN = 60_000;
 /** 2026-12-06T10:02:17Z */
 const START = Date.UTC(2026, 11, 6, 10, 2, 17);
 
-/** heap-1..6 in turn (one process, 2 s apart), and the recorded goroutine profile (60 goroutines). */
+/**
+ * heap-1..6 in turn (one process, 2 s apart), and the recorded goroutine
+ * profile (60 goroutines). The configs say delta_source = "client": every
+ * request here is a scrape with an outcome (no godeltaprof probe).
+ */
 async function replayServer(): Promise<{ url: string; requests: Array<{ path: string; at: number }> }> {
   const heaps = [1, 2, 3, 4, 5, 6].map((i) => readFileSync(join(PROFILES, `heap-${i}.pb.gz`)));
   const goroutine = readFileSync(join(PROFILES, 'goroutine.pb.gz'));
@@ -68,7 +72,7 @@ describe('CollectionJobs', () => {
     clock = new FakeClock(START);
     const server = await replayServer();
     const dir = cleanup.tempDir('jobs-cron-');
-    const config = rigConfig(dir, ['[[inputs.profile.go]]', `url = "${server.url}"`, 'service = "cron"', 'enabled_types = ["heap"]', '[inputs.profile.go.schedule]', 'heap = "0 */5 * * * *"']);
+    const config = rigConfig(dir, ['[[inputs.profile.go]]', `url = "${server.url}"`, 'service = "cron"', 'enabled_types = ["heap"]', 'delta_source = "client"', '[inputs.profile.go.schedule]', 'heap = "0 */5 * * * *"']);
     const outcomes: CollectOutcome[] = [];
     const collector = new Collector(config, { clock, logger: silentLogger(), onOutcome: (o) => outcomes.push(o) });
     await collector.start();
@@ -102,6 +106,7 @@ describe('CollectionJobs', () => {
       'service = "trig"',
       'interval = "10s"',
       'enabled_types = ["heap", "goroutine"]',
+      'delta_source = "client"',
       '[inputs.profile.go.trigger]',
       'goroutines_above = 50',
       'types = ["goroutine", "heap"]',

@@ -28,7 +28,7 @@ const STATS: ProfileStats[] = [
 describe('runtimeValues', () => {
   it('equals the collector_go_* gauges for every type, result and stats', async () => {
     const target = testTarget({ generateMetrics: true });
-    const labels = { service: target.service, env: target.env, version: target.version, instance: target.instance };
+    const labels = { service: target.service, env: target.env, version: target.version, target: target.instance };
     let checked = 0;
     for (const type of DEFAULT_TYPE_NAMES) {
       for (const result of COLLECT_RESULTS.filter((r) => r !== 'failed')) {
