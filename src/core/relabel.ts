@@ -276,11 +276,16 @@ class Builder {
 /**
  * Applies the rules in order. Returns the new label set (sorted by name) or
  * null when a keep/drop/keepequal/dropequal rule dropped the target. The
- * input is not modified.
+ * input is not modified. `onRule` is told the index of each rule before it
+ * runs (the last one told is the one that dropped a target, or the one a
+ * watchdog found running too long).
  */
-export function relabel(labels: LabelSet, rules: readonly RelabelRule[]): Map<string, string> | null {
+export function relabel(labels: LabelSet, rules: readonly RelabelRule[], onRule?: (index: number) => void): Map<string, string> | null {
   const b = new Builder(labels);
-  for (const r of rules) if (!apply(r, b)) return null;
+  for (let i = 0; i < rules.length; i++) {
+    onRule?.(i);
+    if (!apply(rules[i]!, b)) return null;
+  }
   return new Map([...b.cur].sort((x, y) => compareNames(x[0], y[0])));
 }
 

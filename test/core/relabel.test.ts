@@ -1,10 +1,10 @@
-// The relabel engine (src/discovery/relabel.ts) against the cases of
+// The relabel engine (src/core/relabel.ts) against the cases of
 // Prometheus's own model/relabel tests (re-expressed here as tables), its
 // validation rules, properties that must hold for any label set, and
 // Prometheus itself: fixtures/relabel-oracle runs the real model/relabel
 // (v0.316.0) on the same rules and labels.
 //
-//   node --import tsx --test test/discovery/relabel.test.ts
+//   node --import tsx --test test/core/relabel.test.ts
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -20,7 +20,7 @@ import {
   relabel,
   type NameValidation,
   type RelabelRule,
-} from '../../src/discovery/relabel.js';
+} from '../../src/core/relabel.js';
 
 type Raw = Record<string, unknown>;
 type Labels = Record<string, string>;

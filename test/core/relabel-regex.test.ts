@@ -1,15 +1,15 @@
-// RE2 -> JavaScript translation (src/discovery/relabel-regex.ts): a table of
+// RE2 -> JavaScript translation (src/core/relabel-regex.ts): a table of
 // accepted translations, a table of refused constructs, and Go's regexp (via
 // Prometheus's relabel.NewRegexp in fixtures/relabel-oracle) as the judge of
 // what each pattern matches and captures.
 //
-//   node --import tsx --test test/discovery/relabel-regex.test.ts
+//   node --import tsx --test test/core/relabel-regex.test.ts
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { startRelabelOracle, type RelabelOracle } from '../../fixtures/relabel-oracle/harness.js';
-import { compileRelabelRegex, Re2Error, translateRe2 } from '../../src/discovery/relabel-regex.js';
+import { compileRelabelRegex, Re2Error, translateRe2 } from '../../src/core/relabel-regex.js';
 
 let oracle: RelabelOracle;
 before(() => {
