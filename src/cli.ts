@@ -7,12 +7,15 @@ import { agentReloadPlan } from './config/reload.js';
 import { VERSION } from './core/version.js';
 import { LOG_LEVELS, type GoTargetConfig, type LogLevel, type ScrapeBudgetConfig } from './config/types.js';
 import type { Target } from './core/target.js';
-import { staticTargets } from './discovery/static.js';
+import { buildTarget, staticTargets } from './discovery/static.js';
 import { createLogger, type LogFormat } from './core/log.js';
 import { redactedUrl } from './core/redact.js';
 import { shardKey, shardOf, targetInShard } from './discovery/shard.js';
 import { CollectorMetrics } from './server/metrics.js';
-import { runOnce } from './once.js';
+import { DISCOVER_ONCE_WAIT_MS, runOnce } from './once.js';
+import { discoverForCheck } from './check-discover.js';
+import type { ExplainedBlock } from './discovery/manager.js';
+import { authWords, explainLines, templateLines } from './server/describe-targets.js';
 import { describeKubernetesSd } from './server/describe-kubernetes.js';
 import { describeOutput } from './server/describe-output.js';
 import { scheduleLines, triggerLine, type SlotsCache } from './server/describe-schedule.js';
@@ -29,7 +32,7 @@ export const EXIT_USAGE = 2;
 
 const DEFAULT_CONFIG = 'conf.d/profile.conf';
 
-const USAGE = `Usage: collector [-c FILE] [--check | --once] [--log-level LEVEL] [--log-format FMT]
+const USAGE = `Usage: collector [-c FILE] [--check [--discover] | --once] [--log-level LEVEL] [--log-format FMT]
 
 Scrapes Go net/http/pprof endpoints on a schedule and ships cpu, heap,
 goroutine, mutex and block profiles to DataKit or files.
@@ -38,6 +41,9 @@ Options:
   -c, --config FILE     config file (default: ${DEFAULT_CONFIG})
       --check           validate the config, print what would be scraped and
                         where it would ship; exit 0 when valid, 1 when not
+      --discover        with --check: also run each discovery once and print
+                        every target it finds, its labels before and after
+                        relabel_configs, and what would be scraped
       --once            one full cycle of every target and type, wait for
                         delivery, print a summary; exit 0 only if all worked
       --log-level LEVEL ${LOG_LEVELS.join(' | ')} (overrides [agent] log_level)
@@ -60,6 +66,7 @@ const defaultIO: CliIO = {
 interface Args {
   config: string;
   check: boolean;
+  discover: boolean;
   once: boolean;
   logLevel?: LogLevel;
   /** As given; when not, it depends on where the logs go (logFormatFor). */
@@ -78,6 +85,7 @@ function parse(argv: readonly string[]): Args {
       options: {
         config: { type: 'string', short: 'c' },
         check: { type: 'boolean' },
+        discover: { type: 'boolean' },
         once: { type: 'boolean' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
@@ -95,11 +103,13 @@ function parse(argv: readonly string[]): Args {
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
   }
   if (values.check && values.once) throw new UsageError('--check and --once cannot be used together');
+  if (values.discover && !values.check) throw new UsageError('--discover goes with --check (--once runs the discoveries anyway)');
   const format = values['log-format'];
   if (format !== undefined && format !== 'json' && format !== 'pretty') throw new UsageError(`--log-format must be json or pretty, got "${format}"`);
   return {
     config: values.config ?? DEFAULT_CONFIG,
     check: values.check ?? false,
+    discover: values.discover ?? false,
     once: values.once ?? false,
     ...(level ? { logLevel: level as LogLevel } : {}),
     ...(format ? { logFormat: format as LogFormat } : {}),
@@ -108,7 +118,7 @@ function parse(argv: readonly string[]): Args {
   };
 }
 
-export function renderPlan(config: Config, collectorTargets: readonly Target[], now: number = Date.now()): string {
+export function renderPlan(config: Config, collectorTargets: readonly Target[], now: number = Date.now(), discovered?: readonly ExplainedBlock[]): string {
   const lines: string[] = [`${config.file}: valid`, '', `targets (${collectorTargets.length}):`];
   const cronSlots: SlotsCache = new Map();
   for (const t of collectorTargets) {
@@ -123,7 +133,9 @@ export function renderPlan(config: Config, collectorTargets: readonly Target[], 
     if (trigger) lines.push(`    ${trigger}`);
     lines.push(`    tags: ${Object.entries(t.tags).map(([k, v]) => `${k}=${v}`).join(' ')}`);
     for (const l of describeTypes(c, t.baseUrl)) lines.push(`    ${l}`);
-    if (c.basicAuth) lines.push('    auth: basic (user and password from the url; not shown)');
+    const auth = authWords(c);
+    if (auth) lines.push(`    ${auth}`);
+    if (c.tenantId) lines.push(`    tenant: ${c.tenantId} (X-Scope-OrgID to Pyroscope)`);
     const budgets = budgetWords(c);
     if (budgets.length > 0) lines.push(`    budgets for service ${t.service}, replicas in turn: ${budgets.join('; ')}`);
     if (c.tls) lines.push(`    tls: ${c.tls.insecureSkipVerify ? 'certificate NOT verified (insecure_skip_verify)' : 'verified'}${c.tls.caFile ? `, ca ${c.tls.caFile}` : ''}${c.tls.certFile ? `, client cert ${c.tls.certFile}` : ''}`);
@@ -148,6 +160,16 @@ export function renderPlan(config: Config, collectorTargets: readonly Target[], 
       const trigger = triggerLine(t);
       if (trigger) lines.push(`    ${trigger}`);
       for (const l of describeTypes(t, '')) lines.push(`    ${l}`);
+      for (const l of templateLines(t)) lines.push(`    ${l}`);
+    }
+    if (discovered) {
+      const shard = config.agent.shard;
+      const owner = (c: GoTargetConfig): string | null => {
+        const t = buildTarget(c, config.agent.hostname);
+        return targetInShard(t, shard) ? null : `not scraped here: shard ${shardOf(shardKey(t), shard!.count)}/${shard!.count} owns it`;
+      };
+      lines.push('', `discovered (--discover: what each discovery found within ${DISCOVER_ONCE_WAIT_MS / 1000}s; labels before and after relabel_configs):`);
+      lines.push(...explainLines(discovered, DISCOVER_ONCE_WAIT_MS, owner));
     }
   }
   lines.push('', config.agent.listen === '' ? 'status server: off' : `status server: ${config.agent.listen}, ${describeWeb(config.agent.web)}`);
@@ -294,7 +316,13 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
   }
   const logLevel = args.logLevel ?? config.agent.logLevel;
   if (args.check) {
-    io.stdout(renderPlan(config, staticTargets(config)));
+    let discovered: ExplainedBlock[] | undefined;
+    if (args.discover) {
+      // Discovery problems (an SD that does not answer, a bad address) go to stderr.
+      const logger = createLogger({ level: args.logLevel ?? 'warn', format: logFormatFor(args.logFormat, process.stderr), destination: { write: (s: string) => void io.stderr(s) } });
+      discovered = await discoverForCheck(config, { clock: systemClock, logger, waitMs: DISCOVER_ONCE_WAIT_MS });
+    }
+    io.stdout(renderPlan(config, staticTargets(config), Date.now(), discovered));
     return EXIT_OK;
   }
   // --once logs to stderr (its table is stdout), the daemon to stdout.

@@ -8,6 +8,7 @@ import type { Target } from './core/target.js';
 import { resolveTargets } from './discovery/resolve.js';
 import { DiscoveryManager, type ProviderFactory } from './discovery/manager.js';
 import { providerFactory } from './discovery/providers.js';
+import { WorkerRelabeler, type Relabeler } from './discovery/relabeler.js';
 import { budgetKey, budgetOf, budgetReplicas, CpuBudgets } from './scrape/cpu-budget.js';
 import { HealthStore, type CollectOutcome } from './server/health.js';
 import { lockDataDir, type DataDirLock } from './core/data-dir-lock.js';
@@ -44,6 +45,8 @@ export interface CollectorDeps {
   readonly metrics?: CollectorMetrics;
   /** Discovery providers (tests inject their own). */
   readonly providers?: ProviderFactory;
+  /** Where relabel rules run (default: a worker thread with a watchdog, started when first needed). */
+  readonly relabeler?: Relabeler;
   /**
    * Keep undelivered profiles and delta baselines under [agent] data_dir, so
    * they survive a crash or restart (the daemon). --once runs without.
@@ -92,6 +95,7 @@ export class Collector {
   readonly lastProfiles = new LastProfiles();
   private lastStats = '';
   private lock: DataDirLock | null = null;
+  private readonly relabeler: Relabeler;
 
   constructor(
     config: Config,
@@ -103,10 +107,12 @@ export class Collector {
     this.cpuWindows = new CpuWindows(() => deps.clock.now());
     this.deltaSources = new DeltaSources(() => deps.clock.now());
     this.budgets = new CpuBudgets(deps.clock);
+    this.relabeler = deps.relabeler ?? new WorkerRelabeler();
     this.discovery = new DiscoveryManager(
       deps.providers ?? providerFactory({ clock: deps.clock, logger: deps.logger, env: process.env }),
       deps.logger,
       () => this.discoveryChanged(),
+      { relabeler: this.relabeler },
     );
     this.scheduler = new Scheduler(deps.clock, {
       onStart: (_key, _at, lateMs) => deps.metrics?.scheduleLateness.observe(lateMs / 1000),
@@ -253,6 +259,7 @@ export class Collector {
     this.processor.retainTargets(ids);
     this.outputs?.retainBaselines(ids);
     this.pipeline.retainTargets(ids);
+    this.pipeline.retainCredentialFiles(this.targets);
     for (const key of this.overlapsSaid) if (!ids.has(key.slice(0, key.lastIndexOf('/')))) this.overlapsSaid.delete(key);
     this.cpuWindows.retainTargets(ids);
     this.deltaSources.retainTargets(ids);
@@ -351,6 +358,7 @@ export class Collector {
     this.stopping = true;
     this.scheduler.stop();
     await this.discovery.stop();
+    await this.relabeler.close();
     if (this.statsTimer) clock.clearTimer(this.statsTimer);
     this.statsTimer = null;
     const running = this.scheduler.inFlight();

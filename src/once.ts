@@ -26,6 +26,8 @@ export const DISCOVER_ONCE_WAIT_MS = 3_000;
 async function discoverOnce(collector: Collector, config: Config, clock: Clock): Promise<void> {
   collector.discovery.sync(config.templates);
   await sleep(clock, DISCOVER_ONCE_WAIT_MS);
+  // What was found by now, relabeled (relabel_configs run off the main thread).
+  await collector.discovery.settle();
   await collector.discovery.stop();
 }
 

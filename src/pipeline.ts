@@ -6,7 +6,7 @@ import { formatDuration } from './config/duration.js';
 import type { Target } from './core/target.js';
 import { EmptyWindows } from './server/empty-windows.js';
 import { hintFor } from './server/hints.js';
-import { basicCredentials, outputSecrets, redactSecrets, redactUrlSecrets } from './core/redact.js';
+import { redactSecrets, redactUrlSecrets } from './core/redact.js';
 import type { CollectOutcome, CollectResult, HealthStore } from './server/health.js';
 import type { Logger } from './core/log.js';
 import { LIMITS } from './core/limits.js';
@@ -23,6 +23,7 @@ import { TargetTypeMap } from './core/target-type-map.js';
 import { readDelta } from './scrape/delta-read.js';
 import type { DeltaSources } from './scrape/delta-source.js';
 import { httpScrape, ScrapeError } from './scrape/http-scrape.js';
+import { CredentialError, TargetCredentials } from './scrape/target-auth.js';
 
 export interface PipelineDeps {
   readonly clock: Clock;
@@ -49,6 +50,8 @@ export interface PipelineDeps {
   readonly saveBaseline?: (baseline: NewBaseline) => Promise<void>;
   /** Called with every outcome (metrics, --once). */
   readonly observe?: (outcome: CollectOutcome, target: Target) => void;
+  /** Reads the targets' token and password files (default: a cache of its own). */
+  readonly credentials?: TargetCredentials;
 }
 
 /** Things said once per target (a hint is not news the second time). */
@@ -88,7 +91,11 @@ export class ProfilePipeline {
   /** Runs of empty mutex/block windows: when an empty profile is worth the profiling-off hint. */
   private readonly emptyWindows = new EmptyWindows();
 
-  constructor(private readonly deps: PipelineDeps) {}
+  private readonly credentials: TargetCredentials;
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.credentials = deps.credentials ?? new TargetCredentials();
+  }
 
   /**
    * A skip is news when it starts (the scrape before was not skipped the
@@ -113,11 +120,26 @@ export class ProfilePipeline {
     this.emptyWindows.retainTargets(ids);
   }
 
+  /** Forgets the cached token and password files no target names any more. */
+  retainCredentialFiles(targets: readonly Target[]): void {
+    const files = new Set<string>();
+    for (const t of targets) {
+      const a = t.config.auth;
+      const f = a?.kind === 'basic' ? a.passwordFile : a?.tokenFile;
+      if (f !== undefined) files.add(f);
+    }
+    this.credentials.retainFiles(files);
+  }
+
   async collect(target: Target, type: ProfileTypeName, signal?: AbortSignal, opts: CollectOptions = {}): Promise<CollectOutcome> {
     const { clock } = this.deps;
     const spec = typeSpec(type, target.config.customTypes);
     const startedAtMs = clock.now();
     const log = this.deps.logger.child({ target: target.baseUrl, service: target.service, instance: target.instance, type, ...(opts.trigger ? { trigger: opts.trigger } : {}) });
+    if (target.config.credentialsRefused !== undefined) {
+      // Discovered over http by a block with credentials: nothing is sent to it.
+      return this.finish(target, type, log, { result: 'failed', startedAtMs, error: { code: 'insecure_credentials', message: target.config.credentialsRefused } });
+    }
 
     let release: (() => void) | null = null;
     let windowSeconds = 0;
@@ -162,9 +184,7 @@ export class ProfilePipeline {
     const plan = this.deps.deltaSources?.plan(target, spec);
     let godeltaprof = plan?.godeltaprof ?? false;
     try {
-      const headers: Record<string, string> = {};
-      const auth = target.config.basicAuth;
-      if (auth) headers.authorization = `Basic ${basicCredentials(auth.username, auth.password)}`;
+      const headers = await this.credentials.headers(target.config.auth);
       const get = (u: string) => {
         url = u;
         return httpScrape({
@@ -281,6 +301,9 @@ export class ProfilePipeline {
     } else if (err instanceof ProfileTooLargeError) {
       code = 'too_large';
       message = `${url}: ${err.message}`;
+    } else if (err instanceof CredentialError) {
+      code = err.code;
+      message = err.message;
     } else if (err instanceof TlsFileError) {
       code = 'tls_file';
       message = err.message;
@@ -309,16 +332,9 @@ export class ProfilePipeline {
     return this.finish(target, type, log, { result, startedAtMs, bytes, error: { code, message }, ...(hint ? { hint } : {}), logged: windowNews !== undefined });
   }
 
-  private readonly targetSecrets = new WeakMap<Target, string[]>();
-
+  /** The target's credentials as last sent (a rotated token too), in every form they travel in. */
   private secretsOf(target: Target): string[] {
-    let secrets = this.targetSecrets.get(target);
-    if (!secrets) {
-      const auth = target.config.basicAuth;
-      secrets = auth ? outputSecrets({ kind: 'basic', username: auth.username, password: auth.password }) : [];
-      this.targetSecrets.set(target, secrets);
-    }
-    return secrets;
+    return this.credentials.secrets(target.config.auth);
   }
 
   private allOthersNotFound(target: Target, type: ProfileTypeName): boolean {

@@ -67,8 +67,23 @@ export interface GoTargetConfig {
   readonly source: SourceRef;
   /** Origin plus pprof prefix, no trailing slash, no credentials. */
   readonly baseUrl: string;
-  /** user:password from the URL, used as basic auth; never logged. */
-  readonly basicAuth?: { readonly username: string; readonly password: string };
+  /**
+   * Credentials sent with every scrape: `basic_auth`, `bearer_token(_file)`,
+   * or user:password from the URL. Never logged.
+   */
+  readonly auth?: TargetAuth;
+  /** `tenant_id` (or, on a discovered target, `__tenant_id__`): the profiles' X-Scope-OrgID. */
+  readonly tenantId?: string;
+  /** A template's credentials may go to discovered http:// targets (default: https only). */
+  readonly allowInsecureCredentials?: boolean;
+  /** On a template: Prometheus relabel rules, as written (validated), applied to every discovered target. */
+  readonly relabelConfigs?: readonly RelabelConfigSpec[];
+  /**
+   * Set by discovery on a target whose template has credentials and whose
+   * scheme is http (without allow_insecure_credentials): why it is not
+   * scraped. Its credentials were taken off.
+   */
+  readonly credentialsRefused?: string;
   readonly intervalMs: number;
   readonly profileDurationMs: number;
   readonly httpTimeoutMs: number;
@@ -125,6 +140,25 @@ export interface TriggerConfig {
   readonly types: readonly ProfileTypeName[];
   /** After a firing, the target fires again no sooner than this. */
   readonly cooldownMs: number;
+}
+
+/**
+ * A target's credentials. A `*File` is read when a scrape needs it (again
+ * whenever the file changes), so a rotated token is picked up.
+ */
+export type TargetAuth =
+  | { readonly kind: 'basic'; readonly username: string; readonly password?: string; readonly passwordFile?: string; readonly fromUrl?: boolean }
+  | { readonly kind: 'bearer'; readonly token?: string; readonly tokenFile?: string };
+
+/** One `[[inputs.profile.go.relabel_configs]]` rule as written (Prometheus's keys); compiled where it is used. */
+export interface RelabelConfigSpec {
+  readonly source_labels?: readonly string[];
+  readonly separator?: string;
+  readonly regex?: string;
+  readonly modulus?: number;
+  readonly target_label?: string;
+  readonly replacement?: string;
+  readonly action?: string;
 }
 
 export interface CpuBudgetConfig {

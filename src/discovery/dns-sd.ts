@@ -1,7 +1,10 @@
 // dns_sd: DNS names re-resolved every refresh_interval, as Prometheus'
 // dns_sd_configs does. SRV records give "target:port" each; A and AAAA
-// records give the address with the configured port. One target group per
-// name, labelled __dns_name__ (dropped by the template, like every __ label).
+// records give the address with the configured port. Labels, as Prometheus
+// sets them (for relabel rules; dropped after them like every __ label):
+// __meta_dns_name (the name asked), and for SRV records
+// __meta_dns_srv_record_target (rooted, "host.example.com.") and
+// __meta_dns_srv_record_port. One group per SRV record, one per A/AAAA name.
 //
 // Per name: NXDOMAIN or no records of the type (ENOTFOUND, ENODATA) means the
 // name has no targets now, so the ones it had vanish; any other failure
@@ -28,15 +31,17 @@ function resolverTimeoutMs(refreshIntervalMs: number): number {
 }
 const RESOLVER_TRIES = 3;
 
-type NameState = { readonly kind: 'ok'; readonly targets: readonly string[] } | { readonly kind: 'failed'; readonly code: string; readonly message: string };
+type NameState = { readonly kind: 'ok'; readonly groups: readonly TargetGroup[] } | { readonly kind: 'failed'; readonly code: string; readonly message: string };
+
+const targetCount = (groups: readonly TargetGroup[]): number => groups.reduce((n, g) => n + g.targets.length, 0);
 
 export class DnsSd implements DiscoveryProvider {
   readonly description: string;
   private timer: TimerHandle | null = null;
   private stopped = false;
   private resolver: Resolver | null = null;
-  /** Targets of each name as last known (absent: never resolved yet). */
-  private readonly lastGood = new Map<string, readonly string[]>();
+  /** Target groups of each name as last known (absent: never resolved yet). */
+  private readonly lastGood = new Map<string, readonly TargetGroup[]>();
   /** What was last logged about each name's failure ('' or absent: it resolves). */
   private readonly saidError = new Map<string, string>();
   private send: (groups: readonly TargetGroup[]) => void = () => undefined;
@@ -81,24 +86,19 @@ export class DnsSd implements DiscoveryProvider {
     this.config.names.forEach((name, i) => {
       const s = states[i]!;
       if (s.kind === 'ok') {
-        if (this.saidError.get(name)) this.log.info({ dns_name: name }, `${this.description}: ${name} resolves again (${s.targets.length} target(s))`);
+        if (this.saidError.get(name)) this.log.info({ dns_name: name }, `${this.description}: ${name} resolves again (${targetCount(s.groups)} target(s))`);
         this.saidError.delete(name);
-        this.lastGood.set(name, s.targets);
+        this.lastGood.set(name, s.groups);
       } else if (GONE_CODES.has(s.code)) {
         // The name (or its records of this type) is gone: so are its targets.
         this.noteFailure(name, s.code, `${name} has no ${this.config.type} records (${s.code}); it has no targets now`, 'info');
-        this.lastGood.set(name, []);
+        this.lastGood.set(name, [{ targets: [], labels: { __meta_dns_name: name } }]);
       } else {
         this.noteFailure(name, s.code, `${name} did not resolve (${s.message}); keeping its last good targets`);
       }
     });
 
-    const groups: TargetGroup[] = [];
-    for (const name of this.config.names) {
-      const targets = this.lastGood.get(name);
-      if (targets !== undefined) groups.push({ targets, labels: { __dns_name__: name } });
-    }
-    this.send(groups);
+    this.send(this.config.names.flatMap((name) => this.lastGood.get(name) ?? []));
     this.arm();
   }
 
@@ -115,19 +115,17 @@ export class DnsSd implements DiscoveryProvider {
 
   private async resolveName(resolver: Resolver, name: string): Promise<NameState> {
     try {
-      let targets: string[];
-      switch (this.config.type) {
-        case 'SRV':
-          targets = (await resolver.resolveSrv(name)).map((r) => `${r.name.replace(/\.$/, '')}:${r.port}`);
-          break;
-        case 'A':
-          targets = (await resolver.resolve4(name)).map((ip) => `${ip}:${this.config.port}`);
-          break;
-        case 'AAAA':
-          targets = (await resolver.resolve6(name)).map((ip) => `[${ip}]:${this.config.port}`);
-          break;
+      if (this.config.type === 'SRV') {
+        const byTarget = new Map<string, TargetGroup>();
+        for (const r of await resolver.resolveSrv(name)) {
+          const host = r.name.replace(/\.$/, '');
+          const target = `${host}:${r.port}`;
+          byTarget.set(target, { targets: [target], labels: { __meta_dns_name: name, __meta_dns_srv_record_target: `${host}.`, __meta_dns_srv_record_port: String(r.port) } });
+        }
+        return { kind: 'ok', groups: [...byTarget.keys()].sort().map((t) => byTarget.get(t)!) };
       }
-      return { kind: 'ok', targets: [...new Set(targets)].sort() };
+      const targets = this.config.type === 'A' ? (await resolver.resolve4(name)).map((ip) => `${ip}:${this.config.port}`) : (await resolver.resolve6(name)).map((ip) => `[${ip}]:${this.config.port}`);
+      return { kind: 'ok', groups: [{ targets: [...new Set(targets)].sort(), labels: { __meta_dns_name: name } }] };
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       return { kind: 'failed', code: e.code ?? 'EUNKNOWN', message: e.message };

@@ -2,7 +2,8 @@
 // shape. Files are watched (fs.watch on their directories) and re-read on
 // change, and re-read every refresh_interval anyway (watches can miss
 // events on some file systems). A file that cannot be read or parsed keeps
-// its last good groups, and the log says why.
+// its last good groups, and the log says why. Every group gets the label
+// __meta_filepath (the file it came from), as in Prometheus, for relabel rules.
 //
 // JSON: [{"targets": ["10.0.0.1:6060"], "labels": {"env": "prod"}}]
 // TOML: [[group]]  targets = ["10.0.0.1:6060"]  labels = { env = "prod" }
@@ -114,7 +115,8 @@ export class FileSd implements DiscoveryProvider {
       for (const file of await expand(pattern)) {
         seen.add(file);
         try {
-          this.lastGood.set(file, parseSdFile(await readFile(file, 'utf8'), file));
+          const groups = parseSdFile(await readFile(file, 'utf8'), file);
+          this.lastGood.set(file, groups.map((g) => ({ targets: g.targets, labels: { ...g.labels, __meta_filepath: file } })));
           if (this.saidError.has(file)) this.log.info({ file }, `file_sd: ${file} reads fine again`);
           this.saidError.delete(file);
         } catch (err) {

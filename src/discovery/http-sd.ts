@@ -1,6 +1,8 @@
 // http_sd: Prometheus HTTP service discovery. The URL answers 200 with a JSON
 // array of target groups; it is fetched every refresh_interval. When a fetch
 // fails, the last good list stays (as Prometheus does), and the log says why.
+// Every group gets the label __meta_url (the SD URL, its password hidden),
+// as in Prometheus, for relabel rules.
 
 import { request, type Dispatcher } from 'undici';
 import type { Logger } from '../core/log.js';
@@ -48,7 +50,8 @@ export class HttpSd implements DiscoveryProvider {
       const body = await readCapped(res.body, MAX_SD_BODY_BYTES);
       if (res.statusCode !== 200) throw new Error(`answered ${res.statusCode}`);
       if (body === null) throw new Error(`the answer is larger than ${MAX_SD_BODY_BYTES / 1048576} MiB`);
-      const groups = parseTargetGroups(JSON.parse(body.toString('utf8')) as unknown, this.description);
+      const metaUrl = redactedUrl(this.url);
+      const groups = parseTargetGroups(JSON.parse(body.toString('utf8')) as unknown, this.description).map((g) => ({ targets: g.targets, labels: { ...g.labels, __meta_url: metaUrl } }));
       if (this.lastError) this.log.info(`${this.description} answers again`);
       this.lastError = '';
       this.send(groups);

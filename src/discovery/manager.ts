@@ -1,22 +1,72 @@
 // Runs the discoveries of the config's template blocks and turns what they
-// find into target settings. Everything a provider reports replaces its
-// previous list; the collector is told after each change and applies it in
-// place (reload semantics: targets that stay keep their state).
+// find into target settings: each discovered address gets its labels
+// (template.ts), the block's relabel_configs (relabeler.ts; a block without
+// rules skips that step), then its settings. Everything a provider reports
+// replaces its previous list; the collector is told after each change and
+// applies it in place (reload semantics: targets that stay keep their state).
+//
+// Relabeling is cached per block: a target whose discovered labels did not
+// change since the last update keeps its outcome, so an update of one pod
+// among thousands relabels one target.
 
-import type { GoTargetConfig } from '../config/types.js';
+import type { GoTargetConfig, RelabelConfigSpec } from '../config/types.js';
 import type { Logger } from '../core/log.js';
-import { BadAddressError, expandTemplate } from './template.js';
+import { createHash } from 'node:crypto';
+import { keptLabels, type LabelPairs } from './relabel-batch.js';
+import { InlineRelabeler, type RelabelOutcome, type Relabeler } from './relabeler.js';
+import { BadAddressError, discoveredLabels, targetFromLabels } from './template.js';
 import type { DiscoveryProvider, TargetGroup } from './types.js';
 
 export type ProviderFactory = (template: GoTargetConfig) => DiscoveryProvider;
+
+/** One discovered target, as --check --discover shows it. */
+export interface ExplainedTarget {
+  /** Its labels before relabeling (sorted). */
+  readonly before: ReadonlyMap<string, string>;
+  /** After relabeling (sorted), when it was kept. */
+  readonly after?: ReadonlyMap<string, string>;
+  /** The index of the rule that dropped it. */
+  readonly droppedBy?: number;
+  /** Why it is not scraped, when its labels name no target that can be (or relabeling timed out). */
+  readonly problem?: string;
+  /** What is scraped. */
+  readonly target?: GoTargetConfig;
+}
+
+export interface ExplainedBlock {
+  readonly template: GoTargetConfig;
+  readonly description: string;
+  /** False when the provider never reported (no answer yet). */
+  readonly reported: boolean;
+  readonly targets: readonly ExplainedTarget[];
+}
+
+interface Input {
+  readonly before: Map<string, string>;
+  /** A digest of `before` (blocks with rules: the relabel cache's key); '' without rules. */
+  readonly key: string;
+}
 
 interface Running {
   readonly key: string;
   readonly template: GoTargetConfig;
   readonly provider: DiscoveryProvider;
+  readonly rules: readonly RelabelConfigSpec[] | null;
   targets: GoTargetConfig[];
   /** Until its provider first reports: the targets of the block it replaced (a reload). */
   inherited: GoTargetConfig[] | null;
+  /** Updates received; a relabel batch that finishes after a newer update is dropped. */
+  seq: number;
+  /** Outcome of each target of the last update, by its discovered labels. */
+  cache: Map<string, RelabelOutcome>;
+  explained: ExplainedTarget[] | null;
+}
+
+export interface DiscoveryManagerOptions {
+  /** Where relabel rules run; default inline (the collector passes its guarded worker). */
+  readonly relabeler?: Relabeler;
+  /** Keep each target's labels before and after relabeling for explain() (--check --discover). */
+  readonly explain?: boolean;
 }
 
 /** Identity of a template: what it discovers and with which settings. */
@@ -29,12 +79,17 @@ export class DiscoveryManager {
   private running: Running[] = [];
   private stopped = false;
   private readonly badSaid = new Set<string>();
+  private readonly relabeler: Relabeler;
+  private readonly inflight = new Set<Promise<void>>();
 
   constructor(
     private readonly factory: ProviderFactory,
     private readonly log: Logger,
     private readonly onChange: () => void,
-  ) {}
+    private readonly opts: DiscoveryManagerOptions = {},
+  ) {
+    this.relabeler = opts.relabeler ?? new InlineRelabeler();
+  }
 
   /** Starts, keeps or stops providers so they match `templates` (also on reload). */
   sync(templates: readonly GoTargetConfig[]): void {
@@ -57,37 +112,127 @@ export class DiscoveryManager {
       // its targets (and so their baselines and slots) until the new provider
       // reports, instead of dropping them for a moment.
       const same = retired.find((o) => JSON.stringify(o.template.discovery) === JSON.stringify(template.discovery));
-      const r: Running = { key, template, provider, targets: [], inherited: same ? (same.inherited ?? same.targets) : null };
+      const rules = template.relabelConfigs && template.relabelConfigs.length > 0 ? template.relabelConfigs : null;
+      const r: Running = { key, template, provider, rules, targets: [], inherited: same ? (same.inherited ?? same.targets) : null, seq: 0, cache: new Map(), explained: null };
       this.running.push(r);
-      this.log.info({ discovery: provider.description }, `discovery started: ${provider.description}`);
+      this.log.info({ discovery: provider.description }, `discovery started: ${provider.description}${rules ? ` (${rules.length} relabel rule(s))` : ''}`);
       provider.start((groups) => this.received(r, groups));
     }
   }
 
+  private live(r: Running, seq: number): boolean {
+    return !this.stopped && r.seq === seq && this.running.includes(r);
+  }
+
   private received(r: Running, groups: readonly TargetGroup[]): void {
     if (this.stopped || !this.running.includes(r)) return;
-    const targets: GoTargetConfig[] = [];
+    const seq = ++r.seq;
+    const inputs: Input[] = [];
+    const seen = new Set<string>();
     for (const g of groups) {
       for (const address of g.targets) {
-        try {
-          targets.push(expandTemplate(r.template, g, address));
-        } catch (err) {
-          if (!(err instanceof BadAddressError)) throw err;
-          const key = `${r.provider.description}|${address}`;
-          if (!this.badSaid.has(key)) this.log.warn({ discovery: r.provider.description, address }, `discovery: ${err.message}; skipped`);
-          this.badSaid.add(key);
-        }
+        const before = discoveredLabels(r.template, g, address);
+        // A digest, not the text: a pod's labels carry its annotations, kilobytes at times.
+        const key = r.rules ? createHash('sha1').update(JSON.stringify([...before])).digest('base64') : '';
+        if (r.rules && seen.has(key)) continue; // listed twice with the same labels: one target
+        seen.add(key);
+        inputs.push({ before, key });
       }
     }
+    if (!r.rules) {
+      this.apply(r, inputs, inputs.map((i) => ({ kind: 'kept', labels: keptLabels(i.before) })));
+      return;
+    }
+    const todo = inputs.filter((i) => !r.cache.has(i.key));
+    if (todo.length === 0) {
+      this.apply(r, inputs, inputs.map((i) => r.cache.get(i.key)!));
+      return;
+    }
+    const previous = r.cache;
+    const batch = this.relabeler.run(r.rules, todo.map((i): LabelPairs => [...i.before])).then(
+      (results) => {
+        if (!this.live(r, seq)) return;
+        const fresh = new Map(todo.map((t, j) => [t.key, results[j]!]));
+        this.apply(r, inputs, inputs.map((i) => fresh.get(i.key) ?? previous.get(i.key)!));
+      },
+      (err: Error) => {
+        if (!this.live(r, seq)) return;
+        const had = (r.inherited ?? r.targets).length;
+        this.log.error(
+          { discovery: r.provider.description, err: { message: err.message } },
+          `${r.provider.description}: relabeling of this update failed: ${err.message}; keeping the ${had} target(s) it had`,
+        );
+      },
+    );
+    this.inflight.add(batch);
+    void batch.finally(() => this.inflight.delete(batch));
+  }
+
+  /** Says a problem with one target once (discovery repeats its list every refresh). */
+  private sayOnce(r: Running, address: string, text: string): void {
+    const key = `${r.provider.description}|${address}|${text}`;
+    if (this.badSaid.has(key)) return;
+    if (this.badSaid.size >= 10_000) this.badSaid.clear();
+    this.badSaid.add(key);
+    this.log.warn({ discovery: r.provider.description, address }, `${r.provider.description}: ${text}`);
+  }
+
+  private apply(r: Running, inputs: readonly Input[], outcomes: readonly RelabelOutcome[]): void {
+    const targets: GoTargetConfig[] = [];
+    const cache = new Map<string, RelabelOutcome>();
+    const explained: ExplainedTarget[] | null = this.opts.explain ? [] : null;
+    let dropped = 0;
+    inputs.forEach((input, i) => {
+      const o = outcomes[i]!;
+      if (r.rules) cache.set(input.key, o);
+      const before = input.before;
+      const address = before.get('__address__') ?? '';
+      if (o.kind === 'dropped') {
+        dropped++;
+        explained?.push({ before, droppedBy: o.rule });
+        return;
+      }
+      if (o.kind === 'timeout') {
+        const problem = `relabel_configs rule ${o.rule + 1} ran for over ${o.ms} ms on this target and was stopped (a regex that backtracks on its labels); the target is skipped until its labels change or the rule does`;
+        this.sayOnce(r, address, `${address}: ${problem}`);
+        explained?.push({ before, problem });
+        return;
+      }
+      const after = new Map(o.labels);
+      try {
+        const t = targetFromLabels(r.template, after);
+        targets.push(t);
+        explained?.push({ before, after, target: t });
+      } catch (err) {
+        if (!(err instanceof BadAddressError)) throw err;
+        this.sayOnce(r, address, `${err.message}; skipped`);
+        explained?.push({ before, after, problem: err.message });
+      }
+    });
+    r.cache = cache;
     r.targets = targets;
     r.inherited = null;
-    this.log.info({ discovery: r.provider.description, targets: targets.length }, `${r.provider.description}: ${targets.length} target(s)`);
+    r.explained = explained;
+    this.log.info(
+      { discovery: r.provider.description, targets: targets.length, ...(r.rules ? { dropped } : {}) },
+      `${r.provider.description}: ${targets.length} target(s)${dropped > 0 ? ` (${dropped} dropped by relabel_configs)` : ''}`,
+    );
     this.onChange();
   }
 
   /** Every target every provider reports now. */
   targets(): GoTargetConfig[] {
     return this.running.flatMap((r) => r.inherited ?? r.targets);
+  }
+
+  /** Resolves once no relabel batch is running (--once and --check --discover wait for the last update). */
+  async settle(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  /** Each block's targets of its last update, before and after relabeling (with the `explain` option). */
+  explain(): ExplainedBlock[] {
+    return this.running.map((r) => ({ template: r.template, description: r.provider.description, reported: r.explained !== null, targets: r.explained ?? [] }));
   }
 
   /** Stops every provider; the targets they reported last stay known. */

@@ -39,6 +39,7 @@ export function fileSidecar(record: ProfileRecord, pprofName: string): Record<st
     samples: record.sampleCount,
     tags: record.tags,
     custom_tags: record.customTags,
+    ...(record.tenantId ? { tenant_id: record.tenantId } : {}),
   };
 }
 

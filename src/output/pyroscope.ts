@@ -151,11 +151,13 @@ export class PyroscopeSender implements ProfileSender {
     this.secrets = outputSecrets(cfg.auth, cfg.headers, cfg.url);
   }
 
-  private headers(extra: Record<string, string>): Record<string, string> {
+  /** The profile's own tenant (its target's tenant_id or __tenant_id__) wins over the output's. */
+  private headers(record: ProfileRecord, extra: Record<string, string>): Record<string, string> {
+    const tenant = record.tenantId || this.cfg.tenantId;
     return {
       ...this.cfg.headers,
       ...authorizationHeader(this.cfg.auth),
-      ...(this.cfg.tenantId ? { 'x-scope-orgid': this.cfg.tenantId } : {}),
+      ...(tenant ? { 'x-scope-orgid': tenant } : {}),
       'user-agent': USER_AGENT,
       ...extra,
     };
@@ -179,7 +181,7 @@ export class PyroscopeSender implements ProfileSender {
     let headers: Record<string, string>;
     if (push) {
       body = pushRequestBody(record, labels);
-      headers = this.headers({
+      headers = this.headers(record, {
         'content-type': 'application/proto',
         'connect-protocol-version': '1',
         'connect-timeout-ms': String(this.cfg.timeoutMs),
@@ -187,7 +189,7 @@ export class PyroscopeSender implements ProfileSender {
     } else {
       const mp = ingestBody(record);
       body = mp.body;
-      headers = this.headers({ 'content-type': mp.contentType });
+      headers = this.headers(record, { 'content-type': mp.contentType });
     }
     const res = await postProfile(url, { dispatcher: this.dispatcher, headers, body, timeoutMs: this.cfg.timeoutMs, signal, what, secrets: this.secrets });
     if (res.status >= 200 && res.status < 300) return;

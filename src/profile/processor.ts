@@ -128,6 +128,7 @@ export class ProfileProcessor {
       tags: { ...target.tags, ...s.extraTags },
       customTags: { ...target.customTags },
       ...shipNames(spec),
+      ...(target.config.tenantId ? { tenantId: target.config.tenantId } : {}),
     };
     const gzipped = (g: Uint8Array | undefined): Buffer => (g ? Buffer.from(g.buffer, g.byteOffset, g.byteLength) : s.body);
 

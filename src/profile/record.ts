@@ -31,6 +31,12 @@ export interface ProfileRecord {
   readonly datakitFileName: string;
   /** Pyroscope's `__name__` (from the type's spec, kept with the record). */
   readonly pyroscopeName: string;
+  /**
+   * The target's tenant (`tenant_id`, or `__tenant_id__` from relabeling):
+   * sent to Pyroscope as X-Scope-OrgID instead of the output's own tenant_id.
+   * Absent: the output's.
+   */
+  readonly tenantId?: string;
 }
 
 /**

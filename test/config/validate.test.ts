@@ -123,7 +123,7 @@ describe('DataKit layout', () => {
     assert.deepEqual(t.goTags, { tag1: 'val1' });
     assert.equal(t.bodySizeLimitBytes, 32 * 1024 * 1024);
     assert.equal(t.generateMetrics, false);
-    assert.equal(t.basicAuth, undefined);
+    assert.equal(t.auth, undefined);
     assert.equal(t.tls, undefined);
     assert.deepEqual(config.notices, []);
   });
@@ -352,13 +352,13 @@ describe('credentials in a target url', () => {
   test('become basic auth and are not in baseUrl', () => {
     const t = only(load(target('http://user:s3cr%40t@127.0.0.1:6060/debug/pprof')).targets);
     assert.equal(t.baseUrl, 'http://127.0.0.1:6060/debug/pprof');
-    assert.deepEqual(t.basicAuth, { username: 'user', password: 's3cr@t' });
-    assert.ok(!JSON.stringify({ ...t, basicAuth: undefined }).includes('s3cr'));
+    assert.deepEqual(t.auth, { kind: 'basic', username: 'user', password: 's3cr@t', fromUrl: true });
+    assert.ok(!JSON.stringify({ ...t, auth: undefined }).includes('s3cr'));
   });
 
   test('a user with no password is basic auth with an empty password', () => {
     const t = only(load(target('http://user@127.0.0.1:6060')).targets);
-    assert.deepEqual(t.basicAuth, { username: 'user', password: '' });
+    assert.deepEqual(t.auth, { kind: 'basic', username: 'user', password: '', fromUrl: true });
     assert.equal(t.baseUrl, 'http://127.0.0.1:6060/debug/pprof');
   });
 

@@ -62,7 +62,7 @@ const SVC = '_pprof._tcp.svc.test';
 const OTHER = '_pprof._tcp.other.test';
 
 describe('dns_sd with SRV records', () => {
-  it('resolves each name to target:port groups, sorted, trailing dots stripped', async () => {
+  it('resolves each name to target:port groups, one per record, sorted, trailing dots stripped; Prometheus\'s __meta_dns_* labels', async () => {
     const dns = await dnsServer();
     dns.set(SVC, {
       SRV: [
@@ -75,10 +75,12 @@ describe('dns_sd with SRV records', () => {
     const h = await startSd(dns, { names: [SVC, OTHER], type: 'SRV' });
 
     assert.equal(h.updates.length, 1);
-    assert.deepEqual(h.last(), [
-      { targets: ['a.svc.test:6060', 'a.svc.test:7070', 'b.svc.test:6061'], labels: { __dns_name__: SVC } },
-      { targets: ['x.other.test:9999'], labels: { __dns_name__: OTHER } },
-    ]);
+    // As Prometheus labels them: the name asked, the record's target (rooted) and port.
+    const srv = (name: string, host: string, port: number) => ({
+      targets: [`${host}:${port}`],
+      labels: { __meta_dns_name: name, __meta_dns_srv_record_target: `${host}.`, __meta_dns_srv_record_port: String(port) },
+    });
+    assert.deepEqual(h.last(), [srv(SVC, 'a.svc.test', 6060), srv(SVC, 'a.svc.test', 7070), srv(SVC, 'b.svc.test', 6061), srv(OTHER, 'x.other.test', 9999)]);
     assert.ok(dns.queries.some((q) => q.name === SVC && q.type === 33), 'SRV questions were asked');
     assert.equal(h.lines.filter((l) => l.level === 'warn').length, 0);
   });
@@ -87,7 +89,7 @@ describe('dns_sd with SRV records', () => {
     const dns = await dnsServer();
     dns.set(SVC, { SRV: [{ priority: 10, weight: 5, port: 6060, target: 'a.svc.test' }] });
     const h = await startSd(dns, { names: [SVC], type: 'SRV' });
-    assert.deepEqual(h.last(), [{ targets: ['a.svc.test:6060'], labels: { __dns_name__: SVC } }]);
+    assert.deepEqual(h.last(), [{ targets: ['a.svc.test:6060'], labels: { __meta_dns_name: SVC, __meta_dns_srv_record_target: 'a.svc.test.', __meta_dns_srv_record_port: '6060' } }]);
 
     // Nothing changed: the servers are asked again, no update is sent.
     await h.tick();
@@ -103,13 +105,13 @@ describe('dns_sd with SRV records', () => {
     assert.equal(h.updates.length, 1, 'no refresh before the interval passed');
     await h.tick();
     assert.equal(h.updates.length, 2);
-    assert.deepEqual(h.last()[0]!.targets, ['a.svc.test:6060', 'c.svc.test:6060']);
+    assert.deepEqual(h.last().flatMap((g) => g.targets), ['a.svc.test:6060', 'c.svc.test:6060']);
 
     // Removed.
     dns.set(SVC, { SRV: [{ priority: 10, weight: 5, port: 6060, target: 'c.svc.test' }] });
     await h.tick();
     assert.equal(h.updates.length, 3);
-    assert.deepEqual(h.last()[0]!.targets, ['c.svc.test:6060']);
+    assert.deepEqual(h.last().flatMap((g) => g.targets), ['c.svc.test:6060']);
   });
 
   it('a name that is gone (NXDOMAIN) loses its targets, says so once, and comes back when it resolves again', async () => {
@@ -121,8 +123,8 @@ describe('dns_sd with SRV records', () => {
     dns.delete(SVC);
     await h.tick();
     assert.deepEqual(h.last(), [
-      { targets: [], labels: { __dns_name__: SVC } },
-      { targets: ['o.other.test:6060'], labels: { __dns_name__: OTHER } },
+      { targets: [], labels: { __meta_dns_name: SVC } },
+      { targets: ['o.other.test:6060'], labels: { __meta_dns_name: OTHER, __meta_dns_srv_record_target: 'o.other.test.', __meta_dns_srv_record_port: '6060' } },
     ]);
     await h.tick();
     await h.tick();
@@ -142,7 +144,7 @@ describe('dns_sd with A and AAAA records', () => {
     const dns = await dnsServer();
     dns.set('pprof.test', { A: ['127.0.0.2', '127.0.0.1'], AAAA: ['::1'] });
     const h = await startSd(dns, { names: ['pprof.test.'], type: 'A', port: 6060 });
-    assert.deepEqual(h.last(), [{ targets: ['127.0.0.1:6060', '127.0.0.2:6060'], labels: { __dns_name__: 'pprof.test.' } }]);
+    assert.deepEqual(h.last(), [{ targets: ['127.0.0.1:6060', '127.0.0.2:6060'], labels: { __meta_dns_name: 'pprof.test.' } }]);
     assert.ok(dns.queries.every((q) => q.type === 1), 'only A questions for type A');
 
     dns.set('pprof.test', { A: ['127.0.0.1', '127.0.0.2', '127.0.0.3'] });
@@ -161,7 +163,7 @@ describe('dns_sd with A and AAAA records', () => {
     const dns = await dnsServer();
     dns.set('v6.test', { AAAA: ['fd00::1:2', '::1'], A: ['127.0.0.1'] });
     const h = await startSd(dns, { names: ['v6.test'], type: 'AAAA', port: 8080 });
-    assert.deepEqual(h.last(), [{ targets: ['[::1]:8080', '[fd00::1:2]:8080'], labels: { __dns_name__: 'v6.test' } }]);
+    assert.deepEqual(h.last(), [{ targets: ['[::1]:8080', '[fd00::1:2]:8080'], labels: { __meta_dns_name: 'v6.test' } }]);
 
     dns.set('v6.test', { AAAA: ['::1'] });
     await h.tick();
@@ -214,7 +216,7 @@ describe('dns_sd when the server fails', () => {
     assert.equal(h.logsAbout('pprof.test', 'ETIMEOUT').length, 1);
     dns.mode = 'answer';
     await h.tick();
-    assert.deepEqual(h.updates, [[{ targets: ['127.0.0.1:6060'], labels: { __dns_name__: 'pprof.test' } }]]);
+    assert.deepEqual(h.updates, [[{ targets: ['127.0.0.1:6060'], labels: { __meta_dns_name: 'pprof.test' } }]]);
   });
 
   it('stop() ends a refresh in flight at once: no update, no timer left', { timeout: 30_000 }, async () => {

@@ -12,7 +12,7 @@ import { describe, it, test } from 'node:test';
 import { FileSd, parseSdFile } from '../../src/discovery/file-sd.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { cleanupAfterEach, sleep, waitFor } from '../helpers/processes.js';
-import { capturingLogger, flat, recordUpdates, type SdLogLine } from '../helpers/sd.js';
+import { capturingLogger, flat, metaOf, recordUpdates, type SdLogLine } from '../helpers/sd.js';
 
 /** Long enough that no refresh timer fires while a test advances for a watch event. */
 const REFRESH_MS = 3_600_000;
@@ -71,7 +71,7 @@ function startSd(files: string[], refreshMs = REFRESH_MS) {
     assert.ok(clock.now() - startedAt < refreshMs, 'the refresh timer did not fire meanwhile');
   };
   const warnsAbout = (file: string) => lines.filter((l) => l.level === 'warn' && l.file === file);
-  return { sd, clock, updates, lines, last, started, byWatch, warnsAbout };
+  return { sd, clock, updates, lines, last, started, byWatch, warnsAbout, latest };
 }
 
 describe('parseSdFile', () => {
@@ -123,6 +123,9 @@ describe('FileSd', () => {
       '10.0.1.1:6060 {"env":"prod","service":"cart"}',
     ]);
     assert.equal(sd.updates.length, 1);
+    // Each target carries the file it came from as __meta_filepath (for relabel rules), as in Prometheus.
+    const from = (f: string) => JSON.stringify({ __meta_filepath: join(dir, f) });
+    assert.deepEqual(metaOf(sd.latest()), [`10.0.0.1:6060 ${from('a.json')}`, `10.0.0.2:6060 ${from('a.json')}`, `10.0.1.1:6060 ${from('b.toml')}`]);
 
     // Add a target to the JSON file: the watch sees it, no refresh timer needed.
     writeAtomic(join(dir, 'a.json'), json([{ targets: ['10.0.0.1:6060', '10.0.0.2:6060', '10.0.0.3:6060'], labels: { service: 'checkout' } }]));

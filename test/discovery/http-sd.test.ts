@@ -12,7 +12,7 @@ import { Agent } from 'undici';
 import { HttpSd } from '../../src/discovery/http-sd.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { cleanupAfterEach, waitFor } from '../helpers/processes.js';
-import { capturingLogger, flat, recordUpdates } from '../helpers/sd.js';
+import { capturingLogger, flat, metaOf, recordUpdates } from '../helpers/sd.js';
 import { closeServer, listenLocal } from '../helpers/servers.js';
 
 const REFRESH_MS = 30_000;
@@ -98,7 +98,7 @@ async function setup(first: Answer, timeoutMs = 5_000) {
   await settled();
   const last = () => flat(latest());
   const warns = () => lines.filter((l) => l.level === 'warn');
-  return { server, sd, clock, updates, lines, tick, last, warns };
+  return { server, sd, clock, updates, lines, tick, last, warns, latest };
 }
 
 describe('HttpSd', () => {
@@ -111,6 +111,9 @@ describe('HttpSd', () => {
     );
     assert.deepEqual(s.last(), ['10.0.0.1:6060 {"__scheme__":"https","service":"checkout"}', '10.0.0.2:6060 {"__scheme__":"https","service":"checkout"}', '10.0.1.1:6060 {}']);
     assert.equal(s.updates.length, 1);
+    // Every target carries __meta_url (for relabel rules), as in Prometheus.
+    const meta = JSON.stringify({ __meta_url: s.server.url });
+    assert.deepEqual(metaOf(s.latest()), [`10.0.0.1:6060 ${meta}`, `10.0.0.2:6060 ${meta}`, `10.0.1.1:6060 ${meta}`]);
     // What Prometheus sends, too.
     const req = s.server.requests[0]!;
     assert.equal(req.url, '/sd?job=pprof');

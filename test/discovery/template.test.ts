@@ -47,7 +47,6 @@ describe('expandTemplate: addresses', () => {
     // A URL's own scheme wins over __scheme__.
     ['http://10.0.0.1:6060', { __scheme__: 'https' }, 'http://10.0.0.1:6060/debug/pprof'],
     ['10.0.0.1:6060', { __pprof_path__: '/admin/pprof/' }, 'http://10.0.0.1:6060/admin/pprof'],
-    ['10.0.0.1:6060', { __pprof_path__: 'admin/pprof' }, 'http://10.0.0.1:6060/admin/pprof'],
     // pprof served at the root: no trailing slash (types are appended as /goroutine).
     ['10.0.0.1:6060', { __pprof_path__: '/' }, 'http://10.0.0.1:6060'],
     ['http://10.0.0.1:6060//', {}, 'http://10.0.0.1:6060'],
@@ -134,7 +133,8 @@ describe('expandTemplate: labels', () => {
       () => expandTemplate(template(), group({ __types__: 'mutex,block' }), '10.0.0.1:6060'),
       (err: unknown) => err instanceof BadAddressError && /10\.0\.0\.1:6060/.test(err.message) && /mutex,block/.test(err.message),
     );
-    assert.throws(() => expandTemplate(template(), group({ __types__: '' }), '10.0.0.1:6060'), BadAddressError);
+    // An empty label is no label (as in Prometheus): every type of the block.
+    assert.deepEqual(expandTemplate(template(), group({ __types__: '' }), '10.0.0.1:6060').enabledTypes, ['cpu', 'heap', 'goroutine']);
   });
 });
 
@@ -150,9 +150,27 @@ describe('expandTemplate: bad addresses', () => {
     ['10.0.0.1:99999', {}, /not host:port/],
     ['10.0.0.1:abc', {}, /not host:port/],
     ['not an address', {}, /not host:port/],
-    ['', {}, /not host:port|no host/],
+    ['', {}, /has no address/],
     ['http://', {}, /not host:port|no host/],
     ['%%%:1', {}, /not host:port/],
+    // __pprof_path__ (from an SD, a pod annotation or a relabel rule) stays a plain path on the target.
+    ['10.0.0.1:6060', { __pprof_path__: 'admin/pprof' }, /not absolute/],
+    ['10.0.0.1:6060', { __pprof_path__: '/debug/pprof/../../admin/shutdown' }, /"\.\." segment/],
+    ['10.0.0.1:6060', { __pprof_path__: '/debug/%2e%2e/admin' }, /"%2e%2e" segment/],
+    ['10.0.0.1:6060', { __pprof_path__: '/./pprof' }, /"\." segment/],
+    ['10.0.0.1:6060', { __pprof_path__: 'http://evil.example/pprof' }, /has a scheme/],
+    ['10.0.0.1:6060', { __pprof_path__: '/x/http://evil.example' }, /has a scheme/],
+    ['10.0.0.1:6060', { __pprof_path__: '//evil.example/pprof' }, /starts with "\/\/"/],
+    ['10.0.0.1:6060', { __pprof_path__: '/pprof?seconds=300' }, /query or fragment/],
+    ['10.0.0.1:6060', { __pprof_path__: '/pprof#x' }, /query or fragment/],
+    ['10.0.0.1:6060', { __pprof_path__: '/a\\b' }, /backslash/],
+    ['10.0.0.1:6060', { __pprof_path__: '/a b' }, /white space/],
+    ['10.0.0.1:6060', { __pprof_path__: '/a%2fb' }, /encoded/],
+    ['10.0.0.1:6060', { __pprof_path__: '/a%zz' }, /not a %XX escape/],
+    ['10.0.0.1:6060', { __pprof_path__: `/${'a'.repeat(1100)}` }, /at most 1024/],
+    ['10.0.0.1:6060', { __tenant_id__: 'team a' }, /__tenant_id__: tenant ID "team a" has the character " "/],
+    ['10.0.0.1:6060', { __tenant_id__: '..' }, /must not be "\.\."/],
+    ['10.0.0.1:6060', { __tenant_id__: 'x'.repeat(151) }, /at most 150/],
   ];
   for (const [address, labels, re] of bad) {
     test(`${JSON.stringify(address)} ${JSON.stringify(labels)} -> BadAddressError`, () => {

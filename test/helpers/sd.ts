@@ -36,7 +36,20 @@ export function recordUpdates(sd: DiscoveryProvider, cleanup: Cleanup): { update
   return { updates, latest };
 }
 
-/** Every target with its labels, sorted: groups may come in any order. */
+/**
+ * The groups without Prometheus's __meta_* labels (each provider's own test
+ * checks those): what else a provider sends.
+ */
+export function withoutMeta(groups: readonly TargetGroup[]): TargetGroup[] {
+  return groups.map((g) => ({ targets: g.targets, labels: Object.fromEntries(Object.entries(g.labels).filter(([k]) => !k.startsWith('__meta_'))) }));
+}
+
+/** Every target with its labels but the __meta_* ones, sorted: groups may come in any order. */
 export function flat(groups: readonly TargetGroup[]): string[] {
-  return groups.flatMap((g) => g.targets.map((t) => `${t} ${JSON.stringify(Object.fromEntries(Object.entries(g.labels).sort()))}`)).sort();
+  return withoutMeta(groups).flatMap((g) => g.targets.map((t) => `${t} ${JSON.stringify(Object.fromEntries(Object.entries(g.labels).sort()))}`)).sort();
+}
+
+/** Each target with its __meta_* labels alone, sorted. */
+export function metaOf(groups: readonly TargetGroup[]): string[] {
+  return groups.flatMap((g) => g.targets.map((t) => `${t} ${JSON.stringify(Object.fromEntries(Object.entries(g.labels).filter(([k]) => k.startsWith('__meta_')).sort()))}`)).sort();
 }

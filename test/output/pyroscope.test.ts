@@ -357,6 +357,21 @@ describe('PyroscopeSender against the double', () => {
       }
     });
 
+    it(`${api}: the profile's own tenant (its target's tenant_id or __tenant_id__) wins over the output's, per profile`, async () => {
+      const { logger } = capture();
+      const sender = new PyroscopeSender(cfg({ api, tenantId: 'output-tenant' }), agent, logger);
+      const records = [recordOf('heap', { tenantId: 'team-a' }), recordOf('heap'), recordOf('cpu', { tenantId: 'team-b' })];
+      for (const r of records) await sender.send(r, signal());
+      assert.deepEqual(pyro.rejections, []);
+      assert.deepEqual(pyro.accepted.map((a) => a.headers['x-scope-orgid']), ['team-a', 'output-tenant', 'team-b']);
+      // Without an output tenant, a profile without one sends none.
+      pyro.reset();
+      const bare = new PyroscopeSender(cfg({ api }), agent, logger);
+      await bare.send(recordOf('goroutine', { tenantId: 'team-c' }), signal());
+      await bare.send(recordOf('goroutine'), signal());
+      assert.deepEqual(pyro.accepted.map((a) => a.headers['x-scope-orgid']), ['team-c', undefined]);
+    });
+
     it(`${api}: basic auth; a wrong password is refused 401 and dropped, not retried`, async () => {
       const authed = await startPyroscope({ expectAuthorization: BASIC });
       try {

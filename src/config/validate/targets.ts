@@ -12,6 +12,8 @@ import { readSchedule, windowTypesScheduled } from './schedule.js';
 import { readTrigger } from './trigger.js';
 import { SD_KINDS, validateDiscovery } from './discovery.js';
 import { checkKeys, Ctx, datakitOnly, describe, isTable, type KeySpec, OURS, readBool, readDuration, readPositiveInt, readString, readStringTable, suggest, type Table, tablesOf } from './readers.js';
+import { readRelabelConfigs } from './relabel.js';
+import { readTargetAuth } from './target-auth.js';
 import { validateTlsKeys } from './tls.js';
 import { type ParsedUrl, parseHttpUrl } from './url.js';
 
@@ -55,6 +57,12 @@ const GO_TARGET_KEYS: Record<string, KeySpec> = {
   schedule: OURS,
   schedule_spread: OURS,
   trigger: OURS,
+  relabel_configs: OURS,
+  basic_auth: OURS,
+  bearer_token: OURS,
+  bearer_token_file: OURS,
+  tenant_id: OURS,
+  allow_insecure_credentials: OURS,
 };
 
 /** A profile input without a service name gets this one (DataKit's own placeholder). */
@@ -196,6 +204,11 @@ function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefau
   }
   // A template's targets may be https (scheme from discovery), so its TLS keys count.
   const tls = url || isTemplate ? validateTlsKeys(ctx, t, path, url ? url.isHttps : true) : undefined;
+  const relabelConfigs = readRelabelConfigs(ctx, t, path, isTemplate);
+  const { auth, tenantId, allowInsecureCredentials } = readTargetAuth(ctx, t, path, url?.basicAuth);
+  if (allowInsecureCredentials !== undefined && !isTemplate) {
+    ctx.notice(joinPath(path, 'allow_insecure_credentials'), 'has an effect only on a block with a discovery: the credentials of a block with url go to that url as written');
+  }
   const cpuBudget = readCpuBudget(ctx, t, path, profileDurationMs);
   const scrapeBudgets = readScrapeBudgets(ctx, t, path, enabledTypes);
   const scheduled = readSchedule(ctx, t, path, { enabledTypes, profileDurationMs, customTypes });
@@ -210,9 +223,12 @@ function validateGoTarget(ctx: Ctx, t: Table, path: string, defaults: InputDefau
     ...(discovery ? { discovery } : {}),
     ...(cpuBudget ? { cpuBudget } : {}),
     ...(Object.keys(scrapeBudgets).length > 0 ? { scrapeBudgets } : {}),
-    ...(url?.basicAuth ? { basicAuth: url.basicAuth } : {}),
     ...scheduled,
     ...(trigger ? { trigger } : {}),
+    ...(auth ? { auth } : {}),
+    ...(tenantId ? { tenantId } : {}),
+    ...(allowInsecureCredentials !== undefined ? { allowInsecureCredentials } : {}),
+    ...(relabelConfigs && relabelConfigs.length > 0 ? { relabelConfigs } : {}),
     intervalMs,
     profileDurationMs,
     httpTimeoutMs,

@@ -13,10 +13,14 @@
 // group; its `__types__` label ("cpu,heap") limits the block's enabled_types
 // to them (see template.ts). Labels: service (the annotation, else the pod
 // label app.kubernetes.io/name, else app, else the pod name less its hash),
-// namespace, pod, node.
+// namespace, pod, node, and Prometheus's __meta_kubernetes_* labels for
+// relabel rules (pod-meta.ts). A `.path` annotation must be an absolute path
+// without `..` or a scheme (pprof-path.ts), or the type is not scraped.
 
 import { DEFAULT_TYPE_NAMES, type DefaultTypeName, type ProfileTypeName } from '../../profile/types.js';
+import { pprofPathProblem } from '../pprof-path.js';
 import type { TargetGroup } from '../types.js';
+import { containerMetaLabels, podMetaLabels } from './pod-meta.js';
 import { isObj, type Obj, str } from './json.js';
 
 export const ANNOTATION_PREFIX = 'profiles.grafana.com/';
@@ -119,7 +123,7 @@ export function podTargets(pod: unknown): PodTargets {
   const labels = isObj(meta.labels) ? meta.labels : {};
 
   const problems: string[] = [];
-  const byEndpoint = new Map<string, { host: string; scheme?: string; path?: string; types: ProfileTypeName[] }>();
+  const byEndpoint = new Map<string, { host: string; port: number; scheme?: string; path?: string; types: ProfileTypeName[] }>();
   let ports: ContainerPort[] | undefined;
   for (const type of DEFAULT_TYPE_NAMES) {
     const names = ANNOTATION_NAMES[type];
@@ -152,11 +156,16 @@ export function podTargets(pod: unknown): PodTargets {
     const scheme = rawScheme === 'http' || rawScheme === 'https' ? rawScheme : undefined;
     if (rawScheme !== undefined && scheme === undefined) problems.push(`${type}: scheme "${rawScheme}" is not http or https; using http`);
     const rawPath = annotationOf(annotations, own, 'path');
+    const pathProblem = rawPath === undefined ? null : pprofPathProblem(rawPath);
+    if (pathProblem) {
+      problems.push(`${type}: ${ANNOTATION_PREFIX}${enabledAs}.path: ${pathProblem}`);
+      continue;
+    }
     const path = rawPath === undefined ? undefined : normalizePath(rawPath, type);
     const host = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
     const key = `${scheme ?? 'http'}|${host}|${path ?? ''}`;
     let e = byEndpoint.get(key);
-    if (!e) byEndpoint.set(key, (e = { host, ...(scheme ? { scheme } : {}), ...(path !== undefined ? { path } : {}), types: [] }));
+    if (!e) byEndpoint.set(key, (e = { host, port, ...(scheme ? { scheme } : {}), ...(path !== undefined ? { path } : {}), types: [] }));
     e.types.push(type);
   }
   const annotatedService = annotations[SERVICE_NAME_ANNOTATION];
@@ -166,9 +175,12 @@ export function podTargets(pod: unknown): PodTargets {
     (typeof labels.app === 'string' && labels.app) ||
     podServiceName(name, str(meta, 'generateName'), labels);
   const node = str(spec, 'nodeName');
+  const podMeta = byEndpoint.size > 0 ? podMetaLabels(pod) : {};
   const groups: TargetGroup[] = [...byEndpoint.values()].map((e) => ({
     targets: [e.host],
     labels: {
+      ...podMeta,
+      ...containerMetaLabels(pod, e.port),
       __types__: e.types.join(','),
       ...(e.scheme ? { __scheme__: e.scheme } : {}),
       ...(e.path !== undefined ? { __pprof_path__: e.path } : {}),

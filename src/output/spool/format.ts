@@ -86,6 +86,7 @@ export function recordEntry(r: ProfileRecord, outputs: readonly string[], baseli
     isDelta: r.isDelta,
     datakitFileName: r.datakitFileName,
     pyroscopeName: r.pyroscopeName,
+    ...(r.tenantId ? { tenantId: r.tenantId } : {}),
     outputs,
     pprofLen: r.pprof.length,
     ...(baseline ? { baseline: baselineHeader(baseline) } : {}),
@@ -182,6 +183,7 @@ export function recordFromEntry(e: ParsedEntry): ProfileRecord {
     sampleCount: Number(h.sampleCount),
     isDelta: Boolean(h.isDelta),
     ...names,
+    ...(typeof h.tenantId === 'string' && h.tenantId !== '' ? { tenantId: h.tenantId } : {}),
   });
 }
 

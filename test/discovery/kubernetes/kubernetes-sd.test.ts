@@ -28,6 +28,7 @@ import { FakeKubeApi, makePod, recordedPodList, type FakeKubeApiOptions, type Po
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { goTargetConfig } from '../../helpers/targets.js';
 import { makeTlsMaterial, type TlsMaterial } from '../../helpers/tls.js';
+import { withoutMeta } from '../../helpers/sd.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -91,7 +92,7 @@ async function rig(o: { api?: FakeKubeApiOptions; cfg?: Partial<KubernetesSdConf
   const sd = new KubernetesSd(cfg, clock, log, { watchTimeoutSeconds: 3600, env: {}, ...o.sd });
   cleanups.push(() => sd.stop());
   const updates: TargetGroup[][] = [];
-  sd.start((g) => updates.push(structuredClone([...g])));
+  sd.start((g) => updates.push(withoutMeta(structuredClone([...g]))));
   return {
     api,
     clock,
@@ -147,12 +148,12 @@ describe('pods to target groups', () => {
     assert.deepEqual(t.groups.map((g) => [g.targets, g.labels.__types__]), [[['10.0.0.9:6060'], 'cpu,goroutine']]);
     assert.deepEqual(t.problems, []);
     // Pyroscope's .path names the whole path of the type: the prefix is kept.
-    t = podTargets(makePod({ ...base, annotations: { ...annotated({ cpu: '6060', memory: '6060', mutex: '6060' }), 'profiles.grafana.com/cpu.path': '/x/pprof/profile', 'profiles.grafana.com/memory.path': '/x/pprof/allocs', 'profiles.grafana.com/mutex.path': 'x/pprof/' } }));
+    t = podTargets(makePod({ ...base, annotations: { ...annotated({ cpu: '6060', memory: '6060', mutex: '6060' }), 'profiles.grafana.com/cpu.path': '/x/pprof/profile', 'profiles.grafana.com/memory.path': '/x/pprof/allocs', 'profiles.grafana.com/mutex.path': '/x/pprof/' } }));
     assert.deepEqual(t.groups.map((g) => [g.labels.__types__, g.labels.__pprof_path__]), [['cpu,heap,mutex', '/x/pprof']]);
     // Different paths or schemes on one port: separate groups.
     t = podTargets(makePod({ ...base, annotations: { ...annotated({ cpu: '6060', block: '6060' }), 'profiles.grafana.com/block.path': '/other', 'profiles.grafana.com/cpu.scheme': 'https' } }));
     assert.deepEqual(
-      t.groups.map((g) => g.labels),
+      withoutMeta(t.groups).map((g) => g.labels),
       [
         { __types__: 'cpu', __scheme__: 'https', service: 'svc', namespace: 'ns', pod: 'svc-abc12', node: 'node-a' },
         { __types__: 'block', __pprof_path__: '/other', service: 'svc', namespace: 'ns', pod: 'svc-abc12', node: 'node-a' },
@@ -473,7 +474,7 @@ describe('credentials', () => {
     });
     cleanups.push(() => sd.stop());
     const updates: TargetGroup[][] = [];
-    sd.start((g) => updates.push([...g]));
+    sd.start((g) => updates.push(withoutMeta(g)));
     await eventually(() => updates.length === 1 && api.openWatches === 1, 'list and watch over TLS');
     assert.deepEqual(updates[0], RECORDED_GROUPS);
     assert.ok(api.requests.every((q) => q.authorization === 'Bearer sa-token'));
@@ -583,7 +584,7 @@ describe('credentials', () => {
     const sd = new KubernetesSd({ kind: 'kubernetes_sd', kubeconfig: write('wrong-ca', [`    certificate-authority: ${tls.otherCaCert}`]), namespaces: [] }, clock, createLogger({ level: 'debug', destination: { write: (s: string) => void logs.push(s) } }), { env: {} });
     cleanups.push(() => sd.stop());
     const updates: unknown[] = [];
-    sd.start((g) => updates.push(g));
+    sd.start((g) => updates.push(withoutMeta(g)));
     await eventually(() => clock.pending === 1, 'the backoff after the TLS failure');
     assert.equal(updates.length, 0);
     assert.equal(api.requests.length, before, 'no request got through');
@@ -621,7 +622,7 @@ async function runningWith(cfg: KubernetesSdConfig, api: FakeKubeApi): Promise<{
   const sd = new KubernetesSd(cfg, clock, createLogger({ level: 'debug', destination: { write: (s: string) => void logs.push(s) } }), { env: {}, watchTimeoutSeconds: 3600 });
   cleanups.push(() => sd.stop());
   const updates: TargetGroup[][] = [];
-  sd.start((g) => updates.push([...g]));
+  sd.start((g) => updates.push(withoutMeta(g)));
   const watches = api.openWatches;
   await eventually(() => updates.length === 1 && api.openWatches > watches, 'list and watch').catch((e: unknown) => {
     throw new Error(`${(e as Error).message}\n${logs.join('')}`);

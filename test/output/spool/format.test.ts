@@ -23,6 +23,13 @@ describe('spool entry format', () => {
     }
   });
 
+  test('a record\'s tenant survives encode/parse (a restart must not send it under the output\'s tenant); none stays none', () => {
+    const withTenant = recordFromEntry(parseEntry(join(recordEntry(makeRecord({ tenantId: 'team-a' }), ['out'])), 0)!);
+    assert.equal(withTenant.tenantId, 'team-a');
+    const without = recordFromEntry(parseEntry(join(recordEntry(makeRecord(), ['out'])), 0)!);
+    assert.equal('tenantId' in without, false);
+  });
+
   test('a baseline entry carries the body and its time', () => {
     const e = parseEntry(join(baselineEntry(baseline)), 0)!;
     assert.equal(e.kind, EntryKind.Baseline);
