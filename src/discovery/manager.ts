@@ -41,10 +41,19 @@ export interface ExplainedBlock {
   readonly targets: readonly ExplainedTarget[];
 }
 
+/** One discovered address; its labels before relabeling are made again when needed (not kept). */
 interface Input {
-  readonly before: Map<string, string>;
-  /** A digest of `before` (blocks with rules: the relabel cache's key); '' without rules. */
+  readonly group: TargetGroup;
+  readonly address: string;
+  /** A digest of what its labels before relabeling are made of: the key of its outcome in the block's cache. */
   readonly key: string;
+}
+
+/** What the rules made of one target, and what that makes of it. */
+interface Applied {
+  readonly outcome: RelabelOutcome;
+  readonly target?: GoTargetConfig;
+  readonly problem?: string;
 }
 
 interface Running {
@@ -57,8 +66,10 @@ interface Running {
   inherited: GoTargetConfig[] | null;
   /** Updates received; a relabel batch that finishes after a newer update is dropped. */
   seq: number;
-  /** Outcome of each target of the last update, by its discovered labels. */
-  cache: Map<string, RelabelOutcome>;
+  /** Outcome of each target of the last update, by the digest of its discovered labels. */
+  cache: Map<string, Applied>;
+  /** The inputs of each group object seen (providers that keep unchanged groups skip the digest). */
+  readonly byGroup: WeakMap<TargetGroup, Input[]>;
   explained: ExplainedTarget[] | null;
 }
 
@@ -113,7 +124,7 @@ export class DiscoveryManager {
       // reports, instead of dropping them for a moment.
       const same = retired.find((o) => JSON.stringify(o.template.discovery) === JSON.stringify(template.discovery));
       const rules = template.relabelConfigs && template.relabelConfigs.length > 0 ? template.relabelConfigs : null;
-      const r: Running = { key, template, provider, rules, targets: [], inherited: same ? (same.inherited ?? same.targets) : null, seq: 0, cache: new Map(), explained: null };
+      const r: Running = { key, template, provider, rules, targets: [], inherited: same ? (same.inherited ?? same.targets) : null, seq: 0, cache: new Map(), byGroup: new WeakMap(), explained: null };
       this.running.push(r);
       this.log.info({ discovery: provider.description }, `discovery started: ${provider.description}${rules ? ` (${rules.length} relabel rule(s))` : ''}`);
       provider.start((groups) => this.received(r, groups));
@@ -124,36 +135,44 @@ export class DiscoveryManager {
     return !this.stopped && r.seq === seq && this.running.includes(r);
   }
 
+  /**
+   * The inputs of one group: each address with the digest of what its labels
+   * are made from (the address and the group's labels, as the provider wrote
+   * them: the block's defaults are the same for all). A digest, not the text:
+   * a pod's labels carry its annotations, kilobytes at times.
+   */
+  private inputs(group: TargetGroup): Input[] {
+    const labels = JSON.stringify(group.labels);
+    return group.targets.map((address) => ({ group, address, key: createHash('sha1').update(JSON.stringify(address)).update(labels).digest('base64') }));
+  }
+
   private received(r: Running, groups: readonly TargetGroup[]): void {
     if (this.stopped || !this.running.includes(r)) return;
     const seq = ++r.seq;
     const inputs: Input[] = [];
     const seen = new Set<string>();
+    const before = (i: Input) => this.before(r, i);
     for (const g of groups) {
-      for (const address of g.targets) {
-        const before = discoveredLabels(r.template, g, address);
-        // A digest, not the text: a pod's labels carry its annotations, kilobytes at times.
-        const key = r.rules ? createHash('sha1').update(JSON.stringify([...before])).digest('base64') : '';
-        if (r.rules && seen.has(key)) continue; // listed twice with the same labels: one target
-        seen.add(key);
-        inputs.push({ before, key });
+      // A provider that keeps the group objects of what did not change (kubernetes_sd
+      // does, per pod) costs nothing here for those.
+      let list = r.byGroup.get(g);
+      if (!list) r.byGroup.set(g, (list = this.inputs(g)));
+      for (const i of list) {
+        if (seen.has(i.key)) continue; // listed twice with the same labels: one target
+        seen.add(i.key);
+        inputs.push(i);
       }
     }
-    if (!r.rules) {
-      this.apply(r, inputs, inputs.map((i) => ({ kind: 'kept', labels: keptLabels(i.before) })));
-      return;
-    }
     const todo = inputs.filter((i) => !r.cache.has(i.key));
-    if (todo.length === 0) {
-      this.apply(r, inputs, inputs.map((i) => r.cache.get(i.key)!));
+    if (!r.rules || todo.length === 0) {
+      const fresh = new Map(todo.map((i) => [i.key, this.resolveOutcome(r, i, { kind: 'kept', labels: keptLabels(before(i)) })]));
+      this.apply(r, inputs, fresh);
       return;
     }
-    const previous = r.cache;
-    const batch = this.relabeler.run(r.rules, todo.map((i): LabelPairs => [...i.before])).then(
+    const batch = this.relabeler.run(r.rules, todo.map((i): LabelPairs => [...before(i)])).then(
       (results) => {
         if (!this.live(r, seq)) return;
-        const fresh = new Map(todo.map((t, j) => [t.key, results[j]!]));
-        this.apply(r, inputs, inputs.map((i) => fresh.get(i.key) ?? previous.get(i.key)!));
+        this.apply(r, inputs, new Map(todo.map((i, j) => [i.key, this.resolveOutcome(r, i, results[j]!)])));
       },
       (err: Error) => {
         if (!this.live(r, seq)) return;
@@ -168,6 +187,27 @@ export class DiscoveryManager {
     void batch.finally(() => this.inflight.delete(batch));
   }
 
+  private before(r: Running, i: Input): Map<string, string> {
+    return discoveredLabels(r.template, i.group, i.address);
+  }
+
+  /** What a relabel outcome makes of a target: its settings, or why it is not scraped. */
+  private resolveOutcome(r: Running, i: Input, outcome: RelabelOutcome): Applied {
+    if (outcome.kind === 'dropped') return { outcome };
+    if (outcome.kind === 'timeout') {
+      return {
+        outcome,
+        problem: `relabel_configs rule ${outcome.rule + 1} ran for over ${outcome.ms} ms on this target and was stopped (a regex that backtracks on its labels); the target is skipped until its labels change or the rule does`,
+      };
+    }
+    try {
+      return { outcome, target: targetFromLabels(r.template, new Map(outcome.labels)) };
+    } catch (err) {
+      if (!(err instanceof BadAddressError)) throw err;
+      return { outcome, problem: `${err.message}; skipped` };
+    }
+  }
+
   /** Says a problem with one target once (discovery repeats its list every refresh). */
   private sayOnce(r: Running, address: string, text: string): void {
     const key = `${r.provider.description}|${address}|${text}`;
@@ -177,38 +217,33 @@ export class DiscoveryManager {
     this.log.warn({ discovery: r.provider.description, address }, `${r.provider.description}: ${text}`);
   }
 
-  private apply(r: Running, inputs: readonly Input[], outcomes: readonly RelabelOutcome[]): void {
+  /** Makes the block's targets those of `inputs`, from `fresh` outcomes or the ones cached. */
+  private apply(r: Running, inputs: readonly Input[], fresh: ReadonlyMap<string, Applied>): void {
     const targets: GoTargetConfig[] = [];
-    const cache = new Map<string, RelabelOutcome>();
+    const cache = new Map<string, Applied>();
     const explained: ExplainedTarget[] | null = this.opts.explain ? [] : null;
     let dropped = 0;
-    inputs.forEach((input, i) => {
-      const o = outcomes[i]!;
-      if (r.rules) cache.set(input.key, o);
-      const before = input.before;
-      const address = before.get('__address__') ?? '';
-      if (o.kind === 'dropped') {
-        dropped++;
-        explained?.push({ before, droppedBy: o.rule });
-        return;
+    for (const input of inputs) {
+      const a = fresh.get(input.key) ?? r.cache.get(input.key)!;
+      cache.set(input.key, a);
+      const o = a.outcome;
+      if (o.kind === 'dropped') dropped++;
+      else if (a.target) targets.push(a.target);
+      else if (a.problem) {
+        const address = o.kind === 'kept' ? (o.labels.find(([k]) => k === '__address__')?.[1] ?? input.address) : input.address;
+        this.sayOnce(r, address, o.kind === 'timeout' ? `${address}: ${a.problem}` : a.problem);
       }
-      if (o.kind === 'timeout') {
-        const problem = `relabel_configs rule ${o.rule + 1} ran for over ${o.ms} ms on this target and was stopped (a regex that backtracks on its labels); the target is skipped until its labels change or the rule does`;
-        this.sayOnce(r, address, `${address}: ${problem}`);
-        explained?.push({ before, problem });
-        return;
+      if (explained) {
+        const before = this.before(r, input);
+        explained.push({
+          before,
+          ...(o.kind === 'dropped' ? { droppedBy: o.rule } : {}),
+          ...(o.kind === 'kept' ? { after: new Map(o.labels) } : {}),
+          ...(a.problem ? { problem: a.problem.replace(/; skipped$/, '') } : {}),
+          ...(a.target ? { target: a.target } : {}),
+        });
       }
-      const after = new Map(o.labels);
-      try {
-        const t = targetFromLabels(r.template, after);
-        targets.push(t);
-        explained?.push({ before, after, target: t });
-      } catch (err) {
-        if (!(err instanceof BadAddressError)) throw err;
-        this.sayOnce(r, address, `${err.message}; skipped`);
-        explained?.push({ before, after, problem: err.message });
-      }
-    });
+    }
     r.cache = cache;
     r.targets = targets;
     r.inherited = null;
