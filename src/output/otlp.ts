@@ -136,7 +136,8 @@ export class OtlpSender implements ProfileSender {
       headers: {
         ...this.cfg.headers,
         ...authorizationHeader(this.cfg.auth),
-        ...(this.cfg.tenantId ? { 'x-scope-orgid': this.cfg.tenantId } : {}),
+        // The profile's own tenant (its target's tenant_id or __tenant_id__) wins over the output's.
+        ...(record.tenantId || this.cfg.tenantId ? { 'x-scope-orgid': record.tenantId || this.cfg.tenantId } : {}),
         'content-type': 'application/x-protobuf',
         ...(gz ? { 'content-encoding': 'gzip' } : {}),
         'user-agent': USER_AGENT,

@@ -81,6 +81,19 @@ describe('OTLP output: the request', () => {
   });
 });
 
+describe('OTLP output: tenants', () => {
+  it('the profile\'s own tenant (its target\'s tenant_id or __tenant_id__) wins over the output\'s, per profile', async () => {
+    const r = need();
+    const sender = new OtlpSender(cfg({ tenantId: 'output-tenant' }), agent, logger);
+    for (const rec of [{ ...heap, tenantId: 'team-a' }, heap, { ...cpu, tenantId: 'team-b' }]) assert.equal(await sendOnce(sender, rec), undefined);
+    const bare = new OtlpSender(cfg(), agent, logger);
+    for (const rec of [{ ...cpu, tenantId: 'team-c' }, cpu]) assert.equal(await sendOnce(bare, rec), undefined);
+    const seen = await r.summary();
+    assert.deepEqual(seen.map((q) => q.errors), [[], [], [], [], []]);
+    assert.deepEqual(seen.map((q) => q.headers['X-Scope-Orgid']), ['team-a', 'output-tenant', 'team-b', 'team-c', undefined]);
+  });
+});
+
 describe('OTLP output: answers', () => {
   it('partial success: the send succeeds (never retried), the rejection is logged at warn and reported to the hook', async () => {
     const r = need();
