@@ -317,6 +317,7 @@ export class ProfilePipeline {
     const hint = hintFor({
       code,
       message,
+      ...(err instanceof ScrapeError && err.status !== undefined ? { status: err.status } : {}),
       allTypesNotFound: code === 'not_found' && this.allOthersNotFound(target, type),
       notFromPprof: err instanceof ScrapeError && err.code === 'not_found' && !err.fromGoPprof,
       cpuWindowSeconds: windowSeconds,

@@ -61,6 +61,11 @@ export function hintFor(ctx: HintContext): string | undefined {
       return 'the endpoint does not serve pprof data: check the port and the path prefix in url';
     case 'tls_file':
       return 'fix the path or the permissions of the TLS file named above';
+    case 'http_status':
+      if (ctx.status === 401 || ctx.status === 403) {
+        return 'the target, or an auth proxy in front of it (kube-rbac-proxy), refused the request: set bearer_token_file or basic_auth in the block, or check the ones set (a token file is read again whenever it changes)';
+      }
+      return undefined;
     default:
       return undefined;
   }
