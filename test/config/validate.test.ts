@@ -408,7 +408,7 @@ describe('errors: FILE:LINE: key.path: message', () => {
     assertIssue(onlyIssue(doc('[agent]', 'toString = "x"', ...target().split('\n'))), 2, 'agent.toString', 'unknown key "toString"');
     assertIssue(onlyIssue(doc('[[inputs.profile]]', 'hasOwnProperty = 1', '[[inputs.profile.go]]', 'url = "http://127.0.0.1:6060"')), 2, 'inputs.profile.hasOwnProperty', 'unknown key');
     // The TOML parser itself refuses the keys that could change prototypes.
-    assertIssue(onlyIssue(target(undefined, '__proto__ = 1')), 3, 'syntax', 'invalid TOML');
+    assertIssue(onlyIssue(target(undefined, '__proto__ = 1')), 3, 'syntax', 'a key named __proto__ or constructor is not allowed');
   });
 
   test('profile_duration >= interval', () => {

@@ -59,7 +59,7 @@ describe('[inputs.profile.go.schedule]', () => {
       ),
     );
     assert.deepEqual(got, [
-      `${FILE}:5: inputs.profile.go.schedule.goroutin: unknown profile type "goroutin" (did you mean "goroutine"?); allowed: cpu, heap, goroutine, mutex, block`,
+      `${FILE}:5: inputs.profile.go.schedule.goroutin: unknown profile type "goroutin" (did you mean "goroutine"?); allowed: cpu, heap, goroutine, mutex, block, allocs, threadcreate`,
       `${FILE}:6: inputs.profile.go.schedule.mutex: "mutex" is not in enabled_types (cpu, heap, goroutine): a schedule is for a type this block scrapes`,
       `${FILE}:7: inputs.profile.go.schedule.heap: must be a cron pattern string like "0 */5 * * * *", got an integer`,
       `${FILE}:8: inputs.profile.go.schedule.cpu: "*/5 * * * *" is not a cron pattern with seconds (5 field(s), not six); ${HELP} (every 5 minutes at second 0); a field takes a number, *, a range 1-5, a step */10 or 0-30/10, a list 1,15, names JAN-DEC and SUN-SAT, and L, W, # in the day fields`,

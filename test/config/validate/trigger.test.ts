@@ -63,7 +63,7 @@ describe('[inputs.profile.go.trigger]', () => {
     ]);
     assert.deepEqual(problems(trigger('enabled_types = ["cpu", "heap"]', 'cpu_cores_above = 0.5', 'types = ["cpu", "goroutine", "hep", "cpu"]', 'cooldown = "5s"')), [
       `${FILE}:6: inputs.profile.go.trigger.types: "goroutine" is not in enabled_types (cpu, heap): a trigger takes types this block scrapes`,
-      `${FILE}:6: inputs.profile.go.trigger.types: unknown profile type "hep" (did you mean "heap"?); allowed: cpu, heap, goroutine, mutex, block`,
+      `${FILE}:6: inputs.profile.go.trigger.types: unknown profile type "hep" (did you mean "heap"?); allowed: cpu, heap, goroutine, mutex, block, allocs, threadcreate`,
       `${FILE}:6: inputs.profile.go.trigger.types: "cpu" is listed twice`,
       `${FILE}:7: inputs.profile.go.trigger.cooldown: must be at least 10s, got 5s: each firing takes a set of profiles, like a scheduled scrape`,
     ]);
