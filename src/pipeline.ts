@@ -10,20 +10,20 @@ import { redactSecrets, redactUrlSecrets } from './core/redact.js';
 import type { CollectOutcome, CollectResult, HealthStore } from './server/health.js';
 import type { Logger } from './core/log.js';
 import { LIMITS } from './core/limits.js';
-import { InvalidProfileError, ProfileTooLargeError } from './profile/errors.js';
+import { InvalidProfileError } from './profile/errors.js';
 import type { NewBaseline, ProfileProcessor } from './profile/processor.js';
 import type { ProfileRecord } from './profile/record.js';
 import { profileUrl, typeSpec, type ProfileTypeName } from './profile/types.js';
 import type { Clock } from './core/clock.js';
 import type { BudgetDecision } from './scrape/cpu-budget.js';
 import type { CpuProfileGate, CpuWindows } from './scrape/cpu-gate.js';
-import { TlsFileError } from './core/dispatcher.js';
 import type { DispatcherPool } from './scrape/dispatchers.js';
-import { TargetTypeMap } from './core/target-type-map.js';
+import { SaidOnce, TargetTypeMap } from './core/target-type-map.js';
 import { readDelta } from './scrape/delta-read.js';
 import type { DeltaSources } from './scrape/delta-source.js';
 import { httpScrape, ScrapeError } from './scrape/http-scrape.js';
-import { CredentialError, TargetCredentials } from './scrape/target-auth.js';
+import { failureOf } from './scrape/failure.js';
+import { TargetCredentials } from './scrape/target-auth.js';
 
 export interface PipelineDeps {
   readonly clock: Clock;
@@ -52,19 +52,6 @@ export interface PipelineDeps {
   readonly observe?: (outcome: CollectOutcome, target: Target) => void;
   /** Reads the targets' token and password files (default: a cache of its own). */
   readonly credentials?: TargetCredentials;
-}
-
-/** Things said once per target (a hint is not news the second time). */
-class SaidOnce {
-  private readonly said = new TargetTypeMap<true>();
-  first(targetId: string, what: string): boolean {
-    if (this.said.get(targetId, what)) return false;
-    this.said.set(targetId, what, true);
-    return true;
-  }
-  retainTargets(ids: ReadonlySet<string>): void {
-    this.said.retainTargets(ids);
-  }
 }
 
 export interface CollectOptions {
@@ -295,22 +282,7 @@ export class ProfilePipeline {
         // failure: counted, and summed up in the log every few minutes.
         if (this.once.first(target.id, `write_timeout/${windowSeconds}`)) windowNews = { next };
       }
-    } else if (err instanceof InvalidProfileError) {
-      code = 'invalid_profile';
-      message = `${url}: ${err.message}`;
-    } else if (err instanceof ProfileTooLargeError) {
-      code = 'too_large';
-      message = `${url}: ${err.message}`;
-    } else if (err instanceof CredentialError) {
-      code = err.code;
-      message = err.message;
-    } else if (err instanceof TlsFileError) {
-      code = 'tls_file';
-      message = err.message;
-    } else {
-      code = 'internal';
-      message = `unexpected error: ${(err as Error)?.stack ?? String(err)}`;
-    }
+    } else ({ code, message } = failureOf(err, url));
     // A target may echo what it was sent (its credentials) in an error body;
     // any URL in the message keeps its query secrets to itself.
     message = redactUrlSecrets(redactSecrets(message, this.secretsOf(target)));

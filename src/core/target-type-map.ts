@@ -44,3 +44,18 @@ export class TargetTypeMap<V> {
     return n;
   }
 }
+
+/** Things said once per target (a hint is not news the second time). */
+export class SaidOnce {
+  private readonly said = new TargetTypeMap<true>();
+
+  first(targetId: string, what: string): boolean {
+    if (this.said.get(targetId, what)) return false;
+    this.said.set(targetId, what, true);
+    return true;
+  }
+
+  retainTargets(ids: ReadonlySet<string>): void {
+    this.said.retainTargets(ids);
+  }
+}
