@@ -153,6 +153,30 @@ function bad(why: string): never {
   throw new SpoolCorruptError(`spool entry is corrupt: ${why}`);
 }
 
+/**
+ * The fields every spooled record header has (this format's and the old
+ * layout's), as a record would carry them: the type's ship names and the
+ * tenant are the caller's.
+ */
+export function recordFields(h: Record<string, unknown>, pprof: Uint8Array): Omit<ProfileRecord, 'datakitFileName' | 'pyroscopeName' | 'tenantId'> {
+  return {
+    id: String(h.id),
+    targetId: String(h.targetId),
+    type: String(h.type),
+    service: String(h.service),
+    env: String(h.env),
+    version: String(h.version),
+    instance: String(h.instance),
+    startNs: BigInt(String(h.startNs)),
+    endNs: BigInt(String(h.endNs)),
+    tags: Object.freeze({ ...(h.tags as Record<string, string>) }),
+    customTags: Object.freeze({ ...(h.customTags as Record<string, string>) }),
+    pprof: Buffer.from(pprof),
+    sampleCount: Number(h.sampleCount),
+    isDelta: Boolean(h.isDelta),
+  };
+}
+
 /** The profile of a RECORD entry. */
 export function recordFromEntry(e: ParsedEntry): ProfileRecord {
   const h = e.header;
@@ -168,20 +192,7 @@ export function recordFromEntry(e: ParsedEntry): ProfileRecord {
         ? shipNames(PROFILE_TYPES[type])
         : bad('a custom type without the names it ships under');
   return Object.freeze({
-    id: String(h.id),
-    targetId: String(h.targetId),
-    type,
-    service: String(h.service),
-    env: String(h.env),
-    version: String(h.version),
-    instance: String(h.instance),
-    startNs: BigInt(String(h.startNs)),
-    endNs: BigInt(String(h.endNs)),
-    tags: Object.freeze({ ...(h.tags as Record<string, string>) }),
-    customTags: Object.freeze({ ...(h.customTags as Record<string, string>) }),
-    pprof: Buffer.from(e.rest.subarray(0, pprofLen)),
-    sampleCount: Number(h.sampleCount),
-    isDelta: Boolean(h.isDelta),
+    ...recordFields(h, e.rest.subarray(0, pprofLen)),
     ...names,
     ...(typeof h.tenantId === 'string' && h.tenantId !== '' ? { tenantId: h.tenantId } : {}),
   });

@@ -7,7 +7,7 @@ import { access, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProfileRecord } from '../../profile/record.js';
 import { isBuiltinType, PROFILE_TYPES, shipNames } from '../../profile/types.js';
-import { SpoolCorruptError } from './format.js';
+import { recordFields, SpoolCorruptError } from './format.js';
 
 const MAGIC_V1 = Buffer.from('PPSPOOL1');
 const FILE_EXT = '.prof';
@@ -42,20 +42,7 @@ export function decodeLegacyRecord(buf: Buffer): ProfileRecord {
   const type = String(h.type);
   if (h.v !== 1 || !isBuiltinType(type)) throw bad('unknown version or type');
   return Object.freeze({
-    id: String(h.id),
-    targetId: String(h.targetId),
-    type,
-    service: String(h.service),
-    env: String(h.env),
-    version: String(h.version),
-    instance: String(h.instance),
-    startNs: BigInt(String(h.startNs)),
-    endNs: BigInt(String(h.endNs)),
-    tags: Object.freeze({ ...(h.tags as Record<string, string>) }),
-    customTags: Object.freeze({ ...(h.customTags as Record<string, string>) }),
-    pprof: Buffer.from(body.subarray(off, off + pl)),
-    sampleCount: Number(h.sampleCount),
-    isDelta: Boolean(h.isDelta),
+    ...recordFields(h, body.subarray(off, off + pl)),
     ...shipNames(PROFILE_TYPES[type]),
   });
 }
