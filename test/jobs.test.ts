@@ -130,11 +130,14 @@ describe('CollectionJobs', () => {
     const firings = logs.filter((l) => typeof l.msg === 'string' && (l.msg as string).startsWith('trigger '));
     assert.equal(firings.length, 1, 'the recorded 60 goroutines stay above 50: one firing');
     assert.match(firings[0]!.msg as string, /^trigger goroutines: 60 is above 50 on 127\.0\.0\.1:\d+ \(trig\): taking goroutine, heap now, tagged trigger=goroutines; no other firing for this target within 10s$/);
-    const firstGoroutine = server.requests.find((r) => r.path === '/debug/pprof/goroutine')!.at;
-    // At once: the triggered goroutine and heap scrapes are at the same fake moment as the one that crossed.
-    const atOnce = server.requests.filter((r) => r.at === firstGoroutine);
-    assert.equal(atOnce.filter((r) => r.path === '/debug/pprof/goroutine').length, 2, 'the scrape that crossed, then the triggered one right after it');
-    assert.ok(atOnce.some((r) => r.path === '/debug/pprof/heap'), 'and the heap at once');
+    // At once: the triggered goroutine and heap scrapes start at the fake moment the crossing
+    // scrape's value was known (its end), by the collector's own clock (a request may reach the
+    // replay server after the test moved the clock on).
+    const crossing = outcomes.find((o) => o.type === 'goroutine')!;
+    const crossedAt = crossing.startedAtMs + crossing.durationMs;
+    const atOnce = outcomes.filter((o) => o !== crossing && o.startedAtMs === crossedAt);
+    assert.equal(atOnce.filter((o) => o.type === 'goroutine').length, 1, 'the triggered goroutine scrape, right after the one that crossed');
+    assert.ok(atOnce.some((o) => o.type === 'heap'), 'and the heap at once');
     const shipped = sidecars(join(dir, 'out'));
     const triggered = shipped.filter((s) => s.tags.trigger !== undefined);
     assert.ok(triggered.every((s) => s.tags.trigger === 'goroutines'));

@@ -66,6 +66,8 @@ function writeConfig(dir: string, o: ConfigOpts): string {
     'env = "it"',
     'version = "1.0.0"',
     ...(o.targetTls ?? []),
+    // The replay target has no godeltaprof: counting its requests, leave out the probes.
+    'delta_source = "client"',
     '',
   ];
   if (o.datakit) lines.push('[[outputs.datakit]]', `url = ${q(o.datakit.url)}`, 'timeout = "3s"', ...o.datakit.lines, '');
