@@ -14,8 +14,9 @@
 // (tests, and the batches of blocks whose rules are trivial to run).
 
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { RelabelConfigSpec } from '../config/types.js';
+import { startThread } from '../core/thread.js';
 import {
   PROGRESS_BATCH,
   PROGRESS_RULE,
@@ -105,7 +106,7 @@ export class WorkerRelabeler implements Relabeler {
   }
 
   private spawn(): Worker {
-    const w = new Worker(new URL('./relabel-worker-entry.mjs', import.meta.url), { workerData: { progress: this.progress.buffer } });
+    const w = startThread(import.meta.url, './relabel-worker.js', { workerData: { progress: this.progress.buffer } });
     this.started++;
     w.unref();
     w.on('error', () => undefined); // reported through the batch waiting on it

@@ -4,9 +4,10 @@
 // Each target's jobs always go to the same worker, which owns its baselines:
 // nothing but the scraped body and the result crosses a thread.
 
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../core/log.js';
 import { stableHash } from '../core/hash.js';
+import { startThread } from '../core/thread.js';
 import { BaselineStore } from './baselines.js';
 import { fromJobError, ProfileJobRunner, type JobError, type ProfileJob, type ProfileJobResult } from './job.js';
 
@@ -61,7 +62,7 @@ export class WorkerPool implements ProfileEngine {
   }
 
   private spawn(i: number): Slot {
-    const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url));
+    const worker = startThread(import.meta.url, './worker-thread.js');
     worker.unref();
     const slot: Slot = { worker, pending: new Map() };
     worker.on('message', (m: Reply) => {
