@@ -5,13 +5,21 @@
 // the sources in src/ through tsx instead.
 import { existsSync } from 'node:fs';
 
-const cli = new URL('../dist/cli.js', import.meta.url);
-if (!existsSync(cli)) {
+const dist = (path) => new URL(`../dist/${path}`, import.meta.url);
+if (!existsSync(dist('cli.js'))) {
   process.stderr.write('collector: dist/ is missing: run `npm run build` (or `npm install`) in the package first\n');
   process.exit(1);
 }
-const { main } = await import(cli.href);
-const code = await main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+// A bare --version answers without loading the collector and its dependencies
+// (what cli.ts prints for it too; test/cli/compiled.test.ts compares the two).
+if (argv.length === 1 && argv[0] === '--version') {
+  const { VERSION } = await import(dist('core/version.js').href);
+  process.stdout.write(`${VERSION}\n`);
+  process.exit(0);
+}
+const { main } = await import(dist('cli.js').href);
+const code = await main(argv);
 // Everything is flushed and closed by now (logs are written synchronously);
 // exit rather than wait for idle keep-alive sockets to time out.
 process.exit(code);

@@ -87,11 +87,13 @@ describe('the compiled collector (dist/) loads no tsx and no src/', () => {
     assert.match(res.stderr, /ERR_MODULE_NOT_FOUND|Cannot find package 'tsx'/);
   });
 
-  test('collector --version', () => {
-    const res = plainNode(copy, ['bin/collector.js', '--version']);
-    assert.equal(res.stderr, '');
-    assert.equal(res.status, 0);
-    assert.equal(res.stdout, `${VERSION}\n`);
+  test('collector --version: the short way (bin alone) and through cli.ts say the same', () => {
+    for (const args of [['--version'], ['--version', '--log-level', 'info']]) {
+      const res = plainNode(copy, ['bin/collector.js', ...args]);
+      assert.equal(res.stderr, '', args.join(' '));
+      assert.equal(res.status, 0, args.join(' '));
+      assert.equal(res.stdout, `${VERSION}\n`, args.join(' '));
+    }
   });
 
   test('collector --check', () => {
