@@ -5,8 +5,9 @@
 // the main thread): the time sampled, the shares of idle, garbage collection
 // and "(program)" (V8 and native work outside any JS frame), then the
 // functions with the most self time and with the most total (inclusive) time.
-// Under tsx a TypeScript function's line is where it is declared ("~"), as
-// V8 only sees tsx's one-line output.
+// The collector runs compiled, so its functions have their lines in dist/.
+// Under tsx (a script run with --import tsx) a TypeScript function's line is
+// where it is declared ("~"), as V8 only sees tsx's one-line output.
 
 import { readFileSync } from 'node:fs';
 import { basename, relative, isAbsolute } from 'node:path';
@@ -207,11 +208,17 @@ export function threadOfFile(file: string): string | undefined {
   return m[1] === '0' ? 'main thread' : `worker thread ${m[1]}`;
 }
 
-/** What a worker thread of the collector was, from the scripts it ran. */
+/**
+ * What a worker thread of the collector was, from the scripts it ran: the
+ * compiled ones in dist/ (the collector as it runs) or the sources in src/
+ * (under tsx).
+ */
 export function roleOf(p: CpuProfile): string | undefined {
   const urls = p.nodes.map((n) => n.callFrame.url);
-  if (urls.some((u) => u.includes('/src/profile/worker-thread') || u.includes('/src/profile/raw'))) return 'profile worker';
-  if (urls.some((u) => u.includes('/src/cli.') || u.includes('/src/collector.'))) return 'collector main';
+  const ran = (re: RegExp) => urls.some((u) => re.test(u));
+  if (ran(/\/(src|dist)\/profile\/(worker-thread\.|raw\/)/)) return 'profile worker';
+  if (ran(/\/(src|dist)\/discovery\/relabel-worker\./)) return 'relabel worker';
+  if (ran(/\/(src|dist)\/(cli|collector)\./)) return 'collector main';
   if (urls.some((u) => u.includes('esm/hooks') || u.includes('/tsx/'))) return 'module loader hooks';
   return undefined;
 }

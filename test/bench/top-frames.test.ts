@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { declarationLine, formatCpuSummary, summarizeCpuProfile, summarizeFile, threadOfFile, type CpuProfile, type CpuProfileNode } from '../../bench/top-frames.js';
+import { declarationLine, formatCpuSummary, roleOf, summarizeCpuProfile, summarizeFile, threadOfFile, type CpuProfile, type CpuProfileNode } from '../../bench/top-frames.js';
 import { ROOT } from '../helpers/processes.js';
 
 const frame = (id: number, functionName: string, url: string, line: number, children: number[] = []): CpuProfileNode => ({
@@ -66,6 +66,23 @@ test('the thread of a profile comes from node\'s file name', () => {
   assert.equal(threadOfFile('/x/CPU.20261206.001901.15843.0.001.cpuprofile'), 'main thread');
   assert.equal(threadOfFile('CPU.20261206.001901.15843.2.003.cpuprofile'), 'worker thread 2');
   assert.equal(threadOfFile('mine.cpuprofile'), undefined);
+});
+
+test('the role of a thread comes from the collector\'s modules it ran, compiled (dist/) or through tsx (src/)', () => {
+  const ran = (...urls: string[]): CpuProfile => ({
+    nodes: urls.map((url, i) => ({ id: i + 1, callFrame: { functionName: 'f', url, lineNumber: 0, columnNumber: 0 } })),
+    startTime: 0,
+    endTime: 1,
+  });
+  for (const tree of ['dist', 'src']) {
+    const ext = tree === 'dist' ? 'js' : 'ts';
+    assert.equal(roleOf(ran(`file:///opt/c/${tree}/profile/worker-thread.${ext}`)), 'profile worker');
+    assert.equal(roleOf(ran(`file:///opt/c/${tree}/profile/raw/delta.${ext}`)), 'profile worker');
+    assert.equal(roleOf(ran(`file:///opt/c/${tree}/discovery/relabel-worker.${ext}`)), 'relabel worker');
+    assert.equal(roleOf(ran('file:///opt/c/bin/collector.js', `file:///opt/c/${tree}/cli.${ext}`)), 'collector main');
+  }
+  assert.equal(roleOf(ran('file:///opt/c/node_modules/tsx/dist/esm/index.mjs')), 'module loader hooks');
+  assert.equal(roleOf(ran('node:internal/main')), undefined);
 });
 
 test('a TypeScript function run through tsx is placed at its declaration', () => {
