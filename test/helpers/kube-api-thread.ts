@@ -3,7 +3,8 @@
 // and serialise its pages does not land on the event loop of the test that
 // measures the collector's own delay. Started by startKubeApiThread().
 
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { startThread } from '../../src/core/thread.js';
 import { FakeKubeApi, type RecordedRequest } from './fake-kube-api.js';
 import { farmPods, type FarmPodOptions } from './kube-pod-farm.js';
 
@@ -37,12 +38,7 @@ export interface KubeApiThread {
 }
 
 export async function startKubeApiThread(pods: number, farm: FarmPodOptions): Promise<KubeApiThread> {
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const self = new URL(import.meta.url).href;
-  const w = new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(self)}); });`, {
-    eval: true,
-    workerData: { pods, farm } satisfies ThreadData,
-  });
+  const w = startThread(import.meta.url, './kube-api-thread.js', { workerData: { pods, farm } satisfies ThreadData });
   const url = await new Promise<string>((resolve, reject) => {
     w.once('error', reject);
     w.once('message', (m: { url: string }) => resolve(m.url));

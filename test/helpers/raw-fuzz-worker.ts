@@ -1,6 +1,7 @@
 // Runs the production codec on one input per message, in a worker thread, so
 // the test can bound every call: a hang is a terminated worker, not a stuck
-// test run. Started by startRawFuzzWorker() below (which registers tsx).
+// test run. Started by startRawFuzzWorker() below (through startThread, which
+// registers tsx in the thread).
 //
 // For each input: parseRawProfile; scanProfile, indexProfile, validateRaw,
 // rawSums; rawDelta of the input against the baseline of a real profile, and
@@ -9,9 +10,10 @@
 // validator: whatever is shipped must be a valid profile.
 
 import { readFileSync } from 'node:fs';
-import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import { isMainThread, parentPort, type Worker } from 'node:worker_threads';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
+import { startThread } from '../../src/core/thread.js';
 import { parseRawProfile } from '../../src/profile/codec.js';
 import { InvalidProfileError } from '../../src/profile/errors.js';
 import {
@@ -146,11 +148,7 @@ export class RawFuzzWorker {
   }
 
   private start(): Worker {
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const self = new URL(import.meta.url).href;
-    const w = new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(self)}); });`, {
-      eval: true,
-    });
+    const w = startThread(import.meta.url, './raw-fuzz-worker.js');
     w.on('message', (r: FuzzReply) => {
       const done = this.pending.get(r.id);
       this.pending.delete(r.id);
