@@ -30,6 +30,9 @@ import { CpuProfileGate, CpuWindows } from './scrape/cpu-gate.js';
 import { DeltaSources } from './scrape/delta-source.js';
 import { DispatcherPool } from './scrape/dispatchers.js';
 import { describeOutput } from './server/describe-output.js';
+import { countedDeliveryEvents } from './server/delivery-metrics.js';
+import { MemoryBudget } from './core/memory-budget.js';
+import { ScrapeAdmission } from './scrape/admission.js';
 import { LastProfiles } from './server/last-profiles.js';
 import { targetStatusPage, type TargetPage, type TargetQuery, type TargetStatus } from './server/target-status.js';
 import { ProfilePipeline } from './pipeline.js';
@@ -96,6 +99,9 @@ export class Collector {
   private lastStats = '';
   private lock: DataDirLock | null = null;
   private readonly relabeler: Relabeler;
+  /** [agent] memory_limit: what scrapes reserve before they are fetched. */
+  readonly memoryBudget: MemoryBudget;
+  private readonly admission: ScrapeAdmission;
 
   constructor(
     config: Config,
@@ -107,6 +113,7 @@ export class Collector {
     this.cpuWindows = new CpuWindows(() => deps.clock.now());
     this.deltaSources = new DeltaSources(() => deps.clock.now());
     this.budgets = new CpuBudgets(deps.clock);
+    this.memoryBudget = new MemoryBudget(config.agent.memoryLimitBytes);
     this.relabeler = deps.relabeler ?? new WorkerRelabeler();
     this.discovery = new DiscoveryManager(
       deps.providers ?? providerFactory({ clock: deps.clock, logger: deps.logger, env: process.env }),
@@ -141,6 +148,7 @@ export class Collector {
       now: () => deps.clock.now(),
       ...(durable ? { saved: async (targetId: string, type: ProfileTypeName) => (await this.openOutputs()).savedBaseline(targetId, type) } : {}),
     });
+    this.admission = new ScrapeAdmission({ clock: deps.clock, budget: this.memoryBudget, backlog: (id) => this.processor.backlog(id) });
     this.pipeline = new ProfilePipeline({
       clock: deps.clock,
       logger: deps.logger,
@@ -156,6 +164,7 @@ export class Collector {
         return this.budgets.tryTake(key, target.id, b, cost, this.replicas.get(key) ?? [target.id]);
       },
       health: this.health,
+      admission: this.admission,
       emit: (record, baseline) => this.emit(record, baseline),
       saveBaseline: async (baseline) => (await this.openOutputs()).saveBaseline(baseline),
       observe: (o, t) => {
@@ -172,27 +181,9 @@ export class Collector {
       runNow: (key, reason) => this.scheduler.runNow(key, reason),
     });
     if (deps.metrics) {
+      deps.metrics.memoryBudget = this.memoryBudget;
       deps.metrics.queueDepths = () => Object.fromEntries(Object.entries(this.outputs?.stats() ?? {}).map(([k, v]) => [k, v.depth + v.inFlight]));
     }
-  }
-
-  private deliveryEvents(): DeliveryEvents {
-    const m = this.deps.metrics;
-    const e = this.deps.deliveryEvents;
-    return {
-      onSent: (output, record) => {
-        m?.outputSent.inc({ output });
-        e?.onSent?.(output, record);
-      },
-      onRetry: (output, record, err, delayMs) => {
-        m?.outputRetries.inc({ output });
-        e?.onRetry?.(output, record, err, delayMs);
-      },
-      onDrop: (output, record, reason, err) => {
-        m?.outputDropped.inc({ output, reason });
-        e?.onDrop?.(output, record, reason, err);
-      },
-    };
   }
 
   /** Opens the outputs (and, when durable, the spool, replaying what it holds). */
@@ -205,7 +196,7 @@ export class Collector {
       {
         clock: this.deps.clock,
         logger: this.deps.logger,
-        events: this.deliveryEvents(),
+        events: countedDeliveryEvents(this.deps.metrics, this.deps.deliveryEvents),
         // The sender logs each partial success; the metric counts the rejected profiles.
         onPartialSuccess: (output, _record, partial) => this.deps.metrics?.outputPartialRejected.inc({ output }, partial.rejectedProfiles),
         ...(this.deps.backoff ? { backoff: this.deps.backoff } : {}),
@@ -259,6 +250,7 @@ export class Collector {
     this.processor.retainTargets(ids);
     this.outputs?.retainBaselines(ids);
     this.pipeline.retainTargets(ids);
+    this.admission.retainTargets(ids);
     this.pipeline.retainCredentialFiles(this.targets);
     for (const key of this.overlapsSaid) if (!ids.has(key.slice(0, key.lastIndexOf('/')))) this.overlapsSaid.delete(key);
     this.cpuWindows.retainTargets(ids);
@@ -334,6 +326,7 @@ export class Collector {
     await this.outputs?.reconfigure(config.outputs);
     for (const o of config.outputs) this.deps.metrics?.initOutput(o.name, o.kind);
     this.dispatchers.reloadTls();
+    this.memoryBudget.resize(config.agent.memoryLimitBytes);
     this.config = config;
     this.discovery.sync(config.templates);
     const r = this.applyTargets();

@@ -23,6 +23,8 @@ import { readDelta } from './scrape/delta-read.js';
 import type { DeltaSources } from './scrape/delta-source.js';
 import { httpScrape, ScrapeError } from './scrape/http-scrape.js';
 import { failureOf } from './scrape/failure.js';
+import type { ScrapeAdmission } from './scrape/admission.js';
+import type { Reservation } from './core/memory-budget.js';
 import { TargetCredentials } from './scrape/target-auth.js';
 
 export interface PipelineDeps {
@@ -40,6 +42,8 @@ export interface PipelineDeps {
    */
   readonly budget?: (target: Target, type: ProfileTypeName, cost: number) => BudgetDecision | null;
   readonly health: HealthStore;
+  /** The memory budget and the workers' backlog: may this scrape be fetched now? none: always. */
+  readonly admission?: ScrapeAdmission;
   /**
    * Hands a finished record to every output, with the baseline a delta
    * leaves behind (persisted in the same write): resolves once it is safe
@@ -119,14 +123,31 @@ export class ProfilePipeline {
   }
 
   async collect(target: Target, type: ProfileTypeName, signal?: AbortSignal, opts: CollectOptions = {}): Promise<CollectOutcome> {
-    const { clock } = this.deps;
-    const spec = typeSpec(type, target.config.customTypes);
-    const startedAtMs = clock.now();
+    const startedAtMs = this.deps.clock.now();
     const log = this.deps.logger.child({ target: target.baseUrl, service: target.service, instance: target.instance, type, ...(opts.trigger ? { trigger: opts.trigger } : {}) });
     if (target.config.credentialsRefused !== undefined) {
       // Discovered over http by a block with credentials: nothing is sent to it.
       return this.finish(target, type, log, { result: 'failed', startedAtMs, error: { code: 'insecure_credentials', message: target.config.credentialsRefused } });
     }
+    // Decided before anything is fetched: a skip leaves the delta baseline
+    // where it is, so the next delta covers the longer window.
+    const spec = typeSpec(type, target.config.customTypes);
+    const admitted = await this.deps.admission?.admit(target, spec, slotGapMs(target, type), signal);
+    if (admitted && !admitted.ok) {
+      return this.finish(target, type, log, { result: 'skipped', startedAtMs, reason: admitted.reason, error: { code: admitted.reason, message: admitted.message } });
+    }
+    const reservation = admitted?.reservation ?? null;
+    try {
+      return await this.collectAdmitted(target, type, log, startedAtMs, reservation, signal, opts);
+    } finally {
+      // The profile is in the outputs' hands (the spool), or was never made.
+      reservation?.release();
+    }
+  }
+
+  private async collectAdmitted(target: Target, type: ProfileTypeName, log: Logger, startedAtMs: number, reservation: Reservation | null, signal?: AbortSignal, opts: CollectOptions = {}): Promise<CollectOutcome> {
+    const { clock } = this.deps;
+    const spec = typeSpec(type, target.config.customTypes);
 
     let release: (() => void) | null = null;
     let windowSeconds = 0;
@@ -136,7 +157,7 @@ export class ProfilePipeline {
     if (budget && !budget.ok) {
       // Not a failure: the service's budget goes to another replica or is spent.
       log.debug({ why: budget.why }, budget.why === 'spent' ? `${type} budget of the service is spent for this period; skipped` : `another replica of the service has waited longer for its ${type} turn; skipped`);
-      return this.finish(target, type, log, { result: 'skipped', startedAtMs, quiet: true });
+      return this.finish(target, type, log, { result: 'skipped', startedAtMs, reason: 'service_budget', quiet: true });
     }
     if (spec.cpuProfiler) {
       release = this.deps.cpuGate.tryAcquire(target.instance);
@@ -191,6 +212,7 @@ export class ProfilePipeline {
       release?.();
       release = null;
       bytes = res.body.length;
+      this.deps.admission?.bodyRead(target, spec, bytes, reservation);
       if (spec.seconds) this.deps.cpuWindows.fits(target.id, windowSeconds, target.config.profileDurationMs);
       const processed = await this.deps.processor.process({
         target,
@@ -262,7 +284,7 @@ export class ProfilePipeline {
       // Cut off by our own shutdown: not the target's fault, and not news.
       if (err.code === 'aborted') {
         log.info(`${type} scrape abandoned at the end of the shutdown grace period`);
-        return this.finish(target, type, log, { result: 'skipped', startedAtMs, bytes, quiet: true });
+        return this.finish(target, type, log, { result: 'skipped', startedAtMs, bytes, reason: 'shutdown', quiet: true });
       }
       if (err.code === 'write_timeout') {
         const probe = this.deps.cpuWindows.isProbe(target.id, windowSeconds);

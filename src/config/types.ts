@@ -25,6 +25,8 @@ export interface AgentConfig {
   /** Bounds of the on-disk spool under data_dir; past them the oldest profiles go. */
   readonly spoolMaxBytes: number;
   readonly spoolMaxAgeMs: number;
+  /** Bytes of scraped bodies, decoded profiles and queued work held at once; a scrape that would pass it waits briefly or is skipped before it is fetched. */
+  readonly memoryLimitBytes: number;
   /** On SIGTERM/SIGINT: how long scrapes and sends in flight may still take. */
   readonly shutdownGraceMs: number;
   /** Worker threads for decoding and deltas; 0 runs them on the main thread. */

@@ -49,6 +49,26 @@ export const LIMITS = {
   /** A persisted delta baseline older than this is not used after a restart. */
   baselineMaxAgeMs: 3600 * SECOND,
 
+  /** [agent] memory_limit default: bytes of scraped bodies, decoded profiles and queued work held at once. */
+  memoryLimitBytes: 256 * MiB,
+  /**
+   * A scrape reserves its last body's size times this before it is fetched:
+   * the gzipped body, the decompressed profile (Go's pprof gzips about 3-5x),
+   * the delta and the record queued for the outputs.
+   */
+  memoryEstimateFactor: 8,
+  /** The body size guessed for a first scrape (a typical Go heap profile is well under this). */
+  memoryEstimateFirstBodyBytes: 512 * 1024,
+  /** Longest wait for room in the memory budget before a scrape is skipped (and at most a tenth of its interval). */
+  memoryBudgetMaxWaitMs: 2 * SECOND,
+  /**
+   * The profile workers are behind (cumulative scrapes are skipped before
+   * they are fetched) when the oldest job on a target's worker has waited
+   * more than this fraction of the type's interval, or it holds more jobs than workersBehindJobs.
+   */
+  workersBehindFraction: 0.5,
+  workersBehindJobs: 64,
+
   /** Grace period on SIGTERM/SIGINT for in-flight scrapes and sends. */
   shutdownGraceMs: 10 * SECOND,
   /** Keep-alive idle time of pooled connections to targets. */

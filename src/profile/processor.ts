@@ -81,6 +81,9 @@ export class ProfileProcessor {
   private readonly saved: SavedBaselines | undefined;
   /** (target, type) pairs whose baseline the engine holds in memory. */
   private readonly inEngine = new TargetTypeMap<true>();
+  /** Per worker (lane): the jobs handed to it and not done, with when each came (oldest first). */
+  private readonly queued = new Map<number, Map<number, number>>();
+  private nextJob = 0;
 
   constructor(opts: ProcessorOptions = {}) {
     this.maxDecompressedBytes = opts.maxDecompressedBytes ?? LIMITS.maxDecompressedBytes;
@@ -99,7 +102,28 @@ export class ProfileProcessor {
     this.engine.retainTargets(ids);
   }
 
+  /** The jobs waiting or running on the worker `targetId`'s jobs go to, and how long the oldest has waited. */
+  backlog(targetId: string): { jobs: number; oldestWaitMs: number } {
+    const lane = this.queued.get(this.engine.laneOf?.(targetId) ?? 0);
+    if (!lane || lane.size === 0) return { jobs: 0, oldestWaitMs: 0 };
+    const oldest = lane.values().next().value as number;
+    return { jobs: lane.size, oldestWaitMs: Math.max(0, this.now() - oldest) };
+  }
+
   async process(s: ScrapedProfile): Promise<ProcessResult> {
+    const laneId = this.engine.laneOf?.(s.target.id) ?? 0;
+    let lane = this.queued.get(laneId);
+    if (!lane) this.queued.set(laneId, (lane = new Map()));
+    const job = this.nextJob++;
+    lane.set(job, this.now());
+    try {
+      return await this.processNow(s);
+    } finally {
+      lane.delete(job);
+    }
+  }
+
+  private async processNow(s: ScrapedProfile): Promise<ProcessResult> {
     const { target } = s;
     const spec = typeSpec(s.type, target.config.customTypes);
     const cumulative = spec.deltaSampleTypes.length > 0;

@@ -15,6 +15,8 @@ export interface ProfileEngine {
   run(job: ProfileJob): Promise<ProfileJobResult>;
   /** Forgets the baselines of targets that are gone. */
   retainTargets(ids: ReadonlySet<string>): void;
+  /** Which worker a target's jobs queue on (0 for an engine with one queue). */
+  laneOf?(targetId: string): number;
   close(): Promise<void>;
 }
 
@@ -94,9 +96,13 @@ export class WorkerPool implements ProfileEngine {
     return slot;
   }
 
+  laneOf(targetId: string): number {
+    return stableHash(targetId) % this.slots.length;
+  }
+
   run(job: ProfileJob): Promise<ProfileJobResult> {
     if (this.closed) return Promise.reject(new Error('the profile workers are closed'));
-    const slot = this.slots[stableHash(job.targetId) % this.slots.length]!;
+    const slot = this.slots[this.laneOf(job.targetId)]!;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });

@@ -21,6 +21,12 @@ export interface CollectOutcome {
   /** Samples shipped, or scraped for a baseline. */
   readonly samples: number;
   readonly error?: { readonly code: string; readonly message: string };
+  /**
+   * Why a skipped scrape did not run (memory_budget, workers_behind,
+   * service_budget, shutdown; otherwise its error code): the reason label of
+   * collector_scrapes_total{result="skipped"}.
+   */
+  readonly reason?: string;
   /** What to do about it, in words. */
   readonly hint?: string;
   readonly recordId?: string;

@@ -8,6 +8,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { COLLECT_RESULTS, type CollectOutcome } from './health.js';
 import type { Target } from '../core/target.js';
+import type { MemoryBudget } from '../core/memory-budget.js';
 
 const TARGET_LABELS = ['service', 'target', 'type'] as const;
 const RUNTIME_LABELS = ['service', 'env', 'version', 'target'] as const;
@@ -31,8 +32,8 @@ export class CollectorMetrics {
   });
   readonly scrapes = new Counter({
     name: 'collector_scrapes_total',
-    help: 'Scrapes by result: shipped, baseline (first scrape of a cumulative type), reset (target restarted), skipped, failed.',
-    labelNames: [...TARGET_LABELS, 'result'],
+    help: 'Scrapes by result: shipped, baseline (first scrape of a cumulative type), reset (target restarted), skipped, failed; a skip by its reason (memory_budget, workers_behind, service_budget, cpu_busy, ...), every other result with reason="".',
+    labelNames: [...TARGET_LABELS, 'result', 'reason'],
     registers: [this.registry],
   });
   readonly scrapeFailures = new Counter({
@@ -91,6 +92,10 @@ export class CollectorMetrics {
   });
   /** Error codes seen in collector_scrape_failures_total, to drop a gone target's series. */
   private readonly failureCodes = new Set<string>();
+  /** Skip reasons seen in collector_scrapes_total (and "" for every other result), likewise. */
+  private readonly skipReasons = new Set<string>(['']);
+  /** [agent] memory_limit and what is held of it; set by whoever owns it. */
+  memoryBudget: MemoryBudget | undefined;
   /** Where queue depths come from; set by whoever owns the outputs. */
   queueDepths: () => Record<string, number> = () => ({});
   readonly outputQueue: Gauge<'output'>;
@@ -142,13 +147,30 @@ export class CollectorMetrics {
         for (const [output, n] of Object.entries(depths())) this.set({ output }, n);
       },
     });
+    const budget = () => this.memoryBudget;
+    const budgetGauge = (name: string, help: string, read: (b: MemoryBudget) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const b = budget();
+          if (b) this.set(read(b));
+        },
+      });
+    budgetGauge('collector_memory_budget_bytes', '[agent] memory_limit: bytes of scraped bodies, decoded profiles and queued work held at once.', (b) => b.limit);
+    budgetGauge('collector_memory_budget_in_use_bytes', 'Bytes of the memory budget reserved now by scrapes in flight (estimates until their bodies are read).', (b) => b.inUse);
+    budgetGauge('collector_memory_budget_in_use_peak_bytes', 'The most of the memory budget reserved at once since the start (may pass the limit when bodies come in larger than estimated).', (b) => b.peak);
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.configReloadOk.set(1);
   }
 
   observeOutcome(o: CollectOutcome, t: Target): void {
     const labels = { service: t.service, target: t.instance, type: o.type };
-    this.scrapes.inc({ ...labels, result: o.result });
+    // Every series of one metric has the same label names: reason is "" for all but skips.
+    const reason = o.result === 'skipped' ? (o.reason ?? o.error?.code ?? 'other') : '';
+    this.skipReasons.add(reason);
+    this.scrapes.inc({ ...labels, result: o.result, reason });
     this.scrapeDuration.observe(labels, o.durationMs / 1000);
     if (o.bytes > 0) this.scrapeBytes.inc(labels, o.bytes);
     if (o.result === 'failed') this.targetUp.set(labels, 0);
@@ -229,7 +251,7 @@ export class CollectorMetrics {
     for (const type of types) {
       const labels = { service: t.service, target: t.instance, type };
       for (const m of [this.targetUp, this.profileSamples, this.scrapeBytes, this.deltaResets, this.scrapeDuration]) m.remove(labels);
-      for (const result of COLLECT_RESULTS) this.scrapes.remove({ ...labels, result });
+      for (const result of COLLECT_RESULTS) for (const reason of this.skipReasons) this.scrapes.remove({ ...labels, result, reason });
       for (const code of this.failureCodes) this.scrapeFailures.remove({ ...labels, code });
     }
     const runtime = { service: t.service, env: t.env, version: t.version, target: t.instance };

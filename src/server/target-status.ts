@@ -19,6 +19,8 @@ export interface TypeStatus {
   /** up: the last scrape worked; down: it failed; skipped: it did not run (CPU busy); pending: not scraped yet. */
   readonly health: Health;
   readonly result?: CollectOutcome['result'];
+  /** The last outcome in words: the result, and for a skip its reason ("skipped: memory budget"). */
+  readonly outcome?: string;
   readonly lastScrapeAtMs?: number;
   readonly durationMs?: number;
   readonly nextScrapeAtMs?: number;
@@ -143,6 +145,12 @@ export function selectPage<T>(items: readonly T[], q: TargetQuery, view: (item: 
   return { targets: shown.map(build), matched: matching.length, page, pages, perPage, total: items.length, targetsByHealth, jobsByHealth };
 }
 
+/** "shipped", "failed", "skipped: memory budget", "skipped: workers behind". */
+export function outcomeText(o: CollectOutcome): string {
+  const reason = o.result === 'skipped' ? (o.reason ?? o.error?.code) : undefined;
+  return reason ? `${o.result}: ${reason.replace(/_/g, ' ')}` : o.result;
+}
+
 function typeStatuses(t: Target, inputs: StatusInputs): TypeStatus[] {
   const healths = t.config.enabledTypes.map((type) => inputs.health.get(t.id, type));
   const targetHint = wholeTargetHint(healths.map((h) => h?.last));
@@ -158,6 +166,7 @@ function typeStatuses(t: Target, inputs: StatusInputs): TypeStatus[] {
       ...(last
         ? {
             result: last.result,
+            outcome: outcomeText(last),
             lastScrapeAtMs: last.startedAtMs,
             durationMs: last.durationMs,
             samples: last.samples,

@@ -35,7 +35,7 @@ function typeRow(t: TargetStatus, s: TypeStatus, now: number): string {
     ? `<a href="/api/profile?target=${encodeURIComponent(t.id)}&amp;type=${s.type}" download>${(s.profile.bytes / 1024).toFixed(1)} KiB</a>`
     : '-';
   return `<tr class="type-row health-${s.health}" data-type="${s.type}" data-health="${s.health}">
-<td>${s.type}</td><td><span class="badge ${s.health}">${s.health}</span>${s.consecutiveFailures > 1 ? ` <small>${s.consecutiveFailures}× in a row</small>` : ''}</td>
+<td>${s.type}</td><td><span class="badge ${s.health}"${s.outcome ? ` title="${esc(s.outcome)}"` : ''}>${s.health}</span>${s.health === 'skipped' && s.outcome ? ` <small class="outcome">${esc(s.outcome)}</small>` : ''}${s.consecutiveFailures > 1 ? ` <small>${s.consecutiveFailures}× in a row</small>` : ''}</td>
 <td>${ago(s.lastScrapeAtMs, now)}</td><td>${s.durationMs !== undefined ? `${(s.durationMs / 1000).toFixed(2)}s` : '-'}</td>
 <td>${ago(s.nextScrapeAtMs, now)}</td><td>${s.samples ?? '-'}</td><td>${s.bytes ?? '-'}</td><td>${dl}</td>
 <td class="problem">${problem}${hint}</td></tr>`;

@@ -1,4 +1,4 @@
-// [agent]: host name, status server (with [agent.web]: web.ts), data_dir, log level, spool bounds, shutdown grace, profile workers, shard.
+// [agent]: host name, status server (with [agent.web]: web.ts), data_dir, log level, spool bounds, memory limit, shutdown grace, profile workers, shard.
 
 import { LIMITS, defaultWorkerCount } from '../../core/limits.js';
 import { joinPath } from '../key-lines.js';
@@ -12,6 +12,7 @@ const AGENT_KEYS: Record<string, KeySpec> = {
   data_dir: OURS,
   spool_max_bytes: OURS,
   spool_max_age: OURS,
+  memory_limit: OURS,
   shutdown_grace: OURS,
   profile_workers: OURS,
   shard: OURS,
@@ -42,6 +43,8 @@ export function validateAgent(ctx: Ctx, root: Table): AgentConfig {
   const spoolMaxBytes = readSize(ctx, t, 'spool_max_bytes', path) ?? LIMITS.spoolMaxBytes;
   const spoolMaxAgeMs = readDuration(ctx, t, 'spool_max_age', path) ?? LIMITS.spoolMaxAgeMs;
   if (spoolMaxAgeMs <= 0) ctx.error(joinPath(path, 'spool_max_age'), 'must be more than 0s (it bounds how long undelivered profiles are kept)');
+  // Checked like spool_max_bytes (at least 1MiB); a limit below one large body just skips that target's scrapes.
+  const memoryLimitBytes = readSize(ctx, t, 'memory_limit', path) ?? LIMITS.memoryLimitBytes;
   const shutdownGraceMs = readDuration(ctx, t, 'shutdown_grace', path) ?? LIMITS.shutdownGraceMs;
   let profileWorkers = defaultWorkerCount();
   if (t.profile_workers !== undefined) {
@@ -55,7 +58,7 @@ export function validateAgent(ctx: Ctx, root: Table): AgentConfig {
   const shard =
     shardText === undefined ? undefined : parseShard(ctx, shardText, joinPath(path, 'shard'), ctx.opts.osHostname, shardWritten === undefined ? 'COLLECTOR_SHARD' : undefined);
   const web = validateWeb(ctx, t, path, listen);
-  return { hostname, listen, dataDir, logLevel, spoolMaxBytes, spoolMaxAgeMs, shutdownGraceMs, profileWorkers, ...(shard ? { shard } : {}), ...(web ? { web } : {}) };
+  return { hostname, listen, dataDir, logLevel, spoolMaxBytes, spoolMaxAgeMs, memoryLimitBytes, shutdownGraceMs, profileWorkers, ...(shard ? { shard } : {}), ...(web ? { web } : {}) };
 }
 
 const SIZE_UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 };
