@@ -23,20 +23,20 @@ export interface RunFigures {
 export interface MemoryFigures {
   /** collector_memory_budget_bytes, when the collector exports it. */
   readonly budgetBytes?: number;
-  /** Highest collector_memory_in_use_bytes seen in the run. */
+  /** Highest collector_memory_budget_in_use_bytes seen in the run. */
   readonly peakInUseBytes?: number;
   readonly peakRssMb: number;
 }
 
 const MIB = 1024 * 1024;
 
-/** The highest collector_memory_in_use_bytes seen, and the budget. */
+/** The highest collector_memory_budget_in_use_bytes seen, and the budget. */
 export class BudgetWatch {
   budgetBytes: number | undefined;
   peakInUseBytes: number | undefined;
   see(m: readonly Sample[]): void {
     this.budgetBytes = gauge(m, 'collector_memory_budget_bytes') ?? this.budgetBytes;
-    const inUse = gauge(m, 'collector_memory_in_use_bytes');
+    const inUse = gauge(m, 'collector_memory_budget_in_use_bytes');
     if (inUse !== undefined) this.peakInUseBytes = Math.max(this.peakInUseBytes ?? 0, inUse);
   }
   /** Whether the collector exports either gauge (else there is no need to read /metrics for them). */

@@ -23,7 +23,7 @@ export interface SoakSample {
   readonly heapTotalMb?: number;
   /** nodejs_external_memory_bytes: buffers and other memory outside the V8 heap held by JS objects. */
   readonly externalMb?: number;
-  /** collector_memory_in_use_bytes, when exported. */
+  /** collector_memory_budget_in_use_bytes, when exported. */
   readonly inUseMb?: number;
   /** collector_output_sent_total so far. */
   readonly sent: number;
@@ -38,7 +38,7 @@ export function soakSample(t: number, rssMb: number, m: readonly Sample[]): Soak
   const heapUsed = mb('nodejs_heap_size_used_bytes');
   const heapTotal = mb('nodejs_heap_size_total_bytes');
   const external = mb('nodejs_external_memory_bytes');
-  const inUse = mb('collector_memory_in_use_bytes');
+  const inUse = mb('collector_memory_budget_in_use_bytes');
   if (heapUsed !== undefined) s.heapUsedMb = heapUsed;
   if (heapTotal !== undefined) s.heapTotalMb = heapTotal;
   if (external !== undefined) s.externalMb = external;

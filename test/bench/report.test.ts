@@ -62,7 +62,7 @@ test('the budget watch keeps the budget and the highest in-use value seen, and n
         '# HELP collector_memory_budget_bytes The memory budget.',
         '# TYPE collector_memory_budget_bytes gauge',
         `collector_memory_budget_bytes ${256 * MIB}`,
-        `collector_memory_in_use_bytes ${inUseMb * MIB}`,
+        `collector_memory_budget_in_use_bytes ${inUseMb * MIB}`,
       ].join('\n'),
     );
   for (const mb of [10, 180, 95]) w.see(at(mb));

@@ -30,7 +30,7 @@ test('a sample reads RSS and prom-client\'s heap and external gauges (and the bu
     ].join('\n'),
   );
   assert.deepEqual(soakSample(60, 300, m), { t: 60, rssMb: 300, heapUsedMb: 50, heapTotalMb: 80, externalMb: 10, sent: 123 });
-  assert.equal(soakSample(60, 300, parseProm(`collector_memory_in_use_bytes ${64 * MIB}`)).inUseMb, 64);
+  assert.equal(soakSample(60, 300, parseProm(`collector_memory_budget_in_use_bytes ${64 * MIB}`)).inUseMb, 64);
 });
 
 /** Samples every 15 s for `minutes`, each part of memory a line in MB per hour, plus `noise(i)` MB on the rest of RSS. */

@@ -226,6 +226,7 @@ describe('defaults', () => {
       logLevel: 'info',
       spoolMaxBytes: 1024 * 1024 * 1024,
       spoolMaxAgeMs: 24 * 3600 * 1000,
+      memoryLimitBytes: 256 * 1024 * 1024,
       shutdownGraceMs: 10_000,
       profileWorkers: defaultWorkerCount(),
     });
