@@ -55,6 +55,8 @@ export interface CollectorDeps {
    * they survive a crash or restart (the daemon). --once runs without.
    */
   readonly durable?: boolean;
+  /** --once: no next slot to miss, so scrapes wait for room in the memory budget and are never skipped for the workers' backlog. */
+  readonly patient?: boolean;
 }
 
 export interface StopReport {
@@ -148,7 +150,11 @@ export class Collector {
       now: () => deps.clock.now(),
       ...(durable ? { saved: async (targetId: string, type: ProfileTypeName) => (await this.openOutputs()).savedBaseline(targetId, type) } : {}),
     });
-    this.admission = new ScrapeAdmission({ clock: deps.clock, budget: this.memoryBudget, backlog: (id) => this.processor.backlog(id) });
+    this.admission = new ScrapeAdmission({
+      clock: deps.clock,
+      budget: this.memoryBudget,
+      ...(deps.patient ? { maxWaitMs: Infinity } : { backlog: (id: string) => this.processor.backlog(id) }),
+    });
     this.pipeline = new ProfilePipeline({
       clock: deps.clock,
       logger: deps.logger,

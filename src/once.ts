@@ -106,6 +106,9 @@ export async function runOnce(config: Config, logLevel: LogLevel, logFormat: Log
   const collector = new Collector(config, {
     clock: systemClock,
     logger,
+    // Every scrape starts at once and none has a next slot to miss: past the
+    // memory budget they wait their turn (taken in order) rather than skip.
+    patient: true,
     deliveryEvents: {
       onSent: (output, record) => {
         let s = delivered.get(record.id);

@@ -59,6 +59,8 @@ export const LIMITS = {
   memoryEstimateFactor: 8,
   /** The body size guessed for a first scrape (a typical Go heap profile is well under this). */
   memoryEstimateFirstBodyBytes: 512 * 1024,
+  /** The same for a CPU window (it reserves its body alone while the target records; Go CPU profiles are tens of KB). */
+  memoryEstimateFirstWindowBytes: 64 * 1024,
   /** Longest wait for room in the memory budget before a scrape is skipped (and at most a tenth of its interval). */
   memoryBudgetMaxWaitMs: 2 * SECOND,
   /**

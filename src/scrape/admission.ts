@@ -47,11 +47,15 @@ export class ScrapeAdmission {
    * What a scrape of (target, type) is expected to hold: its last body times
    * LIMITS.memoryEstimateFactor (the body, its decoded form, the delta and the
    * record queued for the outputs), or a default before the first one;
-   * never more than the target's body cap allows.
+   * never more than the target's body cap allows. A CPU window holds only a
+   * connection while the target records (seconds, and with hundreds of
+   * targets most of them are recording at any moment): it reserves its body
+   * alone, and the rest once the body is read.
    */
   estimate(target: Target, spec: ProfileTypeSpec): number {
-    const body = this.lastBody.get(target.id, spec.name) ?? LIMITS.memoryEstimateFirstBodyBytes;
-    return Math.min(body, target.config.bodySizeLimitBytes) * LIMITS.memoryEstimateFactor;
+    const first = spec.seconds ? LIMITS.memoryEstimateFirstWindowBytes : LIMITS.memoryEstimateFirstBodyBytes;
+    const body = Math.min(this.lastBody.get(target.id, spec.name) ?? first, target.config.bodySizeLimitBytes);
+    return spec.seconds ? body : body * LIMITS.memoryEstimateFactor;
   }
 
   /**

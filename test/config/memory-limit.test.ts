@@ -2,17 +2,28 @@
 // like spool_max_bytes (src/config/validate/agent.ts): a number of bytes or a
 // size like "256MiB", at least 1MiB, default 256 MiB; anything else is an
 // error at its line and key. A reload applies a new limit at once (it is not
-// one of the keys that wait for a restart).
+// one of the keys that wait for a restart). A Collector exports the budget
+// on /metrics and resizes it on reload.
 //
 //   node --import tsx --test test/config/memory-limit.test.ts
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Collector } from '../../src/collector.js';
 import { ConfigError, formatIssue } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
 import { agentReloadPlan } from '../../src/config/reload.js';
 import type { Config } from '../../src/config/types.js';
 import { LIMITS } from '../../src/core/limits.js';
+import { silentLogger } from '../../src/core/log.js';
+import type { CollectOutcome } from '../../src/server/health.js';
+import { CollectorMetrics } from '../../src/server/metrics.js';
+import { fakePprofServers, rigConfig, stepSeconds } from '../helpers/collector-rig.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { cleanupAfterEach } from '../helpers/processes.js';
+import { parsePromText, valueOf } from '../helpers/prom-text.js';
+
+const cleanup = cleanupAfterEach();
 
 const FILE = 'conf.d/memory.conf';
 const TARGET = ['[[inputs.profile.go]]', 'url = "http://127.0.0.1:6060"'];
@@ -85,5 +96,32 @@ describe('[agent] memory_limit', () => {
     const a = load(withLimit('"256MiB"')).agent;
     const b = load(withLimit('"64MiB"')).agent;
     assert.deepEqual(agentReloadPlan(a, a, b, false).needRestart, []);
+  });
+});
+
+describe('a Collector with memory_limit', () => {
+  it('exports the budget, its use and peak on /metrics, and a reload resizes it', async () => {
+    const clock = new FakeClock(1_700_000_000_000);
+    const [server] = await fakePprofServers(1, clock, cleanup);
+    const dir = cleanup.tempDir('memory-limit-');
+    const body = ['[[inputs.profile.go]]', `url = "${server!.url}"`, 'service = "budgeted"', 'interval = "10s"', 'enabled_types = ["goroutine"]'];
+    const metrics = new CollectorMetrics({ defaultMetrics: false });
+    const outcomes: CollectOutcome[] = [];
+    const collector = new Collector(rigConfig(dir, body, ['memory_limit = "1MiB"']), { clock, logger: silentLogger(), metrics, onOutcome: (o) => outcomes.push(o) });
+    await collector.start();
+    cleanup.add(() => collector.stop(0));
+    const gauge = async (name: string) => valueOf(parsePromText(await metrics.registry.metrics()), name);
+
+    assert.equal(await gauge('collector_memory_budget_bytes'), MiB);
+    await stepSeconds(clock, 15, { until: () => outcomes.length > 0, settleMs: 20 });
+    // The first scrape's estimate (4 MiB) is more than the whole budget: cut to
+    // the limit, it runs when nothing else is held rather than never.
+    assert.deepEqual(outcomes.map((o) => o.result), ['shipped']);
+    assert.equal(await gauge('collector_memory_budget_in_use_bytes'), 0);
+    assert.equal(await gauge('collector_memory_budget_in_use_peak_bytes'), MiB);
+
+    await collector.reload(rigConfig(dir, body, ['memory_limit = "3MiB"']));
+    assert.equal(await gauge('collector_memory_budget_bytes'), 3 * MiB);
+    assert.equal(collector.memoryBudget.limit, 3 * MiB);
   });
 });
