@@ -134,7 +134,7 @@ export class ProfilePipeline {
     const spec = typeSpec(type, target.config.customTypes);
     const admitted = await this.deps.admission?.admit(target, spec, slotGapMs(target, type), signal);
     if (admitted && !admitted.ok) {
-      return this.finish(target, type, log, { result: 'skipped', startedAtMs, reason: admitted.reason, error: { code: admitted.reason, message: admitted.message } });
+      return this.finish(target, type, log, { result: 'skipped', startedAtMs, reason: admitted.reason, error: { code: admitted.reason, message: admitted.message }, hint: admitted.hint });
     }
     const reservation = admitted?.reservation ?? null;
     try {

@@ -32,7 +32,7 @@ export type SkipReason = 'memory_budget' | 'workers_behind';
 
 export type Admission =
   | { readonly ok: true; readonly reservation: Reservation | null }
-  | { readonly ok: false; readonly reason: SkipReason; readonly message: string };
+  | { readonly ok: false; readonly reason: SkipReason; readonly message: string; readonly hint: string };
 
 const MiB = 1024 * 1024;
 const mib = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
@@ -74,6 +74,7 @@ export class ScrapeAdmission {
         ok: false,
         reason: 'workers_behind',
         message: `workers behind: the profile worker for this target holds ${backlog.jobs} job(s), the oldest waiting ${(backlog.oldestWaitMs / 1000).toFixed(1)}s; this ${spec.name} scrape is skipped before it is fetched and the next delta covers the longer window`,
+        hint: 'the profile workers cannot keep up with the targets: raise [agent] profile_workers (and give the collector the cores), lengthen the interval of cumulative types, or split the targets over more collectors ([agent] shard)',
       };
     }
     const budget = this.deps.budget;
@@ -86,6 +87,7 @@ export class ScrapeAdmission {
       ok: false,
       reason: 'memory_budget',
       message: `memory budget: this ${spec.name} scrape needs about ${mib(Math.min(need, budget.limit))} and ${mib(budget.inUse)} of memory_limit ${mib(budget.limit)} are held; skipped before it is fetched${cumulative ? ' (the next delta covers the longer window)' : ''}`,
+      hint: 'raise [agent] memory_limit (the peak in use is collector_memory_budget_in_use_peak_bytes), or split the targets over more collectors ([agent] shard)',
     };
   }
 

@@ -146,6 +146,7 @@ describe('memory budget in the pipeline', () => {
     const row = s.row();
     assert.equal(row.health, 'skipped');
     assert.equal(row.outcome, 'skipped: memory budget');
+    assert.match(row.hint ?? '', /raise \[agent\] memory_limit/);
 
     // The metric, with the reason; other results carry reason="" (one label set per metric).
     let m = await s.prom();
