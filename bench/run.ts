@@ -60,6 +60,16 @@ function figures(run: Run, heapKb: number, s0: Snapshot, s1: Snapshot, peakRssMb
   };
 }
 
+/** The measured window's skips by their reason label (memory_budget, workers_behind, ...), when there were any. */
+function skipLine(s0: Snapshot, s1: Snapshot): string {
+  const skipped = (l: Record<string, string>) => l.result === 'skipped';
+  const reasons = [...new Set(s1.metrics.filter((m) => m.name === 'collector_scrapes_total' && skipped(m.labels)).map((m) => m.labels.reason ?? ''))].sort();
+  const counts = reasons
+    .map((r) => [r || '(none)', increase(s0.metrics, s1.metrics, 'collector_scrapes_total', (l) => skipped(l) && (l.reason ?? '') === r)] as const)
+    .filter(([, n]) => n > 0);
+  return counts.length ? `skipped by reason: ${counts.map(([r, n]) => `${r}=${n}`).join(' ')}\n` : '';
+}
+
 /**
  * The farm and the collector for one run; `body` measures and returns the
  * run's closing lines, printed last (after the CPU profile summaries, so the
@@ -110,7 +120,7 @@ async function measuredRun(run: Run, plan: BenchPlan, rows: string[][]): Promise
     peak = Math.max(peak, rssMb(c.pid, 'VmHWM'));
     const f = figures(run, heapKb, s0, s1, peak, budget.figures(peak));
     rows.push(runRow(f));
-    return `${table(rows)}\n${memoryLine(f.memory)}\n${benchLine(f)}\n\n`;
+    return `${table(rows)}\n${memoryLine(f.memory)}\n${skipLine(s0, s1)}${benchLine(f)}\n\n`;
   });
 }
 

@@ -26,6 +26,24 @@ interface Waiter {
   timer?: TimerHandle;
 }
 
+/**
+ * The waiters tied to each abort signal. Every scheduled job shares the
+ * scheduler's one signal: a listener per waiter would pile up on it (and
+ * Node warns past 10), so each signal gets a single listener for all of them.
+ */
+const waitersOf = new WeakMap<AbortSignal, Set<() => void>>();
+
+function onAbort(signal: AbortSignal, giveUp: () => void): () => unknown {
+  let set = waitersOf.get(signal);
+  if (!set) {
+    const mine = new Set<() => void>();
+    waitersOf.set(signal, (set = mine));
+    signal.addEventListener('abort', () => [...mine].forEach((f) => f()), { once: true });
+  }
+  set.add(giveUp);
+  return () => set.delete(giveUp);
+}
+
 export class MemoryBudget {
   private limitBytes: number;
   private used = 0;
@@ -75,11 +93,12 @@ export class MemoryBudget {
     const now = this.reserve(n);
     if (now || waitMs <= 0 || signal?.aborted) return Promise.resolve(now);
     return new Promise((resolve) => {
+      let forget: () => unknown = () => undefined;
       const w: Waiter = {
         bytes: this.clamp(n),
         resolve: (r) => {
           if (w.timer !== undefined) clock.clearTimer(w.timer);
-          signal?.removeEventListener('abort', giveUp);
+          forget();
           resolve(r);
         },
       };
@@ -92,7 +111,7 @@ export class MemoryBudget {
         this.wake();
       };
       w.timer = clock.setTimer(giveUp, waitMs);
-      signal?.addEventListener('abort', giveUp, { once: true });
+      if (signal) forget = onAbort(signal, giveUp);
       this.waiters.push(w);
     });
   }

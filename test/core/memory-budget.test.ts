@@ -102,4 +102,26 @@ describe('MemoryBudget', () => {
     assert.equal(await p, null);
     assert.equal(clock.pending, 0);
   });
+
+  it('many waiters on one signal (the scheduler shares one) add one abort listener, and all give up when it aborts', async () => {
+    const clock = new FakeClock();
+    const b = new MemoryBudget(10);
+    const held = b.reserve(10)!;
+    const ac = new AbortController();
+    let listeners = 0;
+    const add = ac.signal.addEventListener.bind(ac.signal);
+    ac.signal.addEventListener = ((...args: Parameters<typeof add>) => {
+      listeners++;
+      add(...args);
+    }) as typeof add;
+    const waits = Array.from({ length: 20 }, () => b.reserveWithin(5, clock, 60_000, ac.signal));
+    assert.equal(listeners, 1);
+    held.release();
+    const [first, second] = await Promise.all(waits.slice(0, 2));
+    assert.ok(first && second, 'the two that fit are served');
+    ac.abort();
+    assert.deepEqual(await Promise.all(waits.slice(2)), Array(18).fill(null));
+    assert.equal(clock.pending, 0);
+    assert.equal(b.inUse, 10);
+  });
 });
