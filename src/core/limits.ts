@@ -66,10 +66,14 @@ export const LIMITS = {
   /**
    * The profile workers are behind (cumulative scrapes are skipped before
    * they are fetched) when the oldest job on a target's worker has waited
-   * more than this fraction of the type's interval, or it holds more jobs than workersBehindJobs.
+   * more than this fraction of the type's interval, or it holds more jobs
+   * than workersBehindJobs. The age is the measure; the count is a safety
+   * net set well above the bursts a worker clears in a moment (a worker
+   * paused for half a second on a loaded machine, with 300 targets, holds
+   * about 75 jobs and is not behind).
    */
   workersBehindFraction: 0.5,
-  workersBehindJobs: 64,
+  workersBehindJobs: 512,
 
   /** Grace period on SIGTERM/SIGINT for in-flight scrapes and sends. */
   shutdownGraceMs: 10 * SECOND,

@@ -18,6 +18,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { LIMITS } from '../../src/core/limits.js';
 import { MemoryBudget } from '../../src/core/memory-budget.js';
 import { silentLogger } from '../../src/core/log.js';
 import { ProfilePipeline } from '../../src/pipeline.js';
@@ -206,9 +207,9 @@ describe('memory budget in the pipeline', () => {
     assert.equal((await s.scrape(1, 'goroutine')).result, 'shipped', 'a goroutine snapshot is not skipped for the backlog');
     assert.equal(s.row().outcome, 'skipped: workers behind');
     // Too many jobs queued, however young.
-    backlog = { jobs: 65, oldestWaitMs: 0 };
+    backlog = { jobs: LIMITS.workersBehindJobs + 1, oldestWaitMs: 0 };
     assert.equal((await s.scrape(2)).reason, 'workers_behind');
-    backlog = { jobs: 64, oldestWaitMs: INTERVAL_MS * 0.5 };
+    backlog = { jobs: LIMITS.workersBehindJobs, oldestWaitMs: INTERVAL_MS * LIMITS.workersBehindFraction };
     const shipped = await s.scrape(3);
     assert.equal(shipped.result, 'shipped', 'at the thresholds, not past them: it runs');
     assert.equal(s.emitted.at(-1)!.startNs > 0n, true);
