@@ -2,7 +2,7 @@
 // what it is (its stack and labels): the hot loop of every delta.
 
 import { PbReader, WIRE_LEN, WIRE_VARINT } from '../../core/pb.js';
-import { SEED_A, SEED_B, fmix, hi32, lo32, mix } from './hash.js';
+import { POLY_A, POLY_B, SEED_A, SEED_B, fmix, hi32, lo32, mix } from './hash.js';
 import type { Int } from './int64.js';
 import { indexHashStr, type ProfileIndex } from './profile-index.js';
 import { invalid } from './scan.js';
@@ -32,37 +32,54 @@ export class SampleCursor {
     this.hashStr = indexHashStr.get(index)!;
   }
 
-  private pushLoc(id: number): void {
-    const li = this.index.locIndexById(id);
-    if (li < 0) invalid(`a sample refers to missing location ${id}`);
-    if (this.nLocs === this.locs.length) {
-      const next = new Int32Array(this.locs.length * 2);
-      next.set(this.locs);
-      this.locs = next;
-    }
-    this.locs[this.nLocs++] = li;
+  private grow(): Int32Array {
+    const next = new Int32Array(this.locs.length * 2);
+    next.set(this.locs);
+    this.locs = next;
+    return next;
   }
 
   /** Parses sample i and validates it; with `hash`, also computes its identity. */
   read(i: number, hash = true): void {
     const { p } = this.index;
-    this.nLocs = 0;
     this.nValues = 0;
     this.nLabels = 0;
     const r = this.r.at(p.samples[i * 2]!, p.samples[i * 2 + 1]!);
     const values = this.values;
+    const { locIndexById, locHashA, locHashB } = this.index;
+    let locs = this.locs;
+    let nl = 0;
+    let a = SEED_A;
+    let b = SEED_B;
     while (!r.done) {
       const t = r.tag();
       const f = t >>> 3;
       const wire = t & 7;
       if (f === 1) {
-        // Packed runs are read inline (no callback per value): this is the hot loop.
+        // Location ids, read inline (no call per id): this is the hot loop.
+        // The stack's hash is a polynomial over the locations' hashes, taken
+        // in the same pass (two lanes, each its own odd multiplier).
         if (wire === WIRE_LEN) {
           const outer = r.enterPacked();
-          while (!r.done) this.pushLoc(r.uint());
+          while (!r.done) {
+            const id = r.uint();
+            const li = locIndexById(id);
+            if (li < 0) invalid(`a sample refers to missing location ${id}`);
+            if (nl === locs.length) locs = this.grow();
+            locs[nl++] = li;
+            a = (Math.imul(a, POLY_A) + locHashA[li]!) | 0;
+            b = (Math.imul(b, POLY_B) + locHashB[li]!) | 0;
+          }
           r.end = outer;
-        } else if (wire === WIRE_VARINT) this.pushLoc(r.uint());
-        else r.skip(wire);
+        } else if (wire === WIRE_VARINT) {
+          const id = r.uint();
+          const li = locIndexById(id);
+          if (li < 0) invalid(`a sample refers to missing location ${id}`);
+          if (nl === locs.length) locs = this.grow();
+          locs[nl++] = li;
+          a = (Math.imul(a, POLY_A) + locHashA[li]!) | 0;
+          b = (Math.imul(b, POLY_B) + locHashB[li]!) | 0;
+        } else r.skip(wire);
       } else if (f === 2) {
         if (wire === WIRE_LEN) {
           const outer = r.enterPacked();
@@ -93,17 +110,9 @@ export class SampleCursor {
         this.labelUnit[j] = unit;
       } else r.skip(wire);
     }
+    this.nLocs = nl;
     if (this.nValues !== p.sampleTypes.length) invalid(`a sample has ${this.nValues} values for ${p.sampleTypes.length} sample types`);
     if (!hash) return;
-    const { locHashA, locHashB } = this.index;
-    const locs = this.locs;
-    const nl = this.nLocs;
-    let a = SEED_A;
-    let b = SEED_B;
-    for (let j = 0; j < nl; j++) {
-      a = mix(a, locHashA[locs[j]!]!);
-      b = mix(b, locHashB[locs[j]!]!);
-    }
     a = mix(a, nl);
     b = mix(b, nl ^ 0x9e3779b9);
     if (this.nLabels > 0) {

@@ -23,6 +23,13 @@ export function fmix(h: number): number {
 
 export const SEED_A = 0x2545f491;
 export const SEED_B = 0x6b43a9b5;
+/**
+ * Multipliers of the stack hash: a polynomial over the locations' (already
+ * mixed) hashes, cheap enough to fold into the loop that reads the ids.
+ * Odd, so each position's term is a bijection of its location's hash.
+ */
+export const POLY_A = 0x01000193;
+export const POLY_B = 0x5bd1e995;
 
 export function hashBytes(buf: Uint8Array, start: number, end: number, seed: number): number {
   let h = seed;
