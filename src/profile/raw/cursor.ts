@@ -1,7 +1,7 @@
 // Reads one sample at a time into reusable arrays, validates it, and hashes
 // what it is (its stack and labels): the hot loop of every delta.
 
-import { PbReader, WIRE_LEN, WIRE_VARINT } from '../../core/pb.js';
+import { PbReader, WIRE_LEN, WIRE_VARINT, uintSize } from '../../core/pb.js';
 import { POLY_A, POLY_B, SEED_A, SEED_B, fmix, hi32, lo32, mix } from './hash.js';
 import type { Int } from './int64.js';
 import { indexHashStr, type ProfileIndex } from './profile-index.js';
@@ -10,8 +10,16 @@ import { invalid } from './scan.js';
 /** One sample, parsed into reusable scratch arrays (lengths in the n* fields). */
 export class SampleCursor {
   /** Location indexes (not ids), leaf first. */
-  locs = new Int32Array(64);
+  locs: Int32Array = new Int32Array(64);
   nLocs = 0;
+  /**
+   * Where the sample's location ids are, [locBytesStart, locBytesEnd), when
+   * they are one packed field written as our encoder writes it (one-byte
+   * key, shortest varints): then, with ids kept as they are, those bytes can
+   * be copied instead of encoded again. Otherwise locBytesStart is -1.
+   */
+  locBytesStart = -1;
+  locBytesEnd = -1;
   readonly values: Int[] = [];
   nValues = 0;
   /** Labels: key, str and unit string indexes and num, in the order written. */
@@ -47,11 +55,16 @@ export class SampleCursor {
     const r = this.r.at(p.samples[i * 2]!, p.samples[i * 2 + 1]!);
     const values = this.values;
     const { locIndexById, locHashA, locHashB } = this.index;
-    let locs = this.locs;
+    let locs: Int32Array = this.locs;
     let nl = 0;
     let a = SEED_A;
     let b = SEED_B;
+    const bytes = p.buf;
+    let verbStart = -1;
+    let verbEnd = -1;
+    let locFields = 0;
     while (!r.done) {
+      const tagPos = r.pos;
       const t = r.tag();
       const f = t >>> 3;
       const wire = t & 7;
@@ -59,16 +72,26 @@ export class SampleCursor {
         // Location ids, read inline (no call per id): this is the hot loop.
         // The stack's hash is a polynomial over the locations' hashes, taken
         // in the same pass (two lanes, each its own odd multiplier).
+        locFields++;
         if (wire === WIRE_LEN) {
+          const lenPos = r.pos;
           const outer = r.enterPacked();
+          const start = r.pos;
+          // Shortest varints: an id is never 0, so only a padded varint ends in a 0 byte.
+          let shortest = lenPos === tagPos + 1 && start - lenPos === uintSize(r.end - start) && r.end > start;
           while (!r.done) {
             const id = r.uint();
+            if (bytes[r.pos - 1] === 0) shortest = false;
             const li = locIndexById(id);
             if (li < 0) invalid(`a sample refers to missing location ${id}`);
             if (nl === locs.length) locs = this.grow();
             locs[nl++] = li;
             a = (Math.imul(a, POLY_A) + locHashA[li]!) | 0;
             b = (Math.imul(b, POLY_B) + locHashB[li]!) | 0;
+          }
+          if (shortest) {
+            verbStart = start;
+            verbEnd = r.end;
           }
           r.end = outer;
         } else if (wire === WIRE_VARINT) {
@@ -111,6 +134,8 @@ export class SampleCursor {
       } else r.skip(wire);
     }
     this.nLocs = nl;
+    this.locBytesStart = locFields === 1 ? verbStart : -1;
+    this.locBytesEnd = verbEnd;
     if (this.nValues !== p.sampleTypes.length) invalid(`a sample has ${this.nValues} values for ${p.sampleTypes.length} sample types`);
     if (!hash) return;
     a = mix(a, nl);

@@ -4,6 +4,7 @@
 
 import { SampleCursor } from './cursor.js';
 import { encodeSubset } from './encode.js';
+import { EntryStacks } from './stacks.js';
 import { ValueArray, add, isZero, less, sub, type Int } from './int64.js';
 import type { ProfileIndex } from './profile-index.js';
 import { sampleTypeNames, type RawProfile } from './scan.js';
@@ -86,11 +87,13 @@ export function rawDelta(p: RawProfile, index: ProfileIndex, previous: RawBaseli
   const cap = Math.max(1, p.nSamples);
   const keysA = new Uint32Array(cap);
   const keysB = new Uint32Array(cap);
-  const firstSample = new Int32Array(cap);
   const values = new ValueArray(cap * nTypes);
   const table = new HashIndex(cap, keysA, keysB);
   let m = 0;
   const c = new SampleCursor(index);
+  // Each entry's stack and labels, for the encoder. A first guess at the
+  // frames: a quarter of the samples' bytes (an id takes 1-3 bytes).
+  const stacks = new EntryStacks(cap, p.nSamples > 0 ? (p.samples[p.nSamples * 2 - 1]! - p.samples[0]!) >> 2 : 0);
   for (let i = 0; i < p.nSamples; i++) {
     c.read(i);
     let e = table.find(c.hashA, c.hashB);
@@ -98,7 +101,7 @@ export function rawDelta(p: RawProfile, index: ProfileIndex, previous: RawBaseli
       e = m++;
       keysA[e] = c.hashA;
       keysB[e] = c.hashB;
-      firstSample[e] = i;
+      stacks.add(c);
       table.insert(e);
       for (let t = 0; t < nTypes; t++) values.set(e * nTypes + t, c.values[t]!);
     } else {
@@ -168,7 +171,7 @@ export function rawDelta(p: RawProfile, index: ProfileIndex, previous: RawBaseli
       for (let t = 0; t < nTypes; t++) sums[t] = add(sums[t]!, out.get(e * nTypes + t));
     }
   }
-  const profile = encodeSubset(index, c, kept, (e, t) => out.get(e * nTypes + t), (e) => firstSample[e]!, timeNanos, timeNanos - previous.timeNanos);
+  const profile = encodeSubset(index, stacks, kept, (e, t) => out.get(e * nTypes + t), timeNanos, timeNanos - previous.timeNanos);
   const sumsByName: Record<string, number> = {};
   names.forEach((n, t) => (sumsByName[n] = Number(sums[t])));
   return { kind: 'delta', baseline, profile, samples: kept.length, windowStartNanos: previous.timeNanos, sums: sumsByName, scrapedSums };

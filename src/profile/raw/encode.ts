@@ -2,70 +2,45 @@
 // keeping only the tables and strings they use.
 
 import { PbReader, PbWriter, WIRE_LEN, WIRE_VARINT, int64Size, uintSize } from '../../core/pb.js';
-import type { SampleCursor } from './cursor.js';
 import type { Int } from './int64.js';
 import type { ProfileIndex } from './profile-index.js';
+import type { EntryStacks } from './stacks.js';
 
 /**
  * Writes a profile made of the given entries (each with new values and the
- * stack and labels of its first sample), keeping only the locations,
+ * stack and labels its first sample had), keeping only the locations,
  * functions, mappings and strings they use, with ids renumbered 1..n in table
  * order (strict readers expect location[i].id == i + 1).
  */
 export function encodeSubset(
   index: ProfileIndex,
-  cursor: SampleCursor,
+  stacks: EntryStacks,
   entries: readonly number[],
   valueOf: (entry: number, type: number) => Int,
-  sampleOf: (entry: number) => number,
   timeNanos: bigint,
   durationNanos: bigint,
 ): Uint8Array {
   const { p } = index;
   const { buf } = p;
+  // A plain view: a Buffer's subarray (each copied range) costs an object of Node's.
+  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   const nTypes = p.sampleTypes.length;
+  const { locs: flatLocs, locStart, verbStart, verbEnd, labKey, labStr, labNum, labUnit, labStart } = stacks;
 
-  // What the kept samples use: their locations (flat, with offsets) and labels.
+  // What the kept entries use: their locations and (below) their labels' strings.
   const usedLoc = new Uint8Array(p.nLocations);
-  let flatLocs = new Int32Array(Math.max(16, entries.length * 8));
-  const locStart = new Int32Array(entries.length + 1);
-  let nFlat = 0;
-  // Labels, flat: those of kept sample n are [labStart[n], labStart[n+1]).
-  const labKey: number[] = [];
-  const labStr: number[] = [];
-  const labNum: Int[] = [];
-  const labUnit: number[] = [];
-  const labStart = new Int32Array(entries.length + 1);
-  entries.forEach((e, n) => {
-    cursor.read(sampleOf(e), false);
-    locStart[n] = nFlat;
-    labStart[n] = labKey.length;
-    if (nFlat + cursor.nLocs > flatLocs.length) {
-      const next = new Int32Array(Math.max(flatLocs.length * 2, nFlat + cursor.nLocs));
-      next.set(flatLocs);
-      flatLocs = next;
-    }
-    for (let j = 0; j < cursor.nLocs; j++) {
-      const li = cursor.locs[j]!;
-      usedLoc[li] = 1;
-      flatLocs[nFlat++] = li;
-    }
-    for (let j = 0; j < cursor.nLabels; j++) {
-      labKey.push(cursor.labelKey[j]!);
-      labStr.push(cursor.labelStr[j]!);
-      labNum.push(cursor.labelNum[j]!);
-      labUnit.push(cursor.labelUnit[j]!);
-    }
-  });
-  labStart[entries.length] = labKey.length;
-  locStart[entries.length] = nFlat;
+  for (const e of entries) for (let j = locStart[e]!; j < locStart[e + 1]!; j++) usedLoc[flatLocs[j]!] = 1;
   const locNew = new Int32Array(p.nLocations);
   const usedFn = new Uint8Array(p.nFunctions);
   const usedMap = new Uint8Array(p.nMappings);
   let nLoc = 0;
+  // Whether every kept location keeps its id (all of them kept, ids 1..n as
+  // Go writes them): then the samples' location bytes are copied as they are.
+  let idsKept = true;
   for (let li = 0; li < p.nLocations; li++) {
     if (!usedLoc[li]) continue;
     locNew[li] = ++nLoc;
+    if (nLoc !== index.locId[li]) idsKept = false;
     if (index.locMapping[li]) usedMap[index.mapIndexById(index.locMapping[li]!)] = 1;
     for (let j = index.locLineStart[li]!; j < index.locLineStart[li + 1]!; j++) {
       if (index.lineFn[j]) usedFn[index.fnIndexById(index.lineFn[j]!)] = 1;
@@ -118,10 +93,12 @@ export function encodeSubset(
     useStr(buildId);
     mapStrings[mi] = { filename, buildId };
   }
-  for (let j = 0; j < labKey.length; j++) {
-    useStr(labKey[j]!);
-    useStr(labStr[j]!);
-    useStr(labUnit[j]!);
+  for (const e of entries) {
+    for (let j = labStart[e]!; j < labStart[e + 1]!; j++) {
+      useStr(labKey[j]!);
+      useStr(labStr[j]!);
+      useStr(labUnit[j]!);
+    }
   }
   usedStr[0] = 1;
   const strNew = new Int32Array(p.nStrings);
@@ -149,13 +126,16 @@ export function encodeSubset(
     const num = labNum[j]!;
     return (k ? 1 + uintSize(k) : 0) + (st ? 1 + uintSize(st) : 0) + (num !== 0 && num !== 0n ? 1 + int64Size(num) : 0) + (u ? 1 + uintSize(u) : 0);
   };
-  entries.forEach((e, n) => {
-    const l0 = locStart[n]!;
-    const l1 = locStart[n + 1]!;
-    const j0 = labStart[n]!;
-    const j1 = labStart[n + 1]!;
+  for (let n = 0; n < entries.length; n++) {
+    const e = entries[n]!;
+    const l0 = locStart[e]!;
+    const l1 = locStart[e + 1]!;
+    const j0 = labStart[e]!;
+    const j1 = labStart[e + 1]!;
+    const copyLocs = idsKept && verbStart[e]! >= 0;
     let locLen = 0;
-    for (let j = l0; j < l1; j++) locLen += uintSize(locNew[flatLocs[j]!]!);
+    if (copyLocs) locLen = verbEnd[e]! - verbStart[e]!;
+    else for (let j = l0; j < l1; j++) locLen += uintSize(locNew[flatLocs[j]!]!);
     let valLen = 0;
     for (let t = 0; t < nTypes; t++) {
       vals[t] = valueOf(e, t);
@@ -168,7 +148,8 @@ export function encodeSubset(
     }
     w.tag(2, WIRE_LEN);
     w.uint(len);
-    if (l1 > l0) {
+    if (copyLocs) w.lenBytes(1, bytes, verbStart[e]!, verbEnd[e]!);
+    else if (l1 > l0) {
       w.tag(1, WIRE_LEN);
       w.uint(locLen);
       for (let j = l0; j < l1; j++) w.uint(locNew[flatLocs[j]!]!);
@@ -184,7 +165,7 @@ export function encodeSubset(
       w.varintField(3, labNum[j]!);
       w.varintField(4, strNew[labUnit[j]!]!);
     }
-  });
+  }
 
   // Mappings: ids and string indexes rewritten, other fields copied.
   for (let mi = 0; mi < p.nMappings; mi++) {
@@ -236,7 +217,7 @@ export function encodeSubset(
   }
 
   // Strings, as they were.
-  for (let i = 0; i < p.nStrings; i++) if (usedStr[i]) w.lenBytes(6, buf, p.strings[i * 2]!, p.strings[i * 2 + 1]!);
+  for (let i = 0; i < p.nStrings; i++) if (usedStr[i]) w.lenBytes(6, bytes, p.strings[i * 2]!, p.strings[i * 2 + 1]!);
 
   w.varintField(7, strNew[p.dropFrames]!);
   w.varintField(8, strNew[p.keepFrames]!);
