@@ -54,7 +54,9 @@ export class SampleCursor {
     this.nLabels = 0;
     const r = this.r.at(p.samples[i * 2]!, p.samples[i * 2 + 1]!);
     const values = this.values;
-    const { locIndexById, locHashA, locHashB } = this.index;
+    const { locIndexById, locIdsDense, locHashA, locHashB } = this.index;
+    // Ids 1..n are looked up inline; a call per id costs as much as the rest.
+    const nLocations = locIdsDense ? p.nLocations : -1;
     let locs: Int32Array = this.locs;
     let nl = 0;
     let a = SEED_A;
@@ -82,7 +84,7 @@ export class SampleCursor {
           while (!r.done) {
             const id = r.uint();
             if (bytes[r.pos - 1] === 0) shortest = false;
-            const li = locIndexById(id);
+            const li = id <= nLocations ? id - 1 : locIndexById(id);
             if (li < 0) invalid(`a sample refers to missing location ${id}`);
             if (nl === locs.length) locs = this.grow();
             locs[nl++] = li;

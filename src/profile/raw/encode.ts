@@ -29,7 +29,16 @@ export function encodeSubset(
 
   // What the kept entries use: their locations and (below) their labels' strings.
   const usedLoc = new Uint8Array(p.nLocations);
-  for (const e of entries) for (let j = locStart[e]!; j < locStart[e + 1]!; j++) usedLoc[flatLocs[j]!] = 1;
+  if (entries.length === stacks.n) {
+    // All kept (entries are in order, each once): one run over every stack.
+    for (let j = 0; j < stacks.nFlat; j++) usedLoc[flatLocs[j]!] = 1;
+  } else {
+    for (let n = 0; n < entries.length; n++) {
+      const e = entries[n]!;
+      const end = locStart[e + 1]!;
+      for (let j = locStart[e]!; j < end; j++) usedLoc[flatLocs[j]!] = 1;
+    }
+  }
   const locNew = new Int32Array(p.nLocations);
   const usedFn = new Uint8Array(p.nFunctions);
   const usedMap = new Uint8Array(p.nMappings);

@@ -20,6 +20,8 @@ export interface ProfileIndex {
   readonly lineNo: Int[];
   readonly lineCol: Int[];
   readonly locIndexById: (id: number) => number;
+  /** Location ids are 1..n in table order (as Go writes them): location id's index is id - 1. */
+  readonly locIdsDense: boolean;
   readonly fnId: Float64Array;
   readonly fnName: Int32Array;
   readonly fnSystemName: Int32Array;
@@ -32,11 +34,14 @@ export interface ProfileIndex {
   readonly locHashB: Uint32Array;
 }
 
+function denseIds(ids: Float64Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (ids[i] !== i + 1) return false;
+  return true;
+}
+
 function idLookup(ids: Float64Array, n: number, what: string): (id: number) => number {
   // Go numbers ids 1..n; a dense array serves that, a Map anything else.
-  let dense = true;
-  for (let i = 0; i < n; i++) if (ids[i] !== i + 1) dense = false;
-  if (dense) return (id) => (id >= 1 && id <= n ? id - 1 : -1);
+  if (denseIds(ids, n)) return (id) => (id >= 1 && id <= n ? id - 1 : -1);
   const m = new Map<number, number>();
   for (let i = 0; i < n; i++) {
     if (ids[i] === 0) invalid(`a ${what} has id 0`);
@@ -231,6 +236,7 @@ export function indexProfile(p: RawProfile): ProfileIndex {
     lineNo,
     lineCol,
     locIndexById,
+    locIdsDense: denseIds(locId, n),
     fnId,
     fnName,
     fnSystemName,
