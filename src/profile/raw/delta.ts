@@ -93,7 +93,7 @@ export function rawDelta(p: RawProfile, index: ProfileIndex, previous: RawBaseli
   const c = new SampleCursor(index);
   // Each entry's stack and labels, for the encoder. A first guess at the
   // frames: a quarter of the samples' bytes (an id takes 1-3 bytes).
-  const stacks = new EntryStacks(cap, p.nSamples > 0 ? (p.samples[p.nSamples * 2 - 1]! - p.samples[0]!) >> 2 : 0);
+  const stacks = new EntryStacks(cap, p.nSamples > 0 ? (p.samples[p.nSamples * 2 - 1]! - p.samples[0]!) >> 2 : 0, p.nLocations);
   for (let i = 0; i < p.nSamples; i++) {
     c.read(i);
     let e = table.find(c.hashA, c.hashB);

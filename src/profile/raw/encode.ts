@@ -28,11 +28,10 @@ export function encodeSubset(
   const { locs: flatLocs, locStart, verbStart, verbEnd, labKey, labStr, labNum, labUnit, labStart } = stacks;
 
   // What the kept entries use: their locations and (below) their labels' strings.
-  const usedLoc = new Uint8Array(p.nLocations);
-  if (entries.length === stacks.n) {
-    // All kept (entries are in order, each once): one run over every stack.
-    for (let j = 0; j < stacks.nFlat; j++) usedLoc[flatLocs[j]!] = 1;
-  } else {
+  let usedLoc = stacks.used;
+  if (entries.length !== stacks.n) {
+    // Some dropped (entries are in order, each once): only the kept ones' locations.
+    usedLoc = new Uint8Array(p.nLocations);
     for (let n = 0; n < entries.length; n++) {
       const e = entries[n]!;
       const end = locStart[e + 1]!;

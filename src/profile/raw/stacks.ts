@@ -8,7 +8,8 @@ import type { Int } from './int64.js';
  * Per entry (a distinct sample, numbered in the order first seen): its
  * location indexes, flat, in [locStart[e], locStart[e+1]); its labels, flat,
  * in [labStart[e], labStart[e+1]); and where its location ids can be copied
- * from (verbStart[e] -1: they are to be encoded).
+ * from (verbStart[e] -1: they are to be encoded). `used` marks the
+ * locations of all entries, for an encoder that keeps them all.
  */
 export class EntryStacks {
   locs: Int32Array;
@@ -22,8 +23,10 @@ export class EntryStacks {
   readonly labUnit: number[] = [];
   readonly labStart: Int32Array;
   n = 0;
+  readonly used: Uint8Array;
 
-  constructor(capacity: number, framesHint: number) {
+  constructor(capacity: number, framesHint: number, nLocations: number) {
+    this.used = new Uint8Array(nLocations);
     this.locs = new Int32Array(Math.max(64, framesHint));
     this.locStart = new Int32Array(capacity + 1);
     this.labStart = new Int32Array(capacity + 1);
@@ -43,7 +46,12 @@ export class EntryStacks {
       this.locs = flat = next;
     }
     const locs = c.locs;
-    for (let j = 0; j < nl; j++) flat[n++] = locs[j]!;
+    const used = this.used;
+    for (let j = 0; j < nl; j++) {
+      const li = locs[j]!;
+      flat[n++] = li;
+      used[li] = 1;
+    }
     this.nFlat = n;
     this.locStart[e + 1] = n;
     this.verbStart[e] = c.locBytesStart;
