@@ -120,11 +120,16 @@ export function rawDelta(p: RawProfile, index: ProfileIndex, previous: RawBaseli
 
   const totals = new ValueArray(m * k);
   for (let e = 0; e < m; e++) for (let j = 0; j < k; j++) totals.set(e * k + j, values.get(e * nTypes + deltaIdx[j]!));
-  const compactA = keysA.slice(0, m);
-  const compactB = keysB.slice(0, m);
-  const baselineIndex = new HashIndex(m, compactA, compactB);
-  for (let e = 0; e < m; e++) baselineIndex.insert(e);
-  const baseline: RawBaseline = { timeNanos, n: m, k, keysA: compactA, keysB: compactB, index: baselineIndex, totals };
+  // Every sample distinct (the rule in a Go heap): the table built above is the baseline's.
+  let baseline: RawBaseline;
+  if (m === cap) baseline = { timeNanos, n: m, k, keysA, keysB, index: table, totals };
+  else {
+    const compactA = keysA.slice(0, m);
+    const compactB = keysB.slice(0, m);
+    const baselineIndex = new HashIndex(m, compactA, compactB);
+    for (let e = 0; e < m; e++) baselineIndex.insert(e);
+    baseline = { timeNanos, n: m, k, keysA: compactA, keysB: compactB, index: baselineIndex, totals };
+  }
 
   if (!previous) return { kind: 'baseline', baseline, scrapedSums };
   if (timeNanos <= previous.timeNanos) {
@@ -133,8 +138,11 @@ export function rawDelta(p: RawProfile, index: ProfileIndex, previous: RawBaseli
   if (previous.k !== k) return { kind: 'reset', baseline, scrapedSums, reason: 'the sample types changed' };
   // A restart: any per-stack total went down (a stack seen before and now
   // missing counts as zero: Go never forgets a stack within one process).
+  // Each entry's previous one is noted on the way (-1: new stack).
+  const prevOf = new Int32Array(m).fill(-1);
   for (let pe = 0; pe < previous.n; pe++) {
     const e = baseline.index.find(previous.keysA[pe]!, previous.keysB[pe]!);
+    if (e >= 0) prevOf[e] = pe;
     for (let j = 0; j < k; j++) {
       const before = previous.totals.get(pe * k + j);
       const now = e < 0 ? 0 : totals.get(e * k + j);
@@ -157,7 +165,7 @@ export function rawDelta(p: RawProfile, index: ProfileIndex, previous: RawBaseli
   const out = new ValueArray(m * nTypes);
   const sums: Int[] = new Array(nTypes).fill(0);
   for (let e = 0; e < m; e++) {
-    const pe = previous.index.find(keysA[e]!, keysB[e]!);
+    const pe = prevOf[e]!;
     let nonZero = false;
     for (let t = 0; t < nTypes; t++) {
       let v = values.get(e * nTypes + t);
