@@ -1,7 +1,7 @@
 // Reads one sample at a time into reusable arrays, validates it, and hashes
 // what it is (its stack and labels): the hot loop of every delta.
 
-import { PbReader, WIRE_LEN, WIRE_VARINT, uintSize } from '../../core/pb.js';
+import { PbReader, WIRE_LEN, WIRE_VARINT } from '../../core/pb.js';
 import { POLY_A, POLY_B, SEED_A, SEED_B, fmix, hi32, lo32, mix } from './hash.js';
 import type { Int } from './int64.js';
 import { indexHashStr, type ProfileIndex } from './profile-index.js';
@@ -14,9 +14,9 @@ export class SampleCursor {
   nLocs = 0;
   /**
    * Where the sample's location ids are, [locBytesStart, locBytesEnd), when
-   * they are one packed field written as our encoder writes it (one-byte
-   * key, shortest varints): then, with ids kept as they are, those bytes can
-   * be copied instead of encoded again. Otherwise locBytesStart is -1.
+   * they are one packed field of shortest varints (the ids as our encoder
+   * writes them): then, with ids kept as they are, those bytes can be copied
+   * instead of encoded again. Otherwise locBytesStart is -1.
    */
   locBytesStart = -1;
   locBytesEnd = -1;
@@ -66,7 +66,6 @@ export class SampleCursor {
     let verbEnd = -1;
     let locFields = 0;
     while (!r.done) {
-      const tagPos = r.pos;
       const t = r.tag();
       const f = t >>> 3;
       const wire = t & 7;
@@ -76,14 +75,28 @@ export class SampleCursor {
         // in the same pass (two lanes, each its own odd multiplier).
         locFields++;
         if (wire === WIRE_LEN) {
-          const lenPos = r.pos;
           const outer = r.enterPacked();
           const start = r.pos;
-          // Shortest varints: an id is never 0, so only a padded varint ends in a 0 byte.
-          let shortest = lenPos === tagPos + 1 && start - lenPos === uintSize(r.end - start) && r.end > start;
-          while (!r.done) {
-            const id = r.uint();
-            if (bytes[r.pos - 1] === 0) shortest = false;
+          // Shortest varints: an id is never 0, so only a padded varint ends
+          // in a 0 byte. (An empty field is no stack: the encoder writes none.)
+          let shortest = r.end > start;
+          const end = r.end;
+          let pos = start;
+          while (pos < end) {
+            // One- and two-byte ids inline (every id of a profile under
+            // 16,384 locations); longer ones by the reader.
+            let id: number;
+            const c0 = bytes[pos]!;
+            if (c0 < 0x80) id = bytes[pos++]!;
+            else if (pos + 1 < end && bytes[pos + 1]! < 0x80) {
+              id = (c0 & 0x7f) | (bytes[pos + 1]! << 7);
+              pos += 2;
+            } else {
+              r.pos = pos;
+              id = r.uint();
+              pos = r.pos;
+            }
+            if (bytes[pos - 1] === 0) shortest = false;
             const li = id <= nLocations ? id - 1 : locIndexById(id);
             if (li < 0) invalid(`a sample refers to missing location ${id}`);
             if (nl === locs.length) locs = this.grow();
@@ -91,9 +104,10 @@ export class SampleCursor {
             a = (Math.imul(a, POLY_A) + locHashA[li]!) | 0;
             b = (Math.imul(b, POLY_B) + locHashB[li]!) | 0;
           }
+          r.pos = end;
           if (shortest) {
             verbStart = start;
-            verbEnd = r.end;
+            verbEnd = end;
           }
           r.end = outer;
         } else if (wire === WIRE_VARINT) {
