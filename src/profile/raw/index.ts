@@ -11,7 +11,10 @@
 // A baseline keeps only per-stack hashes and the totals of the delta types.
 //
 // scan.ts reads the top level, profile-index.ts the tables, cursor.ts one
-// sample at a time; validate.ts, delta.ts and encode.ts are built on them.
+// sample at a time (hashing its stack as it reads the ids); validate.ts,
+// delta.ts and encode.ts are built on them. stacks.ts keeps what the delta's
+// one pass over the samples read, so the encoder parses nothing again and
+// copies a sample's location ids as they are when their ids are kept.
 
 export { SampleCursor } from './cursor.js';
 export { baselineBytes, rawDelta, type RawBaseline, type RawDeltaOutcome } from './delta.js';
