@@ -92,8 +92,10 @@ export function rawDelta(p: RawProfile, index: ProfileIndex, previous: RawBaseli
   let m = 0;
   const c = new SampleCursor(index);
   // Each entry's stack and labels, for the encoder. A first guess at the
-  // frames: a quarter of the samples' bytes (an id takes 1-3 bytes).
-  const stacks = new EntryStacks(cap, p.nSamples > 0 ? (p.samples[p.nSamples * 2 - 1]! - p.samples[0]!) >> 2 : 0, p.nLocations);
+  // frames: half the samples' bytes (an id takes 1-3 bytes, 2 from 128
+  // locations on), so a big profile's array seldom grows (a copy, and both
+  // arrays live at once).
+  const stacks = new EntryStacks(cap, p.nSamples > 0 ? (p.samples[p.nSamples * 2 - 1]! - p.samples[0]!) >> 1 : 0, p.nLocations);
   for (let i = 0; i < p.nSamples; i++) {
     c.read(i);
     let e = table.find(c.hashA, c.hashB);
