@@ -20,6 +20,6 @@ if (argv.length === 1 && argv[0] === '--version') {
 }
 const { main } = await import(dist('cli.js').href);
 const code = await main(argv);
-// Everything is flushed and closed by now (logs are written synchronously);
+// Everything is flushed and closed by now (main awaits the log lines);
 // exit rather than wait for idle keep-alive sockets to time out.
 process.exit(code);

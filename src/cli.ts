@@ -8,7 +8,7 @@ import { VERSION } from './core/version.js';
 import { LOG_LEVELS, type GoTargetConfig, type LogLevel, type ScrapeBudgetConfig } from './config/types.js';
 import type { Target } from './core/target.js';
 import { buildTarget, staticTargets } from './discovery/static.js';
-import { createLogger, type LogFormat } from './core/log.js';
+import { createLogger, flushLogs, type LogFormat } from './core/log.js';
 import { redactedUrl } from './core/redact.js';
 import { shardKey, shardOf, targetInShard } from './discovery/shard.js';
 import { CollectorMetrics } from './server/metrics.js';
@@ -217,6 +217,7 @@ async function runForever(file: string, config: Config, logLevel: LogLevel, logL
         ? `cannot open the spool under ${config.agent.dataDir} (${e.code}): set [agent] data_dir to a writable directory`
         : `cannot start: ${e.message}`,
     );
+    await flushLogs(logger); // the fatal line before bin/collector.js exits
     return EXIT_FAILURE;
   }
   let server: StatusServer | null = null;
@@ -284,6 +285,8 @@ async function runForever(file: string, config: Config, logLevel: LogLevel, logL
   const report = await collector.stop();
   await server?.close();
   logger.info(report, 'stopped');
+  // The log lines are written asynchronously: out before bin/collector.js exits.
+  await flushLogs(logger);
   return EXIT_OK;
 }
 
