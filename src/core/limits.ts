@@ -77,10 +77,20 @@ export const LIMITS = {
 
   /** Grace period on SIGTERM/SIGINT for in-flight scrapes and sends. */
   shutdownGraceMs: 10 * SECOND,
-  /** Keep-alive idle time of pooled connections to targets. */
+  /**
+   * Keep-alive idle time of pooled connections (targets, outputs): longer
+   * than the default 10 s interval, so a target's next scrapes reuse the
+   * socket, and the bound on how long an idle one (a target gone) stays open.
+   */
   keepAliveMs: 60 * SECOND,
-  /** Connections per target origin (one CPU profile plus the quick types). */
-  connectionsPerTarget: 4,
+  /**
+   * Connections per target origin: one for the CPU profile (open for its
+   * whole window, ~9 s of each 10 s by default) and one the quick types
+   * take in turn, each request a few ms. Not 1: the quick types would wait
+   * behind the CPU window; not more: a socket per type is 5,000 sockets at
+   * 1,000 targets, and overlapping quick scrapes only queue for a few ms.
+   */
+  connectionsPerTarget: 2,
 
   /** kubernetes_sd: pods per list page (limit), and the default field_selector (pods that are not running have nothing to profile). */
   kubernetesListPageSize: 500,
