@@ -147,6 +147,7 @@ export class Collector {
       durable && config.agent.profileWorkers > 0 ? new WorkerPool(config.agent.profileWorkers, deps.logger, () => this.processor.engineReset()) : new InlineEngine(makeRunner());
     this.processor = new ProfileProcessor({
       engine: this.engine,
+      gzipLevel: config.agent.compressionLevel,
       now: () => deps.clock.now(),
       ...(durable ? { saved: async (targetId: string, type: ProfileTypeName) => (await this.openOutputs()).savedBaseline(targetId, type) } : {}),
     });

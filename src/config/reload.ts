@@ -13,6 +13,7 @@ const RESTART_ONLY: ReadonlyArray<readonly [key: string, get: (a: AgentConfig) =
   ['spool_max_bytes', (a) => a.spoolMaxBytes],
   ['spool_max_age', (a) => a.spoolMaxAgeMs],
   ['profile_workers', (a) => a.profileWorkers],
+  ['compression_level', (a) => a.compressionLevel],
   // Compared by value; the server's certificate and credentials are read when it starts.
   ['web', (a) => JSON.stringify(a.web ?? null)],
 ];

@@ -31,6 +31,8 @@ export interface AgentConfig {
   readonly shutdownGraceMs: number;
   /** Worker threads for decoding and deltas; 0 runs them on the main thread. */
   readonly profileWorkers: number;
+  /** zlib level (1-9) of the gzip the profile stage writes (deltas, uncompressed bodies); LIMITS.defaultCompressionLevel. */
+  readonly compressionLevel: number;
   readonly shard?: ShardConfig;
   /** TLS and authentication of the status server ([agent.web]); none: plain HTTP, open. */
   readonly web?: WebConfig;

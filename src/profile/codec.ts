@@ -4,7 +4,8 @@
 // is capped so a gzip bomb cannot take the process down.
 
 import { promisify } from 'node:util';
-import { createGunzip, gunzip as gunzipCb, gunzipSync, constants as zlibConstants } from 'node:zlib';
+import { createGunzip, gunzip as gunzipCb, gunzipSync } from 'node:zlib';
+import { LIMITS } from '../core/limits.js';
 import { InvalidProfileError, ProfileTooLargeError } from './errors.js';
 import { indexProfile, rawSums, scanProfile, type ProfileIndex, type RawProfile } from './raw/index.js';
 
@@ -148,10 +149,11 @@ export function parseRawProfile(
 }
 
 /**
- * Deltas are gzipped at level 1, as Go's runtime/pprof writes its own
- * profiles: a few percent larger than level 6 and several times cheaper.
+ * Deltas are gzipped at level 1 unless [agent] compression_level says
+ * otherwise, as Go's runtime/pprof writes its own profiles: a few percent
+ * larger than level 6 and several times cheaper (bench/compression.ts).
  */
-export const DELTA_GZIP_LEVEL = zlibConstants.Z_BEST_SPEED;
+export const DELTA_GZIP_LEVEL: number = LIMITS.defaultCompressionLevel;
 
 /** Normalises a decoded int64 (number, bigint, or a negative read back as uint64). */
 export function int64(v: number | bigint): bigint {

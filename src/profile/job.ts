@@ -32,6 +32,8 @@ export interface ProfileJob {
   readonly body: Uint8Array;
   readonly contentType?: string;
   readonly maxDecompressedBytes: number;
+  /** zlib level of the gzip written here ([agent] compression_level); DELTA_GZIP_LEVEL when not given. */
+  readonly gzipLevel?: number;
   /**
    * When the body was complete (collector clock, Unix ns): the profile time
    * when the profile has none, and the time of a godeltaprof read.
@@ -124,7 +126,7 @@ export class ProfileJobRunner {
     if (!cumulative) {
       const durationNanos = BigInt(profile.durationNanos);
       // Go's bytes are gzipped already and shipped as they are; others are gzipped here.
-      const gzipped = isGzip(job.body) ? undefined : gzipSync(raw);
+      const gzipped = isGzip(job.body) ? undefined : gzipSync(raw, { level: job.gzipLevel ?? DELTA_GZIP_LEVEL });
       return { kind: 'snapshot', scrapedSamples, empty, stats: { scraped: sums }, durationNanos, ...(gzipped ? { gzipped } : {}) };
     }
 
@@ -142,7 +144,7 @@ export class ProfileJobRunner {
     const scraped = outcome.scrapedSums;
     if (outcome.kind === 'baseline') return { kind: 'baseline', timeNanos, scrapedSamples, empty, stats: { scraped } };
     if (outcome.kind === 'reset') return { kind: 'reset', reason: outcome.reason, timeNanos, scrapedSamples, empty, stats: { scraped } };
-    const gzipped = gzipSync(outcome.profile, { level: DELTA_GZIP_LEVEL });
+    const gzipped = gzipSync(outcome.profile, { level: job.gzipLevel ?? DELTA_GZIP_LEVEL });
     return {
       kind: 'delta',
       gzipped,
@@ -181,7 +183,7 @@ export class ProfileJobRunner {
     if (timeNanos <= previous.timeNanos) {
       return { kind: 'reset', reason: `the collector's clock went back or stood still since the previous godeltaprof read (${previous.timeNanos} -> ${timeNanos})`, timeNanos, scrapedSamples, empty, stats: { scraped: sums } };
     }
-    const gzipped = isGzip(job.body) ? undefined : gzipSync(raw, { level: DELTA_GZIP_LEVEL });
+    const gzipped = isGzip(job.body) ? undefined : gzipSync(raw, { level: job.gzipLevel ?? DELTA_GZIP_LEVEL });
     const windowSeconds = Number(timeNanos - previous.timeNanos) / 1e9;
     return {
       kind: 'passed',

@@ -69,6 +69,8 @@ export interface ProcessorOptions {
   /** The persisted baselines, handed to the engine when it has none for a target and type. */
   readonly saved?: SavedBaselines;
   readonly maxDecompressedBytes?: number;
+  /** zlib level of the gzip the engine writes ([agent] compression_level); the job's default when not given. */
+  readonly gzipLevel?: number;
   readonly now?: () => number;
 }
 
@@ -76,6 +78,7 @@ const msToNs = (ms: number): bigint => BigInt(Math.round(ms)) * 1_000_000n;
 
 export class ProfileProcessor {
   private readonly maxDecompressedBytes: number;
+  private readonly gzipLevel: number | undefined;
   private readonly engine: ProfileEngine;
   private readonly now: () => number;
   private readonly saved: SavedBaselines | undefined;
@@ -87,6 +90,7 @@ export class ProfileProcessor {
 
   constructor(opts: ProcessorOptions = {}) {
     this.maxDecompressedBytes = opts.maxDecompressedBytes ?? LIMITS.maxDecompressedBytes;
+    this.gzipLevel = opts.gzipLevel;
     this.now = opts.now ?? Date.now;
     this.engine = opts.engine ?? new InlineEngine(makeRunner(opts.baselines));
     this.saved = opts.saved;
@@ -136,6 +140,7 @@ export class ProfileProcessor {
       body: s.body,
       ...(s.contentType ? { contentType: s.contentType } : {}),
       maxDecompressedBytes: this.maxDecompressedBytes,
+      ...(this.gzipLevel !== undefined ? { gzipLevel: this.gzipLevel } : {}),
       scrapedAtNanos: msToNs(s.finishedAtMs),
       ...(saved ? { savedBaseline: { body: saved.body, timeNs: saved.timeNs } } : {}),
     });

@@ -229,6 +229,7 @@ describe('defaults', () => {
       memoryLimitBytes: 256 * 1024 * 1024,
       shutdownGraceMs: 10_000,
       profileWorkers: defaultWorkerCount(),
+      compressionLevel: 1,
     });
   });
 

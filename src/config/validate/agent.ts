@@ -1,4 +1,4 @@
-// [agent]: host name, status server (with [agent.web]: web.ts), data_dir, log level, spool bounds, memory limit, shutdown grace, profile workers, shard.
+// [agent]: host name, status server (with [agent.web]: web.ts), data_dir, log level, spool bounds, memory limit, shutdown grace, profile workers, compression level, shard.
 
 import { LIMITS, defaultWorkerCount } from '../../core/limits.js';
 import { joinPath } from '../key-lines.js';
@@ -15,6 +15,7 @@ const AGENT_KEYS: Record<string, KeySpec> = {
   memory_limit: OURS,
   shutdown_grace: OURS,
   profile_workers: OURS,
+  compression_level: OURS,
   shard: OURS,
   log_level: OURS,
   web: OURS,
@@ -52,13 +53,19 @@ export function validateAgent(ctx: Ctx, root: Table): AgentConfig {
     if ((typeof v === 'number' || typeof v === 'bigint') && Number.isInteger(Number(v)) && Number(v) >= 0 && Number(v) <= 64) profileWorkers = Number(v);
     else ctx.error(joinPath(path, 'profile_workers'), `must be a whole number from 0 (no worker threads) to 64, got ${shown(v)}`);
   }
+  let compressionLevel: number = LIMITS.defaultCompressionLevel;
+  if (t.compression_level !== undefined) {
+    const v = t.compression_level;
+    if ((typeof v === 'number' || typeof v === 'bigint') && Number.isInteger(Number(v)) && Number(v) >= 1 && Number(v) <= 9) compressionLevel = Number(v);
+    else ctx.error(joinPath(path, 'compression_level'), `must be a whole number from 1 (fastest) to 9 (smallest), got ${shown(v)}`);
+  }
   const shardWritten = readString(ctx, t, 'shard', path);
   const shardText = shardWritten ?? (t.shard === undefined ? ctx.opts.env.COLLECTOR_SHARD || undefined : undefined);
   // The pod ordinal is in the pod's (OS) host name, not in [agent] hostname (a tag, often the node's name).
   const shard =
     shardText === undefined ? undefined : parseShard(ctx, shardText, joinPath(path, 'shard'), ctx.opts.osHostname, shardWritten === undefined ? 'COLLECTOR_SHARD' : undefined);
   const web = validateWeb(ctx, t, path, listen);
-  return { hostname, listen, dataDir, logLevel, spoolMaxBytes, spoolMaxAgeMs, memoryLimitBytes, shutdownGraceMs, profileWorkers, ...(shard ? { shard } : {}), ...(web ? { web } : {}) };
+  return { hostname, listen, dataDir, logLevel, spoolMaxBytes, spoolMaxAgeMs, memoryLimitBytes, shutdownGraceMs, profileWorkers, compressionLevel, ...(shard ? { shard } : {}), ...(web ? { web } : {}) };
 }
 
 const SIZE_UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 };
