@@ -3,12 +3,16 @@
 // synced and renamed, pprof first, so a reader that sees the .json sees a
 // complete profile beside it, and the directory is synced before the profile
 // counts as delivered: the spool lets go of it then, so it must be on disk.
+// The sends in flight into one directory share its sync (DirectorySyncs, a
+// group commit), and the output runs FILE_OUTPUT_CONCURRENCY of them at once:
+// the main thread handles their completions together (bench/file-output.ts).
 
 import { mkdir, rm } from 'node:fs/promises';
-import { fsOps, syncDirectory, writeFileDurably, type FileOps } from '../core/files.js';
+import { fsOps, writeFileDurably, type FileOps } from '../core/files.js';
 import { join } from 'node:path';
 import type { FileOutputConfig } from '../config/types.js';
 import { rfc3339Nano, type ProfileRecord } from '../profile/record.js';
+import { DirectorySyncs } from './dir-sync.js';
 import type { ProfileSender } from './queue.js';
 import { DeliveryError } from './retry.js';
 
@@ -47,12 +51,14 @@ export class FileSender implements ProfileSender {
   readonly kind = 'file';
   readonly name: string;
   private readonly madeDirs = new Set<string>();
+  private readonly dirSyncs: DirectorySyncs;
 
   constructor(
     private readonly cfg: FileOutputConfig,
     private readonly ops: FileOps = fsOps,
   ) {
     this.name = cfg.name;
+    this.dirSyncs = new DirectorySyncs(ops);
   }
 
   get dir(): string {
@@ -66,13 +72,13 @@ export class FileSender implements ProfileSender {
       const dir = join(this.cfg.dir, safe(record.service));
       if (!this.madeDirs.has(dir)) {
         await mkdir(dir, { recursive: true });
-        await syncDirectory(this.cfg.dir, this.ops);
+        await this.dirSyncs.sync(this.cfg.dir);
         this.madeDirs.add(dir);
       }
       await writeFileDurably(pprofPath, record.pprof, this.ops);
       const sidecar = fileSidecar(record, pprofPath.slice(pprofPath.lastIndexOf('/') + 1));
       await writeFileDurably(`${stem}.json`, Buffer.from(`${JSON.stringify(sidecar, null, 2)}\n`), this.ops);
-      await syncDirectory(dir, this.ops);
+      await this.dirSyncs.sync(dir);
     } catch (err) {
       // Neither file stays: a pprof without its .json (or one whose name may
       // not survive a power cut) is not delivered; the retry writes both.

@@ -113,7 +113,7 @@ export class OutputSet {
       sender,
       clock: this.deps.clock,
       logger: this.deps.logger,
-      ...(c.kind !== 'file' && c.concurrency !== undefined ? { concurrency: c.concurrency } : {}),
+      ...(c.kind !== 'file' ? (c.concurrency !== undefined ? { concurrency: c.concurrency } : {}) : { concurrency: LIMITS.fileOutputConcurrency }),
       store: this.spool ? spoolStore(this.spool) : memoryStore,
       ...(this.deps.events ? { events: this.deps.events } : {}),
       ...(this.deps.backoff ? { backoff: this.deps.backoff } : {}),
