@@ -23,12 +23,29 @@ export const LOG_FLUSH_MS = 100;
 
 /**
  * Stdout as an asynchronous pino destination: buffered, written through
- * the libuv pool, flushed every LOG_FLUSH_MS (sonic-boom's periodicFlush).
- * pino itself flushes it synchronously on process 'exit' (process.exit, an
+ * the libuv pool, flushed every LOG_FLUSH_MS when it holds a line. pino
+ * itself flushes it synchronously on process 'exit' (process.exit, an
  * uncaught exception); flushLogs drains it before that.
  */
 function stdoutJsonLines(): DestinationStream {
-  return pino.destination({ fd: 1, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS });
+  const dest = pino.destination({ fd: 1, sync: false, minLength: LOG_BUFFER_BYTES });
+  // sonic-boom's own periodicFlush writes even when it holds nothing (an
+  // empty write through the pool ten times a second); its byte count is
+  // not public, so it is read here, and when it is not there, every tick flushes.
+  const held = () => {
+    const len = (dest as unknown as { _len?: unknown })._len;
+    return typeof len === 'number' ? len > 0 : true;
+  };
+  const timer = setInterval(() => {
+    try {
+      if (held()) dest.flush();
+    } catch {
+      // destroyed (stdout closed: EPIPE): nothing more to write
+    }
+  }, LOG_FLUSH_MS);
+  timer.unref();
+  dest.on('close', () => clearInterval(timer));
+  return dest;
 }
 
 /**
