@@ -20,6 +20,12 @@ export type Logger = PinoLogger;
  */
 export const LOG_BUFFER_BYTES = 4096;
 export const LOG_FLUSH_MS = 100;
+/**
+ * What the buffer may hold while stdout does not drain (a log reader that
+ * stalls): past it lines are dropped rather than the process growing
+ * without bound; a synchronous stdout would block the main thread instead.
+ */
+export const LOG_BUFFER_MAX_BYTES = 16 * 1024 * 1024;
 
 /**
  * Stdout as an asynchronous pino destination: buffered, written through
@@ -28,7 +34,7 @@ export const LOG_FLUSH_MS = 100;
  * uncaught exception); flushLogs drains it before that.
  */
 function stdoutJsonLines(): DestinationStream {
-  const dest = pino.destination({ fd: 1, sync: false, minLength: LOG_BUFFER_BYTES });
+  const dest = pino.destination({ fd: 1, sync: false, minLength: LOG_BUFFER_BYTES, maxLength: LOG_BUFFER_MAX_BYTES });
   // sonic-boom's own periodicFlush writes even when it holds nothing (an
   // empty write through the pool ten times a second); its byte count is
   // not public, so it is read here, and when it is not there, every tick flushes.
