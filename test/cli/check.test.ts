@@ -41,7 +41,10 @@ describe('collector --check', () => {
     assert.equal(res.stderr, '');
     const out = res.stdout;
     assert.match(out, /^conf\.d\/profile\.conf: valid$/m);
-    assert.match(out, /^ {2}http:\/\/127\.0\.0\.1:6060\/debug\/pprof {2}\(line 17\)$/m);
+    // The line of the sample's target block, read from the file (comments above it come and go).
+    const blockLine = readFileSync(join(ROOT, 'conf.d/profile.conf'), 'utf8').split('\n').findIndex((l) => l.trim() === '[[inputs.profile.go]]') + 1;
+    assert.ok(blockLine > 0);
+    assert.match(out, new RegExp(`^ {2}http://127\\.0\\.0\\.1:6060/debug/pprof {2}\\(line ${blockLine}\\)$`, 'm'));
     assert.match(out, /every 10s: cpu \(9s window\), goroutine, heap, mutex, block; http_timeout 15s/);
     assert.match(out, /service=go-target-demo env=demo version=0\.1\.0/);
     assert.match(out, /instance=127\.0\.0\.1:6060/);
