@@ -28,12 +28,14 @@ const QUICK_TYPES: Record<string, string> = {
 function allWrittenDown(lines: readonly RequestLogLine[], collector: CollectorProcess, sinceMs: number): boolean {
   const served = new Map<string, number>();
   for (const l of lines) {
-    const type = QUICK_TYPES[l.path];
+    // A CPU profile answered in full is written down too before the kill
+    // (its window may have ended just before the quiet moment).
+    const type = l.path === CPU_PATH ? 'cpu' : QUICK_TYPES[l.path];
     if (type && l.status === 200 && !l.write_error && Date.parse(l.time) >= sinceMs) served.set(type, (served.get(type) ?? 0) + 1);
   }
   const done = new Map<string, number>();
   for (const l of collector.logLines()) {
-    const m = /^(goroutine|heap|mutex|block) (shipped|baseline|reset)$/.exec(String(l.msg));
+    const m = /^(cpu|goroutine|heap|mutex|block) (shipped|baseline|reset)$/.exec(String(l.msg));
     if (m) done.set(m[1]!, (done.get(m[1]!) ?? 0) + 1);
   }
   return [...served].every(([type, n]) => (done.get(type) ?? 0) >= n);
@@ -66,7 +68,8 @@ export async function quietMoment(
   const minPaths = opts.minPaths ?? 4;
   const deadline = Date.now() + limitMs;
   while (Date.now() < deadline) {
-    const lines = readRequestLog(requestLog).filter((l) => l.path !== CPU_PATH && !opts.ignore?.(l));
+    const all = readRequestLog(requestLog).filter((l) => !opts.ignore?.(l));
+    const lines = all.filter((l) => l.path !== CPU_PATH);
     const now = Date.now();
     const lastByPath = new Map<string, RequestLogLine>();
     for (const l of lines) lastByPath.set(l.path, l);
@@ -75,7 +78,7 @@ export async function quietMoment(
       const next = Date.parse(l.time) + intervalMs;
       return next - now < marginMs * 2 && next - now > -marginMs;
     });
-    const written = !opts.collector || allWrittenDown(lines, opts.collector.process, opts.collector.sinceMs);
+    const written = !opts.collector || allWrittenDown(all, opts.collector.process, opts.collector.sinceMs);
     if (!recent && !soon && written && lastByPath.size >= minPaths) return;
     await sleep(25);
   }

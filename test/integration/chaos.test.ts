@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { describe, test, type TestContext } from 'node:test';
 import { goFixtureProblem, readRequestLog, startGoTarget, type RunningGoTarget } from '../../fixtures/go-target/harness.js';
 import { startIntake, type DatakitIntake } from '../helpers/datakit-intake.js';
@@ -134,7 +135,20 @@ describe('chaos', () => {
         `replayed after the crash: ${replayed ? String(replayed.profiles) : 0}; baseline resets logged: ${resets.length}; ` +
         `kill at +${((killedAt - t0) / 1000).toFixed(1)} s, target restart at +${((restartedAt - t0) / 1000).toFixed(1)} s, stop at +${((stoppedAt - t0) / 1000).toFixed(1)} s`,
     );
-    assert.deepEqual(delivered, expected, 'every served profile is delivered, except one baseline per cumulative type per target process');
+    // On a mismatch: per type, when each served request ended (old or new
+    // target process), when each delivered window ended, and what the
+    // collectors said about that type beyond the routine lines.
+    const rel = (ms: number) => ((ms - t0) / 1000).toFixed(1);
+    const timeline = () =>
+      Object.values(PATH_TYPE)
+        .map((type) => {
+          const ends = served.filter((l) => PATH_TYPE[l.path] === type).map((l) => `${rel(Date.parse(l.time) + l.duration_ms)}${l.pid === oldPid ? '' : '*'}`);
+          const windows = [...unique.values()].filter((u) => u.type === type).map((u) => Number(u.endNs / 1_000_000n)).sort((a, b) => a - b).map(rel);
+          const said = started.flatMap((c, i) => c.logLines().filter((l) => l.type === type && !/ (shipped|baseline)$/.test(String(l.msg))).map((l) => `  collector ${i + 1}: ${String(l.time)} ${String(l.msg)}`));
+          return [`${type}: served (ends, * new process) ${ends.join(' ')}; delivered windows end ${windows.join(' ')}`, ...said].join('\n');
+        })
+        .join('\n');
+    assert.deepEqual(delivered, expected, `every served profile is delivered, except one baseline per cumulative type per target process\n${isDeepStrictEqual(delivered, expected) ? '' : timeline()}`);
     assert.ok(replayed, 'the restarted collector replayed the spool');
     assert.deepEqual(
       [...new Set(resets.map((l) => l.type))].sort(),
