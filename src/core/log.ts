@@ -13,14 +13,6 @@ import { redactUrlSecrets } from './redact.js';
 export type Logger = PinoLogger;
 
 /**
- * Lines are held until this many bytes are buffered (one write for many
- * lines) or LOG_FLUSH_MS has passed, whichever comes first: a quiet
- * collector's line (the status server's address, a failure) still shows
- * at once to a person or a test reading stdout.
- */
-export const LOG_BUFFER_BYTES = 4096;
-export const LOG_FLUSH_MS = 100;
-/**
  * What the buffer may hold while stdout does not drain (a log reader that
  * stalls): past it lines are dropped rather than the process growing
  * without bound; a synchronous stdout would block the main thread instead.
@@ -28,30 +20,18 @@ export const LOG_FLUSH_MS = 100;
 export const LOG_BUFFER_MAX_BYTES = 16 * 1024 * 1024;
 
 /**
- * Stdout as an asynchronous pino destination: buffered, written through
- * the libuv pool, flushed every LOG_FLUSH_MS when it holds a line. pino
- * itself flushes it synchronously on process 'exit' (process.exit, an
- * uncaught exception); flushLogs drains it before that.
+ * Stdout as an asynchronous pino destination (sonic-boom, minLength 0): a
+ * line is handed to the libuv pool at once when no write is in flight, and
+ * lines that come while one is gather into the next write. So a quiet
+ * collector's line shows at once (to a person, a log shipper, a test
+ * waiting for it), and a busy one makes one write for many lines without
+ * a syscall on the main thread per line. (Holding lines for a few KB or
+ * 100 ms delayed lines that tests and operators read right after the
+ * event.) pino flushes it synchronously on process 'exit' (process.exit,
+ * an uncaught exception); flushLogs drains it before that.
  */
 function stdoutJsonLines(): DestinationStream {
-  const dest = pino.destination({ fd: 1, sync: false, minLength: LOG_BUFFER_BYTES, maxLength: LOG_BUFFER_MAX_BYTES });
-  // sonic-boom's own periodicFlush writes even when it holds nothing (an
-  // empty write through the pool ten times a second); its byte count is
-  // not public, so it is read here, and when it is not there, every tick flushes.
-  const held = () => {
-    const len = (dest as unknown as { _len?: unknown })._len;
-    return typeof len === 'number' ? len > 0 : true;
-  };
-  const timer = setInterval(() => {
-    try {
-      if (held()) dest.flush();
-    } catch {
-      // destroyed (stdout closed: EPIPE): nothing more to write
-    }
-  }, LOG_FLUSH_MS);
-  timer.unref();
-  dest.on('close', () => clearInterval(timer));
-  return dest;
+  return pino.destination({ fd: 1, sync: false, minLength: 0, maxLength: LOG_BUFFER_MAX_BYTES });
 }
 
 /**
