@@ -10,9 +10,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { ConfigError, formatIssue } from '../../src/config/errors.js';
-import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
+import { issuesOfText, loadText } from '../helpers/config-text.js';
 import { agentReloadPlan } from '../../src/config/reload.js';
 import { BaselineStore } from '../../src/profile/baselines.js';
 import { ProfileJobRunner, type ProfileJob, type ProfileJobResult } from '../../src/profile/job.js';
@@ -29,19 +28,8 @@ function withLevel(value: string | undefined): string {
   return ['[agent]', 'listen = ""', ...(value === undefined ? [] : [`compression_level = ${value}`]), ...TARGET, ''].join('\n');
 }
 
-function load(source: string): Config {
-  return parseConfig(source, FILE, { env: {}, osHostname: 'host' });
-}
-
-function issuesOf(source: string): string[] {
-  try {
-    load(source);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues.map(formatIssue);
-    throw err;
-  }
-  assert.fail(`expected a ConfigError for:\n${source}`);
-}
+const load = (source: string): Config => loadText(source, FILE);
+const issuesOf = (source: string): string[] => issuesOfText(source, FILE);
 
 /** The gzip header's XFL byte: 4 when zlib compressed at level 1, 2 at level 9, 0 between. */
 const xfl = (gz: Uint8Array) => gz[8];

@@ -10,10 +10,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Collector } from '../../src/collector.js';
-import { ConfigError, formatIssue } from '../../src/config/errors.js';
-import { parseConfig } from '../../src/config/load.js';
 import { agentReloadPlan } from '../../src/config/reload.js';
 import type { Config } from '../../src/config/types.js';
+import { issuesOfText, loadText } from '../helpers/config-text.js';
 import { LIMITS } from '../../src/core/limits.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { CollectOutcome } from '../../src/server/health.js';
@@ -34,19 +33,8 @@ function withLimit(value: string | undefined): string {
   return ['[agent]', 'listen = ""', ...(value === undefined ? [] : [`memory_limit = ${value}`]), ...TARGET, ''].join('\n');
 }
 
-function load(source: string): Config {
-  return parseConfig(source, FILE, { env: {}, osHostname: 'host' });
-}
-
-function issuesOf(source: string): string[] {
-  try {
-    load(source);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues.map(formatIssue);
-    throw err;
-  }
-  assert.fail(`expected a ConfigError for:\n${source}`);
-}
+const load = (source: string): Config => loadText(source, FILE);
+const issuesOf = (source: string): string[] => issuesOfText(source, FILE);
 
 describe('[agent] memory_limit', () => {
   it('defaults to 256 MiB', () => {

@@ -12,9 +12,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Collector } from '../../src/collector.js';
-import { ConfigError, formatIssue } from '../../src/config/errors.js';
-import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
+import { issuesOfText, loadText } from '../helpers/config-text.js';
 import type { CollectOutcome } from '../../src/server/health.js';
 import { silentLogger } from '../../src/core/log.js';
 import { defaultWorkerCount } from '../../src/core/limits.js';
@@ -32,19 +31,8 @@ function withWorkers(value: string | undefined): string {
   return ['[agent]', 'listen = ""', ...(value === undefined ? [] : [`profile_workers = ${value}`]), ...TARGET, ''].join('\n');
 }
 
-function load(source: string): Config {
-  return parseConfig(source, FILE, { env: {}, osHostname: 'host' });
-}
-
-function issuesOf(source: string): string[] {
-  try {
-    load(source);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues.map(formatIssue);
-    throw err;
-  }
-  assert.fail(`expected a ConfigError for:\n${source}`);
-}
+const load = (source: string): Config => loadText(source, FILE);
+const issuesOf = (source: string): string[] => issuesOfText(source, FILE);
 
 describe('[agent] profile_workers', () => {
   it('defaults to every core but one, at least 1, at most 4', () => {
