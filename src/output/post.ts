@@ -9,6 +9,7 @@ import type { OutputAuth } from '../config/types.js';
 import { basicCredentials, redactSecrets } from '../core/redact.js';
 import { readCapped } from '../core/body.js';
 import { networkDeliveryError } from './retry.js';
+import { deadlineSignal, type Deadline } from '../core/deadline.js';
 
 export interface PostResult {
   readonly status: number;
@@ -34,12 +35,20 @@ export interface PostOptions {
 }
 
 export async function postProfile(url: string, o: PostOptions): Promise<PostResult> {
-  const deadline = AbortSignal.timeout(o.timeoutMs);
+  const deadline = deadlineSignal(o.timeoutMs, o.signal);
+  try {
+    return await post(url, o, deadline);
+  } finally {
+    deadline.dispose();
+  }
+}
+
+async function post(url: string, o: PostOptions, deadline: Deadline): Promise<PostResult> {
   let res: Dispatcher.ResponseData;
   try {
-    res = await request(url, { method: 'POST', dispatcher: o.dispatcher, signal: AbortSignal.any([deadline, o.signal]), headers: o.headers, body: o.body });
+    res = await request(url, { method: 'POST', dispatcher: o.dispatcher, signal: deadline.signal, headers: o.headers, body: o.body });
   } catch (err) {
-    throw networkDeliveryError(o.what, err, deadline.aborted);
+    throw networkDeliveryError(o.what, err, deadline.timedOut());
   }
   const ct = res.headers['content-type'];
   const contentType = Array.isArray(ct) ? ct[0] : ct;

@@ -7,6 +7,7 @@ import { LIMITS } from '../core/limits.js';
 import { readCapped } from '../core/body.js';
 import { USER_AGENT } from '../core/version.js';
 import { redactedUrl, redactUrlSecrets } from '../core/redact.js';
+import { deadlineSignal } from '../core/deadline.js';
 
 export type ScrapeErrorCode =
   | 'timeout'
@@ -86,11 +87,11 @@ function describeNetworkError(err: Error, isHttps: boolean): { code: ScrapeError
 export async function httpScrape(req: HttpScrapeRequest): Promise<HttpScrapeResponse> {
   const now = req.now ?? Date.now;
   const startedAtMs = now();
-  const deadline = AbortSignal.timeout(req.timeoutMs);
-  const signal = req.signal ? AbortSignal.any([deadline, req.signal]) : deadline;
+  const deadline = deadlineSignal(req.timeoutMs, req.signal);
+  const signal = deadline.signal;
   // Every message below starts with it and may reach a log line or /targets.
   const what = `GET ${redactedUrl(req.url)}`;
-  const timedOut = () => deadline.aborted && !(req.signal?.aborted ?? false);
+  const timedOut = () => deadline.timedOut() && !(req.signal?.aborted ?? false);
   try {
     const res = await request(req.url, {
       method: 'GET',
@@ -146,5 +147,7 @@ export async function httpScrape(req: HttpScrapeRequest): Promise<HttpScrapeResp
     if (req.signal?.aborted) throw new ScrapeError('aborted', `${what}: abandoned (collector shutting down)`);
     const { code, text } = describeNetworkError(err as Error, req.url.startsWith('https:'));
     throw new ScrapeError(code, `${what}: ${text}`);
+  } finally {
+    deadline.dispose();
   }
 }
