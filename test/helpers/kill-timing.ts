@@ -78,8 +78,15 @@ export async function quietMoment(
       const next = Date.parse(l.time) + intervalMs;
       return next - now < marginMs * 2 && next - now > -marginMs;
     });
+    // A CPU profile's body goes out when its window ends, every interval: a
+    // kill just then finds it sent in full (no write error on the target's
+    // side) but not yet written down by the collector. Stay clear of the
+    // next expected end, and of one that just happened.
+    const cpuLines = all.filter((l) => l.path === CPU_PATH);
+    const lastCpu = cpuLines[cpuLines.length - 1];
+    const cpuNear = lastCpu !== undefined && (now - endMs(lastCpu) < marginMs || Math.abs(endMs(lastCpu) + intervalMs - now) < marginMs * 2);
     const written = !opts.collector || allWrittenDown(all, opts.collector.process, opts.collector.sinceMs);
-    if (!recent && !soon && written && lastByPath.size >= minPaths) return;
+    if (!recent && !soon && !cpuNear && written && lastByPath.size >= minPaths) return;
     await sleep(25);
   }
   throw new Error('no quiet moment found to kill the collector in');
