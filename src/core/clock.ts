@@ -1,6 +1,8 @@
 // Time, passed in: the real clock in production, a fake one in tests so
 // schedule tests are fast and exact.
 
+import { whenAborted } from './abort-listeners.js';
+
 export type TimerHandle = { readonly __timer: unique symbol } | object;
 
 export interface Clock {
@@ -24,14 +26,16 @@ export const systemClock: Clock = {
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
+    let stopWaiting = (): void => undefined;
     const h = clock.setTimer(() => {
-      signal?.removeEventListener('abort', onAbort);
+      stopWaiting();
       resolve();
     }, ms);
-    const onAbort = () => {
-      clock.clearTimer(h);
-      resolve();
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
+    // Many sleeps share the scheduler's one signal: one listener on it for all.
+    if (signal)
+      stopWaiting = whenAborted(signal, () => {
+        clock.clearTimer(h);
+        resolve();
+      });
   });
 }

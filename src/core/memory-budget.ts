@@ -9,6 +9,7 @@
 // resizing a reservation always succeeds: in-use may pass the limit for a
 // moment, the peak shows it, and new scrapes wait until it is back under.
 
+import { whenAborted } from './abort-listeners.js';
 import type { Clock, TimerHandle } from './clock.js';
 
 export interface Reservation {
@@ -24,24 +25,6 @@ interface Waiter {
   readonly bytes: number;
   readonly resolve: (r: Reservation | null) => void;
   timer?: TimerHandle;
-}
-
-/**
- * The waiters tied to each abort signal. Every scheduled job shares the
- * scheduler's one signal: a listener per waiter would pile up on it (and
- * Node warns past 10), so each signal gets a single listener for all of them.
- */
-const waitersOf = new WeakMap<AbortSignal, Set<() => void>>();
-
-function onAbort(signal: AbortSignal, giveUp: () => void): () => unknown {
-  let set = waitersOf.get(signal);
-  if (!set) {
-    const mine = new Set<() => void>();
-    waitersOf.set(signal, (set = mine));
-    signal.addEventListener('abort', () => [...mine].forEach((f) => f()), { once: true });
-  }
-  set.add(giveUp);
-  return () => set.delete(giveUp);
 }
 
 export class MemoryBudget {
@@ -111,7 +94,8 @@ export class MemoryBudget {
         this.wake();
       };
       w.timer = clock.setTimer(giveUp, waitMs);
-      if (signal) forget = onAbort(signal, giveUp);
+      // Every scheduled job shares the scheduler's one signal: one listener on it for all waiters.
+      if (signal) forget = whenAborted(signal, giveUp);
       this.waiters.push(w);
     });
   }

@@ -5,6 +5,7 @@
 // their windows in turn (first come, first served) instead of one of them
 // never getting a window.
 
+import { whenAborted } from '../core/abort-listeners.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 
 export type ReleaseCpu = () => void;
@@ -38,11 +39,11 @@ export class CpuProfileGate {
     if (now || opts.maxWaitMs <= 0 || opts.signal?.aborted) return Promise.resolve(now);
     return new Promise((resolve) => {
       let timer: TimerHandle | null = null;
-      const onAbort = () => finish(null, true);
+      let stopWaiting = (): void => undefined;
       const finish = (release: ReleaseCpu | null, remove: boolean) => {
         if (timer) this.clock.clearTimer(timer);
         timer = null;
-        opts.signal?.removeEventListener('abort', onAbort);
+        stopWaiting();
         if (remove) {
           const q = this.waiters.get(instance) ?? [];
           const i = q.indexOf(waiter);
@@ -56,7 +57,7 @@ export class CpuProfileGate {
       q.push(waiter);
       this.waiters.set(instance, q);
       timer = this.clock.setTimer(() => finish(null, true), opts.maxWaitMs);
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      if (opts.signal) stopWaiting = whenAborted(opts.signal, () => finish(null, true));
     });
   }
 
