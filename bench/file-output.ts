@@ -4,11 +4,15 @@
 // the bench's ~60 KB heap (and its JSON) this many times, `concurrency` sends
 // at once as the output queue runs them, spread over `services` service
 // directories, into a temp directory (or DIR: put it on the disk the
-// collector writes to, fsync costs depend on it). Prints, per concurrency,
-// the file-system calls per profile (each a round trip through the libuv
-// pool that the main thread issues and completes), the main thread's CPU time per profile (/proc/self/task/<pid>/stat: the
-// JavaScript and the system calls issued from it, not the fsyncs the libuv
-// pool waits on) and profiles per second. Prints figures; asserts nothing.
+// collector writes to, fsync costs depend on it). Once with the file work
+// on the main thread (DurableProfileWriter, as before the writer thread),
+// once through the writer thread (the collector's default). Prints, per
+// writer and concurrency, the file-system calls the main thread makes per
+// profile (each a round trip through the libuv pool it issues and
+// completes), the main thread's CPU time per profile
+// (/proc/self/task/<pid>/stat: the JavaScript and the system calls issued
+// from it, not the fsyncs the libuv pool waits on) and profiles per second.
+// Prints figures; asserts nothing.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +22,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fsOps, type FileOps } from '../src/core/files.js';
 import { FileSender } from '../src/output/file.js';
+import { ThreadProfileWriter } from '../src/output/file-writer.js';
+import { DurableProfileWriter, type ProfileFileWriter } from '../src/output/file-writes.js';
 import type { ProfileRecord } from '../src/profile/record.js';
 import { HEAPS } from './options.js';
 import { table } from './report.js';
@@ -64,9 +70,13 @@ function countingOps(): { ops: FileOps; calls: () => number } {
   return { ops, calls: () => n };
 }
 
-async function run(dir: string, n: number, concurrency: number, services: number, pprof: Buffer): Promise<{ busyUsPerProfile: number; perSecond: number; callsPerProfile: number }> {
+type WriterKind = 'main thread' | 'writer thread';
+
+async function run(kind: WriterKind, dir: string, n: number, concurrency: number, services: number, pprof: Buffer): Promise<{ busyUsPerProfile: number; perSecond: number; callsPerProfile: number }> {
   const { ops, calls } = countingOps();
-  const sender = new FileSender({ kind: 'file', name: 'bench', source: { file: 'bench', line: 1 }, dir }, ops);
+  const writer: ProfileFileWriter = kind === 'main thread' ? new DurableProfileWriter(ops) : new ThreadProfileWriter();
+  const sender = new FileSender({ kind: 'file', name: 'bench', source: { file: 'bench', line: 1 }, dir }, writer);
+  if (kind === 'writer thread') await sender.send(record(n + 1, services, pprof)); // the thread started, outside the timing
   let next = 0;
   const cpu0 = mainThreadCpuMs();
   const t0 = performance.now();
@@ -76,7 +86,9 @@ async function run(dir: string, n: number, concurrency: number, services: number
     }),
   );
   const ms = performance.now() - t0;
-  return { busyUsPerProfile: ((mainThreadCpuMs() - cpu0) * 1000) / n, perSecond: (n / ms) * 1000, callsPerProfile: calls() / n };
+  const cpu1 = mainThreadCpuMs();
+  await sender.close();
+  return { busyUsPerProfile: ((cpu1 - cpu0) * 1000) / n, perSecond: (n / ms) * 1000, callsPerProfile: calls() / n };
 }
 
 async function main(): Promise<void> {
@@ -87,15 +99,18 @@ async function main(): Promise<void> {
   const services = Number(values.services);
   const levels = values.concurrency.split(',').map(Number);
   const pprof = readFileSync(join(PROFILES, HEAPS.typical.file));
-  const rows = [['concurrent sends', 'profiles', 'fs calls per profile', 'main thread CPU µs per profile', 'profiles/s']];
-  for (const c of levels) {
-    const dir = mkdtempSync(join(values.dir ?? tmpdir(), 'pprof-bench-file-'));
-    try {
-      await run(dir, Math.min(200, n), c, services, pprof); // warm up: directories made, code compiled
-      const r = await run(dir, n, c, services, pprof);
-      rows.push([String(c), String(n), r.callsPerProfile.toFixed(2), r.busyUsPerProfile.toFixed(0), r.perSecond.toFixed(0)]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+  const rows = [['writer', 'concurrent sends', 'profiles', 'main thread fs calls per profile', 'main thread CPU µs per profile', 'profiles/s']];
+  for (const kind of ['main thread', 'writer thread'] as const) {
+    for (const c of levels) {
+      const dir = mkdtempSync(join(values.dir ?? tmpdir(), 'pprof-bench-file-'));
+      try {
+        await run(kind, dir, Math.min(200, n), c, services, pprof); // warm up: directories made, code compiled
+        const r = await run(kind, dir, n, c, services, pprof);
+        rows.push([kind, String(c), String(n), r.callsPerProfile.toFixed(2), r.busyUsPerProfile.toFixed(0), r.perSecond.toFixed(0)]);
+        console.log(`BENCH_FILE writer="${kind}" concurrency=${c} profiles=${n} main_cpu_us=${r.busyUsPerProfile.toFixed(0)} per_s=${r.perSecond.toFixed(0)}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     }
   }
   console.log(`[[outputs.file]], the ~60 KB heap, ${services} service directories under ${values.dir ?? tmpdir()} (a loaded machine's figures vary):`);

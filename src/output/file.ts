@@ -1,18 +1,16 @@
 // [[outputs.file]]: one gzipped pprof file per profile, plus a JSON file with
-// the same stem holding type, window and tags. Both are written to a temp name,
-// synced and renamed, pprof first, so a reader that sees the .json sees a
-// complete profile beside it, and the directory is synced before the profile
-// counts as delivered: the spool lets go of it then, so it must be on disk.
-// The sends in flight into one directory share its sync (DirectorySyncs, a
-// group commit), and the output runs FILE_OUTPUT_CONCURRENCY of them at once:
-// the main thread handles their completions together (bench/file-output.ts).
+// the same stem holding type, window and tags. A send names the files and
+// hands them to the writer (by default a writer thread, file-writer.ts),
+// which writes both durably and syncs the directory (file-writes.ts) before
+// the profile counts as delivered: the spool lets go of it then, so it must
+// be on disk. The output runs LIMITS.fileOutputConcurrency sends at once, and
+// the writer takes those of one event-loop turn as one batch.
 
-import { mkdir, rm } from 'node:fs/promises';
-import { fsOps, writeFileDurably, type FileOps } from '../core/files.js';
 import { join } from 'node:path';
 import type { FileOutputConfig } from '../config/types.js';
 import { rfc3339Nano, type ProfileRecord } from '../profile/record.js';
-import { DirectorySyncs } from './dir-sync.js';
+import { ThreadProfileWriter } from './file-writer.js';
+import type { ProfileFileWriter } from './file-writes.js';
 import type { ProfileSender } from './queue.js';
 import { DeliveryError } from './retry.js';
 
@@ -50,15 +48,12 @@ export function fileSidecar(record: ProfileRecord, pprofName: string): Record<st
 export class FileSender implements ProfileSender {
   readonly kind = 'file';
   readonly name: string;
-  private readonly madeDirs = new Set<string>();
-  private readonly dirSyncs: DirectorySyncs;
 
   constructor(
     private readonly cfg: FileOutputConfig,
-    private readonly ops: FileOps = fsOps,
+    private readonly writer: ProfileFileWriter = new ThreadProfileWriter(),
   ) {
     this.name = cfg.name;
-    this.dirSyncs = new DirectorySyncs(ops);
   }
 
   get dir(): string {
@@ -68,26 +63,17 @@ export class FileSender implements ProfileSender {
   async send(record: ProfileRecord): Promise<void> {
     const stem = join(this.cfg.dir, fileStem(record));
     const pprofPath = `${stem}.pprof`;
+    const sidecar = fileSidecar(record, pprofPath.slice(pprofPath.lastIndexOf('/') + 1));
     try {
-      const dir = join(this.cfg.dir, safe(record.service));
-      if (!this.madeDirs.has(dir)) {
-        await mkdir(dir, { recursive: true });
-        await this.dirSyncs.sync(this.cfg.dir);
-        this.madeDirs.add(dir);
-      }
-      await writeFileDurably(pprofPath, record.pprof, this.ops);
-      const sidecar = fileSidecar(record, pprofPath.slice(pprofPath.lastIndexOf('/') + 1));
-      await writeFileDurably(`${stem}.json`, Buffer.from(`${JSON.stringify(sidecar, null, 2)}\n`), this.ops);
-      await this.dirSyncs.sync(dir);
+      await this.writer.write({ root: this.cfg.dir, dir: join(this.cfg.dir, safe(record.service)), stem, pprof: record.pprof, json: `${JSON.stringify(sidecar, null, 2)}\n` });
     } catch (err) {
-      // Neither file stays: a pprof without its .json (or one whose name may
-      // not survive a power cut) is not delivered; the retry writes both.
-      await rm(pprofPath, { force: true }).catch(() => undefined);
-      await rm(`${stem}.json`, { force: true }).catch(() => undefined);
-      this.madeDirs.clear(); // the directory may be what went missing
       const e = err as NodeJS.ErrnoException;
       // A full disk or a permission problem can be fixed while we wait; retry.
       throw new DeliveryError(`writing ${pprofPath}: ${e.code ?? e.message}`, true, { ...(e.code ? { code: e.code } : {}) });
     }
+  }
+
+  close(): Promise<void> {
+    return this.writer.close();
   }
 }

@@ -1,5 +1,5 @@
 // The collector runs compiled: bin/collector.js and the worker threads it
-// starts (profile workers, the relabel worker) load dist/ only, never tsx and
+// starts (profile workers, the relabel worker, the file writer) load dist/ only, never tsx and
 // never the TypeScript in src/. Checked on a copy of the package that has
 // bin/, dist/ and package.json but no src/, and a node_modules without tsx:
 // anything that reached for either would fail to load there. `npm test`
@@ -30,27 +30,37 @@ function plainNode(cwd: string, args: string[]) {
   return spawnSync(process.execPath, args, { cwd, env, encoding: 'utf8', timeout: 30_000 });
 }
 
-// Starts a profile worker and the relabel worker as the collector does, and
-// gives each one job: a job only answers once its thread's module has loaded.
+// Starts a profile worker, the relabel worker and the file writer thread as
+// the collector does, and gives each one job: a job only answers once its
+// thread's module has loaded.
 const DRIVER = `
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { silentLogger } from './dist/core/log.js';
 import { WorkerRelabeler } from './dist/discovery/relabeler.js';
+import { ThreadProfileWriter } from './dist/output/file-writer.js';
 import { WorkerPool } from './dist/profile/workers.js';
 
 const pool = new WorkerPool(1, silentLogger());
 const relabeler = new WorkerRelabeler();
+const writer = new ThreadProfileWriter();
+const out = mkdtempSync(join(tmpdir(), 'compiled-writer-'));
 try {
+  await writer.write({ root: out, dir: join(out, 'svc'), stem: join(out, 'svc', 'p'), pprof: new Uint8Array([1, 2, 3]), json: '{}' });
+  const written = readFileSync(join(out, 'svc', 'p.pprof')).length;
   const profile = await pool.run({
     targetId: 'compiled-test', type: 'goroutine', deltaSampleTypes: [],
     body: readFileSync(process.argv[2]), maxDecompressedBytes: 64 << 20,
     scrapedAtNanos: BigInt(Date.now()) * 1000000n,
   });
   const relabeled = await relabeler.run([{ source_labels: ['app'], target_label: 'service', replacement: 'svc-$1' }], [[['__address__', '127.0.0.1:1'], ['app', 'cart']]]);
-  console.log(JSON.stringify({ profile: profile.kind, relabeled }));
+  console.log(JSON.stringify({ profile: profile.kind, relabeled, written }));
 } finally {
   await pool.close();
   await relabeler.close();
+  await writer.close();
+  rmSync(out, { recursive: true, force: true });
 }
 `;
 
@@ -102,12 +112,13 @@ describe('the compiled collector (dist/) loads no tsx and no src/', () => {
     assert.match(res.stdout, /conf\.d\/profile\.conf: valid/);
   });
 
-  test('a profile worker and the relabel worker run a job each', () => {
+  test('a profile worker, the relabel worker and the file writer thread run a job each', () => {
     const res = plainNode(copy, ['driver.mjs', join(FIXTURE_PROFILES, 'goroutine.pb.gz')]);
     assert.equal(res.status, 0, res.stderr);
     assert.deepEqual(JSON.parse(res.stdout), {
       profile: 'snapshot',
       relabeled: [{ kind: 'kept', labels: [['__address__', '127.0.0.1:1'], ['app', 'cart'], ['service', 'svc-cart']] }],
+      written: 3,
     });
   });
 });

@@ -9,6 +9,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FileSender } from '../../src/output/file.js';
+import { DurableProfileWriter } from '../../src/output/file-writes.js';
 import { DeliveryError } from '../../src/output/retry.js';
 import { fsOps, type FileOps } from '../../src/core/files.js';
 import { cleanupAfterEach } from '../helpers/processes.js';
@@ -71,12 +72,13 @@ describe('FileSender on a failing disk', () => {
       it(`${code} at ${what}: the send fails (retryable), and no file of it is left`, async () => {
         const dir = cleanup.tempDir('file-fault-');
         const { ops } = recordingOps(op, nth, code);
-        const sender = new FileSender({ kind: 'file', name: 'files', source: { file: 't', line: 1 }, dir }, ops);
+        const sender = new FileSender({ kind: 'file', name: 'files', source: { file: 't', line: 1 }, dir }, new DurableProfileWriter(ops));
         await assert.rejects(sender.send(makeRecord()), (err: unknown) => err instanceof DeliveryError && err.retryable && err.opts.code === code);
         assert.deepEqual(allFiles(dir), [], 'nothing: no temp file, no pprof without its json');
         // The retry, on a working disk, writes both.
         const ok = new FileSender({ kind: 'file', name: 'files', source: { file: 't', line: 1 }, dir });
         await ok.send(makeRecord());
+        await ok.close();
         assert.equal(allFiles(dir).length, 2);
       });
     }
@@ -85,7 +87,7 @@ describe('FileSender on a failing disk', () => {
   it('a delivered profile was synced first: each file before its rename, the directory after both', async () => {
     const dir = cleanup.tempDir('file-fault-');
     const { ops, calls } = recordingOps(null, 0, '');
-    await new FileSender({ kind: 'file', name: 'files', source: { file: 't', line: 1 }, dir }, ops).send(makeRecord());
+    await new FileSender({ kind: 'file', name: 'files', source: { file: 't', line: 1 }, dir }, new DurableProfileWriter(ops)).send(makeRecord());
     const seq = calls.filter((c) => c.op !== 'write' && c.op !== 'unlink').map((c) => `${c.op}:${c.path!.endsWith('.json') || /\.json\.tmp/.test(c.path!) ? 'json' : /\.pprof/.test(c.path!) ? 'pprof' : 'dir'}`);
     assert.deepEqual(seq, [
       'open:dir', // the new service directory's name, synced in its parent
