@@ -36,9 +36,9 @@ export const LIMITS = {
   /**
    * Concurrent writes of [[outputs.file]] (it has no concurrency key): more
    * than a network output's, as each waits on two fdatasyncs and a directory
-   * sync, and the main thread handles many completions in one turn: on the
-   * 2-core machine 16 at once cost about half the main-thread CPU per profile
-   * of 4, at twice the rate or more (bench/file-output.ts).
+   * sync, and the writer thread takes the sends of one turn as one batch: on
+   * the 2-core machine 16 at once cost less main-thread CPU per profile than
+   * 4, at a higher rate (bench/file-output.ts).
    */
   fileOutputConcurrency: 16,
   /** Per-send deadline for an output request. */
