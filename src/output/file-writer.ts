@@ -22,6 +22,12 @@ interface PendingWrite {
   readonly reject: (err: Error) => void;
 }
 
+/** A write posted to a thread, waiting for its answer. */
+interface PostedWrite {
+  readonly write: PendingWrite;
+  readonly thread: Worker;
+}
+
 export interface ThreadProfileWriterOptions {
   /** How long close() lets batches out finish before it stops the thread anyway (a hung disk). */
   readonly closeWaitMs?: number;
@@ -32,7 +38,7 @@ export class ThreadProfileWriter implements ProfileFileWriter {
   private queued: PendingWrite[] = [];
   private flushScheduled = false;
   /** Writes posted to the thread and not answered yet, by id. */
-  private readonly out = new Map<number, PendingWrite>();
+  private readonly out = new Map<number, PostedWrite>();
   private nextId = 0;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
@@ -86,9 +92,9 @@ export class ThreadProfileWriter implements ProfileFileWriter {
       for (const p of batch) p.reject(err as Error);
       return;
     }
-    const ids = batch.map((p) => {
+    const ids = batch.map((write) => {
       const id = ++this.nextId;
-      this.out.set(id, p);
+      this.out.set(id, { write, thread });
       return id;
     });
     // Copies of exactly the profile's bytes, handed over to the thread: the
@@ -111,7 +117,7 @@ export class ThreadProfileWriter implements ProfileFileWriter {
 
   private done(thread: Worker, msg: WritesDone): void {
     for (const [id, r] of msg.done) {
-      const p = this.out.get(id);
+      const p = this.out.get(id)?.write;
       if (!p) continue;
       this.out.delete(id);
       if (r === null) p.resolve();
@@ -120,12 +126,18 @@ export class ThreadProfileWriter implements ProfileFileWriter {
     this.settleIdle(thread);
   }
 
-  /** The thread is gone: what it held failed (the output retries it); the next write starts another. */
+  /**
+   * The thread is gone ('error' then 'exit', or stopped by close): what it
+   * held failed (the output retries it); the next write starts another.
+   * Only its own writes: a new thread may already hold others.
+   */
   private lost(thread: Worker, why: string): void {
     if (this.thread === thread) this.thread = null;
-    const held = [...this.out.values()];
-    this.out.clear();
-    for (const p of held) p.reject(Object.assign(new Error(why), { code: 'EWRITERTHREAD' }));
+    for (const [id, posted] of this.out) {
+      if (posted.thread !== thread) continue;
+      this.out.delete(id);
+      posted.write.reject(Object.assign(new Error(why), { code: 'EWRITERTHREAD' }));
+    }
     this.settleIdle(thread);
   }
 

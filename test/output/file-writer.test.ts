@@ -106,6 +106,25 @@ describe('ThreadProfileWriter', () => {
     assert.equal(readFileSync(`${next.stem}.pprof`).length, 10);
   });
 
+  it("a dead thread's late events ('error', then 'exit') fail only its own writes, not those a new thread holds", async () => {
+    const root = cleanup.tempDir('file-writer-');
+    const writer = new ThreadProfileWriter();
+    cleanup.add(() => writer.close());
+    await writer.write(files(root, 'svc', 'first', 10));
+    const old = writer.runningThread!;
+    cleanup.add(() => old.terminate());
+    // The old thread reports a failure: it is gone for the writer.
+    old.emit('error', new Error('boom'));
+    assert.equal(writer.runningThread, null);
+    const next = writer.write(files(root, 'svc', 'next', 10));
+    await new Promise((r) => setImmediate(r));
+    assert.ok(writer.runningThread && writer.runningThread !== old, 'the write went to a new thread');
+    // Its 'exit' follows, while the new thread holds the write.
+    old.emit('exit', 1);
+    await next;
+    assert.equal(readFileSync(join(root, 'svc', 'next.pprof')).length, 10);
+  });
+
   it('close() lets a hung batch go after its wait, failing it; later writes are refused', async () => {
     const root = cleanup.tempDir('file-writer-');
     const hang = hangingDir(root);
