@@ -4,6 +4,7 @@
 // in one turn of its event loop go back together.
 
 import { parentPort } from 'node:worker_threads';
+import { blockingFsOps } from '../core/files.js';
 import { DurableProfileWriter, type ProfileFiles } from './file-writes.js';
 
 export interface WriteBatch {
@@ -19,7 +20,8 @@ export interface WritesDone {
   readonly done: Array<[id: number, result: WriteResult]>;
 }
 
-const writer = new DurableProfileWriter();
+// This thread only writes files: its quick calls block it, not the pool (core/files.ts).
+const writer = new DurableProfileWriter(blockingFsOps);
 let finished: WritesDone['done'] = [];
 
 function answer(id: number, result: WriteResult): void {

@@ -4,8 +4,9 @@
 // thread, their dispatch and completions were the biggest item of its CPU
 // profile at 1,000 targets. Here the main thread only collects the sends of
 // one event-loop turn into a batch and posts it; one writer thread does the
-// file work (file-writes.ts) and answers each write as it finishes (those
-// finished together in one message).
+// file work (file-writes.ts, with the quick calls made directly: only the
+// syncs go to libuv's pool) and answers each write as it finishes (those
+// finished together in one message). bench/file-output.ts compares the two.
 //
 // The thread starts with the first write and holds the process open only
 // while a batch is out. If it dies, the writes it held fail (the output

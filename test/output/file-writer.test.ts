@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { constants, closeSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { constants, closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FileSender } from '../../src/output/file.js';
@@ -75,6 +75,16 @@ describe('ThreadProfileWriter', () => {
     assert.match(String((b as PromiseRejectedResult).reason.code), /^(EEXIST|ENOTDIR)$/);
     assert.equal(writer.batchesPosted, 1);
     assert.ok(readFileSync(`${good.stem}.pprof`).length === 100);
+  });
+
+  it('a failure half-way (the rename: a directory has the name) leaves no temp file, and says why', async () => {
+    const root = cleanup.tempDir('file-writer-');
+    const f = files(root, 'svc', 'taken', 100);
+    mkdirSync(`${f.stem}.pprof`, { recursive: true });
+    const writer = new ThreadProfileWriter();
+    cleanup.add(() => writer.close());
+    await assert.rejects(writer.write(f), (err: NodeJS.ErrnoException) => err.code === 'EISDIR');
+    assert.deepEqual(readdirSync(f.dir), ['taken.pprof'], 'only the directory that was there: no temp file, no .json');
   });
 
   it('through the file output, a failed write is a retryable DeliveryError with the code', async () => {
