@@ -66,14 +66,16 @@ export class ThreadProfileWriter implements ProfileFileWriter {
   async close(): Promise<void> {
     this.closed = true;
     this.flush();
-    if (this.out.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), new Promise<void>((r) => (timer = setTimeout(r, this.closeWaitMs)))]);
-      clearTimeout(timer);
-    }
+    if (this.out.size > 0) await within(new Promise<void>((r) => this.idleWaiters.push(r)), this.closeWaitMs);
     const t = this.thread;
     this.thread = null;
-    await t?.terminate();
+    if (!t) return;
+    // Writes still out after the wait failed (a durable queue keeps them for the next start).
+    this.lost(t, 'the file writer closed with writes in progress (is the disk answering?)');
+    // A thread blocked in a system call on a disk that does not answer stops
+    // only when the call returns (and Node cannot exit before that either):
+    // do not wait for it beyond a moment.
+    await within(t.terminate(), 1_000);
   }
 
   /** The running thread, if any (tests stop it to see a dead writer handled). */
@@ -150,4 +152,17 @@ export class ThreadProfileWriter implements ProfileFileWriter {
     this.idleWaiters = [];
     for (const w of waiters) w();
   }
+}
+
+/** Resolves when `p` settles or after `ms`, whichever comes first; the timer does not hold the process. */
+function within(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    p.then(done, done);
+  });
 }

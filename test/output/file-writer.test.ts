@@ -13,7 +13,7 @@ import { FileSender } from '../../src/output/file.js';
 import { ThreadProfileWriter } from '../../src/output/file-writer.js';
 import type { ProfileFiles } from '../../src/output/file-writes.js';
 import { DeliveryError } from '../../src/output/retry.js';
-import { cleanupAfterEach } from '../helpers/processes.js';
+import { cleanupAfterEach, sleep } from '../helpers/processes.js';
 import { makeRecord } from '../helpers/records.js';
 
 const cleanup = cleanupAfterEach();
@@ -102,18 +102,22 @@ describe('ThreadProfileWriter', () => {
     cleanup.add(() => hang.release());
     const writer = new ThreadProfileWriter();
     cleanup.add(() => writer.close());
+    await writer.write(files(root, 'svc', 'warm', 10)); // the thread is up
     // The root's sync opens the pipe and waits there: the batch cannot finish on its own.
-    const stuck = writer.write({ ...files(root, 'svc', 'stuck', 10), root: hang.path });
-    await new Promise((r) => setImmediate(r));
+    const stuck = writer.write({ ...files(root, 'other', 'stuck', 10), root: hang.path });
+    await sleep(200); // the thread is in open() on the pipe
     const thread = writer.runningThread;
     assert.ok(thread, 'the batch is out to a thread');
-    await thread.terminate();
-    await assert.rejects(stuck, (err: NodeJS.ErrnoException) => err.code === 'EWRITERTHREAD');
+    // Stopped while blocked: it stops once the call returns (the pipe let go), before the write can finish.
+    const stopped = thread.terminate();
     hang.release();
+    await stopped;
+    await assert.rejects(stuck, (err: NodeJS.ErrnoException) => err.code === 'EWRITERTHREAD');
     const next = files(root, 'svc', 'next', 10);
     await writer.write(next);
     assert.notEqual(writer.runningThread, thread, 'a new thread');
     assert.equal(readFileSync(`${next.stem}.pprof`).length, 10);
+    assert.ok(!readdirSync(root).includes('other') || readdirSync(join(root, 'other')).length === 0, 'nothing of the stuck write');
   });
 
   it("a dead thread's late events ('error', then 'exit') fail only its own writes, not those a new thread holds", async () => {
@@ -135,17 +139,27 @@ describe('ThreadProfileWriter', () => {
     assert.equal(readFileSync(join(root, 'svc', 'next.pprof')).length, 10);
   });
 
-  it('close() lets a hung batch go after its wait, failing it; later writes are refused', async () => {
+  it('close() gives up on a batch the disk does not answer: after its wait it fails the writes and returns, though the thread is stuck in a system call', async () => {
     const root = cleanup.tempDir('file-writer-');
     const hang = hangingDir(root);
-    cleanup.add(() => hang.release());
     const writer = new ThreadProfileWriter({ closeWaitMs: 200 });
-    const stuck = writer.write({ ...files(root, 'svc', 'stuck', 10), root: hang.path });
-    await new Promise((r) => setImmediate(r));
+    await writer.write(files(root, 'svc', 'warm', 10)); // the thread is up
+    const thread = writer.runningThread!;
+    const exited = new Promise((r) => thread.once('exit', r));
+    const stuck = writer.write({ ...files(root, 'other', 'stuck', 10), root: hang.path });
+    const failed = stuck.then(
+      () => null,
+      (err: NodeJS.ErrnoException) => err,
+    );
+    await sleep(200); // the thread is in open() on the pipe
+    // Returns though the thread is still blocked (the pipe is released only below).
     await writer.close();
-    await assert.rejects(stuck, (err: NodeJS.ErrnoException) => err.code === 'EWRITERTHREAD');
+    assert.equal((await failed)?.code, 'EWRITERTHREAD');
     assert.equal(writer.runningThread, null);
     await assert.rejects(writer.write(files(root, 'svc', 'after', 10)), /closed/);
+    // The disk answers: the thread finishes stopping (else this test's process could not exit).
+    hang.release();
+    await exited;
   });
 
   it('close() waits for a batch out to finish', async () => {
