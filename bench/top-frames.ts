@@ -218,6 +218,7 @@ export function roleOf(p: CpuProfile): string | undefined {
   const ran = (re: RegExp) => urls.some((u) => re.test(u));
   if (ran(/\/(src|dist)\/profile\/(worker-thread\.|raw\/)/)) return 'profile worker';
   if (ran(/\/(src|dist)\/discovery\/relabel-worker\./)) return 'relabel worker';
+  if (ran(/\/(src|dist)\/output\/file-writer-thread\./)) return 'file writer';
   if (ran(/\/(src|dist)\/(cli|collector)\./)) return 'collector main';
   if (urls.some((u) => u.includes('esm/hooks') || u.includes('/tsx/'))) return 'module loader hooks';
   return undefined;

@@ -79,6 +79,7 @@ test('the role of a thread comes from the collector\'s modules it ran, compiled 
     assert.equal(roleOf(ran(`file:///opt/c/${tree}/profile/worker-thread.${ext}`)), 'profile worker');
     assert.equal(roleOf(ran(`file:///opt/c/${tree}/profile/raw/delta.${ext}`)), 'profile worker');
     assert.equal(roleOf(ran(`file:///opt/c/${tree}/discovery/relabel-worker.${ext}`)), 'relabel worker');
+    assert.equal(roleOf(ran(`file:///opt/c/${tree}/output/file-writer-thread.${ext}`)), 'file writer');
     assert.equal(roleOf(ran('file:///opt/c/bin/collector.js', `file:///opt/c/${tree}/cli.${ext}`)), 'collector main');
   }
   assert.equal(roleOf(ran('file:///opt/c/node_modules/tsx/dist/esm/index.mjs')), 'module loader hooks');
