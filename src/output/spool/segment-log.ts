@@ -224,12 +224,19 @@ export class SegmentLog {
   async read(seg: number, off: number, size: number): Promise<Buffer> {
     let f = this.files.get(seg);
     if (!f) {
-      f = { fd: await openP(this.path(seg), 'r'), readers: 0, removed: false };
+      const fd = await openP(this.path(seg), 'r');
+      // Another read opened it meanwhile: share that one, and take our
+      // reference before anything else can run (awaiting the close of our
+      // own descriptor first let that read finish and close the shared one
+      // under us: EBADF, or another file's descriptor number reused).
       const raced = this.files.get(seg);
       if (raced) {
-        await closeP(f.fd);
+        void closeP(fd).catch(() => undefined);
         f = raced;
-      } else this.files.set(seg, f);
+      } else {
+        f = { fd, readers: 0, removed: false };
+        this.files.set(seg, f);
+      }
     }
     f.readers++;
     try {
@@ -242,16 +249,16 @@ export class SegmentLog {
       }
       return buf;
     } finally {
-      this.release(seg);
+      this.release(seg, f);
     }
   }
 
-  private release(seg: number): void {
-    const f = this.files.get(seg);
+  /** Drops one reference to `f` (the file of `seg` this caller holds), closing it after the last. */
+  private release(seg: number, f: OpenFile | undefined = this.files.get(seg)): void {
     if (!f) return;
     f.readers--;
     if (f.readers <= 0 && (f.removed || seg !== this.seq)) {
-      this.files.delete(seg);
+      if (this.files.get(seg) === f) this.files.delete(seg);
       void closeP(f.fd).catch(() => undefined);
     }
   }
