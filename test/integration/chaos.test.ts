@@ -14,6 +14,7 @@ import { startIntake, type DatakitIntake } from '../helpers/datakit-intake.js';
 import { quietMoment } from '../helpers/kill-timing.js';
 import { cleanupAfterAll, sleep, spawnCollector, waitFor, type CollectorProcess } from '../helpers/processes.js';
 import { decodeGzipped, negativeValues } from '../helpers/pprof.js';
+import { dumpSpool } from '../helpers/spool.js';
 
 const cleanup = cleanupAfterAll();
 
@@ -88,6 +89,8 @@ describe('chaos', () => {
     assert.ok(killedAt < outageEnds - 2_000, 'the kill falls inside the outage');
     await first.kill();
     assert.equal((await first.exited).signal, 'SIGKILL');
+    // What the crash left in the spool, to say where a lost profile went.
+    const spoolAtKill = await dumpSpool(join(dir, 'data'));
     await sleep(1_500);
     const second = start();
 
@@ -139,14 +142,24 @@ describe('chaos', () => {
     // target process), when each delivered window ended, and what the
     // collectors said about that type beyond the routine lines.
     const rel = (ms: number) => ((ms - t0) / 1000).toFixed(1);
+    const acked = new Set(spoolAtKill.flatMap((e) => e.ackIds ?? []));
     const timeline = () =>
       Object.values(PATH_TYPE)
         .map((type) => {
           const ends = served.filter((l) => PATH_TYPE[l.path] === type).map((l) => `${rel(Date.parse(l.time) + l.duration_ms)}${l.pid === oldPid ? '' : '*'}`);
           const windows = [...unique.values()].filter((u) => u.type === type).map((u) => Number(u.endNs / 1_000_000n)).sort((a, b) => a - b).map(rel);
           const said = started.flatMap((c, i) => c.logLines().filter((l) => l.type === type && !/ (shipped|baseline)$/.test(String(l.msg))).map((l) => `  collector ${i + 1}: ${String(l.time)} ${String(l.msg)}`));
-          return [`${type}: served (ends, * new process) ${ends.join(' ')}; delivered windows end ${windows.join(' ')}`, ...said].join('\n');
+          // Its profiles in the spool the crash left: window end, acknowledged
+          // there or not, and every answer the intake gave for its id.
+          const spooled = spoolAtKill
+            .filter((e) => e.kind === 'record' && e.type === type)
+            .map((e) => {
+              const answers = intake.attempts.filter((a) => a.profileId === e.id).map((a) => a.status);
+              return `${rel(Number(e.endNs! / 1_000_000n))}${acked.has(e.id!) ? ' acked' : ''} seg ${e.segment} [${answers.join(',')}]`;
+            });
+          return [`${type}: served (ends, * new process) ${ends.join(' ')}; delivered windows end ${windows.join(' ')}`, `  in the spool at the kill: ${spooled.join('; ') || 'none'}`, ...said].join('\n');
         })
+        .concat(started.flatMap((c, i) => c.logLines().filter((l) => ["warn", "error", "fatal"].includes(String(l.level))).slice(-40).map((l) => `collector ${i + 1} ${String(l.level)}: ${JSON.stringify(l)}`)))
         .join('\n');
     assert.deepEqual(delivered, expected, `every served profile is delivered, except one baseline per cumulative type per target process\n${isDeepStrictEqual(delivered, expected) ? '' : timeline()}`);
     assert.ok(replayed, 'the restarted collector replayed the spool');
