@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { SegmentLog } from '../../../src/output/spool/segment-log.js';
+import { SegmentLog, type Location } from '../../../src/output/spool/segment-log.js';
 import { cleanupAfterEach } from '../../helpers/processes.js';
 
 const cleanup = cleanupAfterEach();
@@ -16,7 +16,7 @@ describe('SegmentLog', () => {
     const dir = join(cleanup.tempDir('segment-log-'), 'segments');
     mkdirSync(dir);
     const first = new SegmentLog(dir, 1 << 20, 0);
-    const locs = [];
+    const locs: Location[] = [];
     for (let i = 0; i < 8; i++) locs.push(await first.append([entry(i)], true));
     await first.close();
 
