@@ -190,6 +190,7 @@ export class Collector {
     if (deps.metrics) {
       deps.metrics.memoryBudget = this.memoryBudget;
       deps.metrics.queueDepths = () => Object.fromEntries(Object.entries(this.outputs?.stats() ?? {}).map(([k, v]) => [k, v.depth + v.inFlight]));
+      deps.metrics.threadHeaps = () => [...(this.engine.threadHeaps?.() ?? []), ...(this.outputs?.threadHeaps() ?? [])];
     }
   }
 

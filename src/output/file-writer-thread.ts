@@ -5,6 +5,7 @@
 
 import { parentPort } from 'node:worker_threads';
 import { blockingFsOps } from '../core/files.js';
+import { thisThreadHeap, type ThreadHeap } from '../core/thread-heap.js';
 import { DurableProfileWriter, type ProfileFiles } from './file-writes.js';
 
 export interface WriteBatch {
@@ -18,6 +19,8 @@ export type WriteResult = null | { readonly code?: string; readonly message: str
 
 export interface WritesDone {
   readonly done: Array<[id: number, result: WriteResult]>;
+  /** This thread's heap as it answers. */
+  readonly heap: ThreadHeap;
 }
 
 // This thread only writes files: its quick calls block it, not the pool (core/files.ts).
@@ -29,7 +32,7 @@ function answer(id: number, result: WriteResult): void {
     setImmediate(() => {
       const done = finished;
       finished = [];
-      parentPort!.postMessage({ done } satisfies WritesDone);
+      parentPort!.postMessage({ done, heap: thisThreadHeap() } satisfies WritesDone);
     });
   }
   finished.push([id, result]);

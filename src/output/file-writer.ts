@@ -14,6 +14,7 @@
 
 import type { Worker } from 'node:worker_threads';
 import { startThread } from '../core/thread.js';
+import type { ThreadHeap } from '../core/thread-heap.js';
 import type { WriteBatch, WritesDone } from './file-writer-thread.js';
 import type { ProfileFileWriter, ProfileFiles } from './file-writes.js';
 
@@ -46,6 +47,8 @@ export class ThreadProfileWriter implements ProfileFileWriter {
   private readonly closeWaitMs: number;
   /** Batches posted to the thread so far (tests see the batching). */
   batchesPosted = 0;
+  /** The running thread's heap as of its last answer. */
+  private heap: ThreadHeap | undefined;
 
   constructor(opts: ThreadProfileWriterOptions = {}) {
     this.closeWaitMs = opts.closeWaitMs ?? 10_000;
@@ -118,7 +121,13 @@ export class ThreadProfileWriter implements ProfileFileWriter {
     return thread;
   }
 
+  /** The running thread's heap as of its last answer; undefined while none runs. */
+  threadHeap(): ThreadHeap | undefined {
+    return this.thread ? this.heap : undefined;
+  }
+
   private done(thread: Worker, msg: WritesDone): void {
+    if (thread === this.thread) this.heap = msg.heap;
     for (const [id, r] of msg.done) {
       const p = this.out.get(id)?.write;
       if (!p) continue;

@@ -9,6 +9,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { fsOps, writeFileDurably, type FileOps } from '../core/files.js';
 import { DirectorySyncs } from './dir-sync.js';
+import type { ThreadHeap } from '../core/thread-heap.js';
 
 /** One profile's files, as the sender hands them to a writer. */
 export interface ProfileFiles {
@@ -28,6 +29,8 @@ export interface ProfileFileWriter {
   write(files: ProfileFiles): Promise<void>;
   /** Lets writes in progress finish, then stops. */
   close(): Promise<void>;
+  /** The heap of the thread doing the writes, when that is not the caller's. */
+  threadHeap?(): ThreadHeap | undefined;
 }
 
 /** The writer that does the work in the calling thread. */

@@ -13,6 +13,7 @@ import { ThreadProfileWriter } from './file-writer.js';
 import type { ProfileFileWriter } from './file-writes.js';
 import type { ProfileSender } from './queue.js';
 import { DeliveryError } from './retry.js';
+import type { ThreadHeap } from '../core/thread-heap.js';
 
 function safe(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_') || '_';
@@ -75,5 +76,9 @@ export class FileSender implements ProfileSender {
 
   close(): Promise<void> {
     return this.writer.close();
+  }
+
+  threadHeap(): ThreadHeap | undefined {
+    return this.writer.threadHeap?.();
   }
 }

@@ -20,6 +20,7 @@ import { DeliveryQueue, memoryStore, type DeliveryEvents, type ProfileSender, ty
 import type { Backoff } from './retry.js';
 import type { FaultHook } from './spool/segment-log.js';
 import { Spool, type SavedBaseline, type SpoolDrop } from './spool/spool.js';
+import type { ThreadHeap } from '../core/thread-heap.js';
 
 export interface OutputDeps {
   readonly clock: Clock;
@@ -312,6 +313,14 @@ export class OutputSet {
       ready: false,
       why: this.spool ? `the spool cannot be written (${this.writeErrorSaid}) and outputs are failing (${failing.join(', ')}): profiles are held in memory only` : `outputs are failing (${failing.join(', ')})`,
     };
+  }
+
+  /** The heaps of the outputs' own threads (a file output's writer), by thread name. */
+  threadHeaps(): Array<{ readonly thread: string } & ThreadHeap> {
+    return [...this.queues].flatMap(([name, { queue }]) => {
+      const heap = queue.threadHeap();
+      return heap ? [{ thread: `file-writer-${name}`, ...heap }] : [];
+    });
   }
 
   stats(): Record<string, QueueStats> {

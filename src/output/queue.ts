@@ -8,6 +8,7 @@
 // no spool is given, memory (bounded by count).
 
 import { LIMITS } from '../core/limits.js';
+import type { ThreadHeap } from '../core/thread-heap.js';
 import type { Logger } from '../core/log.js';
 import type { ProfileRecord } from '../profile/record.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
@@ -20,6 +21,8 @@ export interface ProfileSender {
   /** Resolves when the backend accepted the profile; throws DeliveryError otherwise. */
   send(record: ProfileRecord, signal: AbortSignal): Promise<void>;
   close?(): Promise<void>;
+  /** The heap of a thread the sender works in (the file output's writer), as of its last answer. */
+  threadHeap?(): ThreadHeap | undefined;
 }
 
 /** A profile waiting for an output: its id, and the record when it is in memory. */
@@ -209,6 +212,11 @@ export class DeliveryQueue {
     }
     this.pending = keep;
     this.notifyIfIdle();
+  }
+
+  /** The heap of the sender's own thread, if it has one. */
+  threadHeap(): ThreadHeap | undefined {
+    return this.sender.threadHeap?.();
   }
 
   /** The backend's last answer was a failure (it is being retried with backoff). */

@@ -2,6 +2,7 @@
 // and owns their baselines.
 
 import { parentPort } from 'node:worker_threads';
+import { thisThreadHeap } from '../core/thread-heap.js';
 import { toJobError, type ProfileJob } from './job.js';
 import { makeRunner } from './workers.js';
 
@@ -15,7 +16,7 @@ port.on('message', (msg: { id: number; job: ProfileJob } | { retain: string[] })
     return;
   }
   runner.run(msg.job).then(
-    (result) => port.postMessage({ id: msg.id, ok: true, result }),
-    (err: unknown) => port.postMessage({ id: msg.id, ok: false, error: toJobError(err) }),
+    (result) => port.postMessage({ id: msg.id, ok: true, result, heap: thisThreadHeap() }),
+    (err: unknown) => port.postMessage({ id: msg.id, ok: false, error: toJobError(err), heap: thisThreadHeap() }),
   );
 });

@@ -8,6 +8,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../core/log.js';
 import { stableHash } from '../core/hash.js';
 import { startThread } from '../core/thread.js';
+import type { ThreadHeap } from '../core/thread-heap.js';
 import { BaselineStore } from './baselines.js';
 import { fromJobError, ProfileJobRunner, type JobError, type ProfileJob, type ProfileJobResult } from './job.js';
 
@@ -17,6 +18,8 @@ export interface ProfileEngine {
   retainTargets(ids: ReadonlySet<string>): void;
   /** Which worker a target's jobs queue on (0 for an engine with one queue). */
   laneOf?(targetId: string): number;
+  /** Each worker thread's heap as of its last answer (none for an inline engine). */
+  threadHeaps?(): Array<{ readonly thread: string } & ThreadHeap>;
   close(): Promise<void>;
 }
 
@@ -39,10 +42,12 @@ export class InlineEngine implements ProfileEngine {
   async close(): Promise<void> {}
 }
 
-type Reply = { id: number; ok: true; result: ProfileJobResult } | { id: number; ok: false; error: JobError };
+type Reply = ({ id: number; ok: true; result: ProfileJobResult } | { id: number; ok: false; error: JobError }) & { heap?: ThreadHeap };
 
 interface Slot {
   worker: Worker;
+  /** Its heap as of its last answer. */
+  heap?: ThreadHeap;
   pending: Map<number, { resolve: (r: ProfileJobResult) => void; reject: (e: Error) => void }>;
 }
 
@@ -68,6 +73,7 @@ export class WorkerPool implements ProfileEngine {
     worker.unref();
     const slot: Slot = { worker, pending: new Map() };
     worker.on('message', (m: Reply) => {
+      if (m.heap) slot.heap = m.heap;
       const p = slot.pending.get(m.id);
       if (!p) return;
       slot.pending.delete(m.id);
@@ -112,6 +118,10 @@ export class WorkerPool implements ProfileEngine {
 
   retainTargets(ids: ReadonlySet<string>): void {
     for (const s of this.slots) s.worker.postMessage({ retain: [...ids] });
+  }
+
+  threadHeaps(): Array<{ readonly thread: string } & ThreadHeap> {
+    return this.slots.flatMap((s, i) => (s.heap ? [{ thread: `profile-worker-${i}`, ...s.heap }] : []));
   }
 
   /** Jobs waiting or running in the workers. */

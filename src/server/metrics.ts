@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { COLLECT_RESULTS, type CollectOutcome } from './health.js';
 import type { Target } from '../core/target.js';
 import type { MemoryBudget } from '../core/memory-budget.js';
+import type { ThreadHeap } from '../core/thread-heap.js';
 
 const TARGET_LABELS = ['service', 'target', 'type'] as const;
 const RUNTIME_LABELS = ['service', 'env', 'version', 'target'] as const;
@@ -98,6 +99,8 @@ export class CollectorMetrics {
   memoryBudget: MemoryBudget | undefined;
   /** Where queue depths come from; set by whoever owns the outputs. */
   queueDepths: () => Record<string, number> = () => ({});
+  /** The worker threads' heaps (profile workers, file writers); set by whoever owns them. */
+  threadHeaps: () => Array<{ readonly thread: string } & ThreadHeap> = () => [];
   readonly outputQueue: Gauge<'output'>;
   readonly configReloadOk = new Gauge({
     name: 'collector_config_last_reload_successful',
@@ -147,6 +150,23 @@ export class CollectorMetrics {
         for (const [output, n] of Object.entries(depths())) this.set({ output }, n);
       },
     });
+    // Each worker thread's isolate, as of its last answer: nodejs_heap_* and
+    // nodejs_external_memory_bytes are the main thread's only.
+    const heaps = () => this.threadHeaps();
+    const threadGauge = (name: string, help: string, read: (h: ThreadHeap) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['thread'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const h of heaps()) this.set({ thread: h.thread }, read(h));
+        },
+      });
+    threadGauge('collector_thread_heap_used_bytes', "A worker thread's V8 heap in use, as of its last answer (profile-worker-N, file-writer-<output>).", (h) => h.usedBytes);
+    threadGauge('collector_thread_heap_size_bytes', "A worker thread's V8 heap reserved, as of its last answer.", (h) => h.totalBytes);
+    threadGauge('collector_thread_external_memory_bytes', "Memory outside a worker thread's V8 heap held by its objects (buffers), as of its last answer.", (h) => h.externalBytes);
     const budget = () => this.memoryBudget;
     const budgetGauge = (name: string, help: string, read: (b: MemoryBudget) => number) =>
       new Gauge({

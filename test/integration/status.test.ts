@@ -321,6 +321,14 @@ describe('status server, metrics and /targets against the Go fixture and a faili
     assert.ok(start !== undefined && Math.abs(start - need().startedAtMs / 1000) < 60, `process_start_time_seconds ${start} vs spawn at ${need().startedAtMs / 1000}`);
     assert.ok(samplesOf(m, 'nodejs_eventloop_lag_seconds').length === 1, 'nodejs_eventloop_lag_seconds');
     assert.ok(valueOf(m, 'nodejs_version_info', { version: process.version }) === 1, 'nodejs_version_info names this Node');
+    // Every worker thread's own heap (nodejs_heap_* is the main thread's): the
+    // profile worker and the file output's writer have answered by now.
+    for (const thread of ['profile-worker-0', 'file-writer-file']) {
+      const used = valueOf(m, 'collector_thread_heap_used_bytes', { thread });
+      const size = valueOf(m, 'collector_thread_heap_size_bytes', { thread });
+      const external = valueOf(m, 'collector_thread_external_memory_bytes', { thread });
+      assert.ok(used !== undefined && used > 100_000 && size !== undefined && size >= used && external !== undefined && external >= 0, `${thread}: heap used ${used}, size ${size}, external ${external}`);
+    }
   });
 
   it('/metrics: target up, scrape counts, durations, bytes, samples, resets, outputs, reload; every collector_* family has help text', async (t: TestContext) => {

@@ -171,4 +171,16 @@ describe('ThreadProfileWriter', () => {
     await written;
     assert.equal(readFileSync(`${f.stem}.pprof`).length, 5000);
   });
+
+  it("reports its thread's own heap after it answers, and none once closed", async () => {
+    const root = cleanup.tempDir('file-writer-');
+    const writer = new ThreadProfileWriter();
+    cleanup.add(() => writer.close());
+    assert.equal(writer.threadHeap(), undefined, 'no thread before the first write');
+    await writer.write(files(root, 'svc', 'one', 4096));
+    const heap = writer.threadHeap();
+    assert.ok(heap && heap.usedBytes > 0 && heap.totalBytes >= heap.usedBytes && heap.externalBytes >= 0, JSON.stringify(heap));
+    await writer.close();
+    assert.equal(writer.threadHeap(), undefined);
+  });
 });

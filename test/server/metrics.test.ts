@@ -74,3 +74,33 @@ describe('CollectorMetrics.initOutput', () => {
     assert.deepEqual(await partial(), [['otel', 3]]);
   });
 });
+
+describe('CollectorMetrics.threadHeaps', () => {
+  it("each worker thread's heap as its owner reports it, one series per thread; a thread that is gone leaves none", async () => {
+    const m = new CollectorMetrics({ defaultMetrics: false });
+    let heaps = [
+      { thread: 'profile-worker-0', usedBytes: 30e6, totalBytes: 40e6, externalBytes: 2e6 },
+      { thread: 'file-writer-files', usedBytes: 5e6, totalBytes: 8e6, externalBytes: 1e6 },
+    ];
+    m.threadHeaps = () => heaps;
+    const read = async () =>
+      parsePromText(await m.registry.metrics())
+        .samples.filter((s) => s.name.startsWith('collector_thread_'))
+        .map((s) => `${s.name}{${s.labels.thread}} ${s.value}`)
+        .sort();
+    assert.deepEqual(await read(), [
+      'collector_thread_external_memory_bytes{file-writer-files} 1000000',
+      'collector_thread_external_memory_bytes{profile-worker-0} 2000000',
+      'collector_thread_heap_size_bytes{file-writer-files} 8000000',
+      'collector_thread_heap_size_bytes{profile-worker-0} 40000000',
+      'collector_thread_heap_used_bytes{file-writer-files} 5000000',
+      'collector_thread_heap_used_bytes{profile-worker-0} 30000000',
+    ]);
+    heaps = heaps.slice(0, 1);
+    assert.deepEqual(await read(), [
+      'collector_thread_external_memory_bytes{profile-worker-0} 2000000',
+      'collector_thread_heap_size_bytes{profile-worker-0} 40000000',
+      'collector_thread_heap_used_bytes{profile-worker-0} 30000000',
+    ]);
+  });
+});
