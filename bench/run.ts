@@ -129,7 +129,7 @@ async function soak(run: Run, soakSeconds: number, top: number): Promise<void> {
     const t0 = Date.now();
     const budget = new BudgetWatch();
     const samples: SoakSample[] = [];
-    const header = ['min', 'RSS MB', 'heap used MB', 'heap total MB', 'external MB', 'budget in use MB', 'profiles/s (last min)'];
+    const header = ['min', 'RSS MB', 'heap used MB', 'heap total MB', 'external MB', 'worker threads MB', 'budget in use MB', 'profiles/s (last min)'];
     const line = (cells: string[]) => `  ${cells.map((x, i) => x.padStart(header[i]!.length)).join('  ')}\n`;
     const mb = (x: number | undefined) => (x === undefined ? 'n/a' : x.toFixed(1));
     process.stdout.write(`memory of the collector, once a minute (samples every ${SOAK_SAMPLE_S} s):\n${line(header)}`);
@@ -148,7 +148,7 @@ async function soak(run: Run, soakSeconds: number, top: number): Promise<void> {
       if (tick % 60 === 0) {
         const perS = (s.sent - lastMinute.sent) / (s.t - lastMinute.t);
         lastMinute = { t: s.t, sent: s.sent };
-        process.stdout.write(line([String(tick / 60), mb(s.rssMb), mb(s.heapUsedMb), mb(s.heapTotalMb), mb(s.externalMb), mb(s.inUseMb), perS.toFixed(1)]));
+        process.stdout.write(line([String(tick / 60), mb(s.rssMb), mb(s.heapUsedMb), mb(s.heapTotalMb), mb(s.externalMb), mb(s.threadsMb), mb(s.inUseMb), perS.toFixed(1)]));
       }
     }
     const s1 = await snapshot(c);
@@ -157,7 +157,7 @@ async function soak(run: Run, soakSeconds: number, top: number): Promise<void> {
     const f = figures(run, heapKb, s0!, s1, peak, budget.figures(peak));
     return [
       '',
-      `heap used: the main thread's V8 heap; external: memory held outside it by JS objects (buffers); rest of RSS: RSS - heap total - external (worker threads, code, native)`,
+      `heap used: the main thread's V8 heap; external: memory held outside it by JS objects (buffers); worker threads: their V8 heaps (reserved) and external memory; rest of RSS: RSS - heap total - external - worker threads (code, native memory, malloc's free lists)`,
       ...soakVerdict(a, SOAK_WARMUP_S),
       table([RUN_HEADER, runRow(f)]),
       memoryLine(f.memory),

@@ -25,6 +25,8 @@ export interface SoakSample {
   readonly externalMb?: number;
   /** collector_memory_budget_in_use_bytes, when exported. */
   readonly inUseMb?: number;
+  /** The worker threads' heaps reserved and their external memory, summed (collector_thread_*), when exported. */
+  readonly threadsMb?: number;
   /** collector_output_sent_total so far. */
   readonly sent: number;
 }
@@ -39,10 +41,13 @@ export function soakSample(t: number, rssMb: number, m: readonly Sample[]): Soak
   const heapTotal = mb('nodejs_heap_size_total_bytes');
   const external = mb('nodejs_external_memory_bytes');
   const inUse = mb('collector_memory_budget_in_use_bytes');
+  const threadsHeap = mb('collector_thread_heap_size_bytes');
+  const threadsExternal = mb('collector_thread_external_memory_bytes');
   if (heapUsed !== undefined) s.heapUsedMb = heapUsed;
   if (heapTotal !== undefined) s.heapTotalMb = heapTotal;
   if (external !== undefined) s.externalMb = external;
   if (inUse !== undefined) s.inUseMb = inUse;
+  if (threadsHeap !== undefined) s.threadsMb = threadsHeap + (threadsExternal ?? 0);
   return s;
 }
 
@@ -71,7 +76,7 @@ export function fitLine(xs: readonly number[], ys: readonly number[]): { slope: 
   return { slope, stderr: Math.sqrt(ss / (n - 2) / sxx) };
 }
 
-export type Part = 'heap used' | 'external' | 'rest of RSS';
+export type Part = 'heap used' | 'external' | 'worker threads' | 'rest of RSS';
 
 export interface SoakAnalysis {
   /** Samples the line is fitted through (those at or after the warm-up). */
@@ -87,10 +92,11 @@ export interface SoakAnalysis {
 }
 
 /**
- * Fits RSS and its parts (the main thread's heap used, external memory, and
- * the rest: RSS - heap total - external, which holds the worker threads'
- * heaps, code and native memory) against time, in MB per hour, over the
- * samples at or after `warmupS`.
+ * Fits RSS and its parts (the main thread's heap used, external memory, the
+ * worker threads' heaps and external memory when exported, and the rest: RSS
+ * minus those, which holds code, native memory, and the worker threads when
+ * they are not exported) against time, in MB per hour, over the samples at
+ * or after `warmupS`.
  */
 export function analyseSoak(all: readonly SoakSample[], warmupS: number): SoakAnalysis {
   const xs = all.filter((s) => s.t >= warmupS);
@@ -107,7 +113,8 @@ export function analyseSoak(all: readonly SoakSample[], warmupS: number): SoakAn
   for (const [part, get] of [
     ['heap used', (s: SoakSample) => s.heapUsedMb],
     ['external', (s: SoakSample) => s.externalMb],
-    ['rest of RSS', (s: SoakSample) => (s.heapTotalMb === undefined || s.externalMb === undefined ? undefined : s.rssMb - s.heapTotalMb - s.externalMb)],
+    ['worker threads', (s: SoakSample) => s.threadsMb],
+    ['rest of RSS', (s: SoakSample) => (s.heapTotalMb === undefined || s.externalMb === undefined ? undefined : s.rssMb - s.heapTotalMb - s.externalMb - (s.threadsMb ?? 0))],
   ] as const) {
     const v = fit(part, get);
     if (v !== undefined) slopes[part] = v;
@@ -130,7 +137,8 @@ const signed = (v: number | undefined) => (v === undefined ? 'n/a' : `${v >= 0 ?
 export function soakVerdict(a: SoakAnalysis, warmupS: number): string[] {
   const lines = [
     `slope after the first ${warmupS / 60} min (least squares over ${a.samples} samples, ${a.spanMinutes.toFixed(1)} min): RSS ${signed(a.rssSlope)}; ` +
-      `heap used ${signed(a.slopes['heap used'])}, external ${signed(a.slopes.external)}, rest of RSS ${signed(a.slopes['rest of RSS'])}`,
+      `heap used ${signed(a.slopes['heap used'])}, external ${signed(a.slopes.external)}, ` +
+      `${a.slopes['worker threads'] !== undefined ? `worker threads ${signed(a.slopes['worker threads'])}, ` : ''}rest of RSS ${signed(a.slopes['rest of RSS'])}`,
   ];
   if (a.rssSlope !== undefined && a.spanMinutes < 10) lines.push(`(over ${a.spanMinutes.toFixed(1)} min these slopes are mostly noise: soak 15 minutes or more to tell a trend)`);
   if (a.rssSlope === undefined) lines.push('grows: too few samples after the warm-up to tell (run the soak longer)');
@@ -154,6 +162,7 @@ export function benchSoakLine(targets: number, heapKb: number, all: readonly Soa
     `rss_slope_mb_per_h=${f(a.rssSlope)}`,
     `heap_used_slope_mb_per_h=${f(a.slopes['heap used'])}`,
     `external_slope_mb_per_h=${f(a.slopes.external)}`,
+    `threads_slope_mb_per_h=${f(a.slopes['worker threads'])}`,
     `rest_slope_mb_per_h=${f(a.slopes['rest of RSS'])}`,
     `grows=${a.grows.length > 0 ? a.grows.map((p) => p.replace(/ /g, '_')).join(',') : a.rssGrows ? 'rss' : 'none'}`,
   ].join(' ');

@@ -31,6 +31,26 @@ test('a sample reads RSS and prom-client\'s heap and external gauges (and the bu
   );
   assert.deepEqual(soakSample(60, 300, m), { t: 60, rssMb: 300, heapUsedMb: 50, heapTotalMb: 80, externalMb: 10, sent: 123 });
   assert.equal(soakSample(60, 300, parseProm(`collector_memory_budget_in_use_bytes ${64 * MIB}`)).inUseMb, 64);
+  // The worker threads' heaps and external memory, summed over threads.
+  const threads = parseProm(
+    [
+      `collector_thread_heap_size_bytes{thread="profile-worker-0"} ${30 * MIB}`,
+      `collector_thread_heap_size_bytes{thread="file-writer-file"} ${6 * MIB}`,
+      `collector_thread_external_memory_bytes{thread="profile-worker-0"} ${3 * MIB}`,
+      `collector_thread_external_memory_bytes{thread="file-writer-file"} ${1 * MIB}`,
+    ].join('\n'),
+  );
+  assert.equal(soakSample(60, 300, threads).threadsMb, 40);
+});
+
+test('growth in a worker thread is named as such, not as the rest of RSS', () => {
+  // The rest of RSS of series() is what grows; with the threads exported, it is theirs.
+  const samples = series(30, { heapUsed: 0, external: 0, rest: 60 }).map((s) => ({ ...s, threadsMb: 50 + (60 * s.t) / 3600 }));
+  const a = analyseSoak(samples, 120);
+  assert.deepEqual(a.grows, ['worker threads']);
+  assert.ok(Math.abs(a.slopes['rest of RSS']!) < 1e-6, String(a.slopes['rest of RSS']));
+  assert.match(soakVerdict(a, 120).join('\n'), /external \+0\.0 MB\/h, worker threads \+60\.0 MB\/h, rest of RSS [+-]0\.0 MB\/h/);
+  assert.equal(parseBenchLine(benchSoakLine(200, 53, samples, a), 'BENCH_SOAK')!.threads_slope_mb_per_h, '60.0');
 });
 
 /** Samples every 15 s for `minutes`, each part of memory a line in MB per hour, plus `noise(i)` MB on the rest of RSS. */
