@@ -1,5 +1,6 @@
 // A look into a collector's spool from outside, while it may be running:
-// the ids each output still has to deliver, read from the segment files
+// the ids each output still has to deliver, or every entry (what a crash
+// test prints when a profile went missing), read from the segment files
 // without writing anything.
 
 import { readFile } from 'node:fs/promises';
