@@ -5,7 +5,7 @@
 
 import { parentPort } from 'node:worker_threads';
 import { blockingFsOps } from '../core/files.js';
-import { thisThreadHeap, type ThreadHeap } from '../core/thread-heap.js';
+import { heapReports, type ThreadHeap } from '../core/thread-heap.js';
 import { DurableProfileWriter, type ProfileFiles } from './file-writes.js';
 
 export interface WriteBatch {
@@ -19,20 +19,22 @@ export type WriteResult = null | { readonly code?: string; readonly message: str
 
 export interface WritesDone {
   readonly done: Array<[id: number, result: WriteResult]>;
-  /** This thread's heap as it answers. */
-  readonly heap: ThreadHeap;
+  /** This thread's heap as it answers (at most once a second). */
+  readonly heap?: ThreadHeap;
 }
 
 // This thread only writes files: its quick calls block it, not the pool (core/files.ts).
 const writer = new DurableProfileWriter(blockingFsOps);
 let finished: WritesDone['done'] = [];
+const heapToSend = heapReports();
 
 function answer(id: number, result: WriteResult): void {
   if (finished.length === 0) {
     setImmediate(() => {
       const done = finished;
       finished = [];
-      parentPort!.postMessage({ done, heap: thisThreadHeap() } satisfies WritesDone);
+      const heap = heapToSend();
+      parentPort!.postMessage({ done, ...(heap ? { heap } : {}) } satisfies WritesDone);
     });
   }
   finished.push([id, result]);

@@ -47,7 +47,7 @@ export class ThreadProfileWriter implements ProfileFileWriter {
   private readonly closeWaitMs: number;
   /** Batches posted to the thread so far (tests see the batching). */
   batchesPosted = 0;
-  /** The running thread's heap as of its last answer. */
+  /** The running thread's heap as of its last report. */
   private heap: ThreadHeap | undefined;
 
   constructor(opts: ThreadProfileWriterOptions = {}) {
@@ -121,13 +121,13 @@ export class ThreadProfileWriter implements ProfileFileWriter {
     return thread;
   }
 
-  /** The running thread's heap as of its last answer; undefined while none runs. */
+  /** The running thread's heap as of its last report (with an answer, at most once a second); undefined while none runs. */
   threadHeap(): ThreadHeap | undefined {
     return this.thread ? this.heap : undefined;
   }
 
   private done(thread: Worker, msg: WritesDone): void {
-    if (thread === this.thread) this.heap = msg.heap;
+    if (thread === this.thread && msg.heap) this.heap = msg.heap;
     for (const [id, r] of msg.done) {
       const p = this.out.get(id)?.write;
       if (!p) continue;

@@ -21,7 +21,7 @@ export interface ProfileSender {
   /** Resolves when the backend accepted the profile; throws DeliveryError otherwise. */
   send(record: ProfileRecord, signal: AbortSignal): Promise<void>;
   close?(): Promise<void>;
-  /** The heap of a thread the sender works in (the file output's writer), as of its last answer. */
+  /** The heap of a thread the sender works in (the file output's writer), as of its last report. */
   threadHeap?(): ThreadHeap | undefined;
 }
 

@@ -18,7 +18,7 @@ export interface ProfileEngine {
   retainTargets(ids: ReadonlySet<string>): void;
   /** Which worker a target's jobs queue on (0 for an engine with one queue). */
   laneOf?(targetId: string): number;
-  /** Each worker thread's heap as of its last answer (none for an inline engine). */
+  /** Each worker thread's heap as of its last report (none for an inline engine). */
   threadHeaps?(): Array<{ readonly thread: string } & ThreadHeap>;
   close(): Promise<void>;
 }
@@ -46,7 +46,7 @@ type Reply = ({ id: number; ok: true; result: ProfileJobResult } | { id: number;
 
 interface Slot {
   worker: Worker;
-  /** Its heap as of its last answer. */
+  /** Its heap as of its last report. */
   heap?: ThreadHeap;
   pending: Map<number, { resolve: (r: ProfileJobResult) => void; reject: (e: Error) => void }>;
 }

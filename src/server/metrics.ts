@@ -150,7 +150,7 @@ export class CollectorMetrics {
         for (const [output, n] of Object.entries(depths())) this.set({ output }, n);
       },
     });
-    // Each worker thread's isolate, as of its last answer: nodejs_heap_* and
+    // Each worker thread's isolate, as of its last report: nodejs_heap_* and
     // nodejs_external_memory_bytes are the main thread's only.
     const heaps = () => this.threadHeaps();
     const threadGauge = (name: string, help: string, read: (h: ThreadHeap) => number) =>
@@ -164,9 +164,9 @@ export class CollectorMetrics {
           for (const h of heaps()) this.set({ thread: h.thread }, read(h));
         },
       });
-    threadGauge('collector_thread_heap_used_bytes', "A worker thread's V8 heap in use, as of its last answer (profile-worker-N, file-writer-<output>).", (h) => h.usedBytes);
-    threadGauge('collector_thread_heap_size_bytes', "A worker thread's V8 heap reserved, as of its last answer.", (h) => h.totalBytes);
-    threadGauge('collector_thread_external_memory_bytes', "Memory outside a worker thread's V8 heap held by its objects (buffers), as of its last answer.", (h) => h.externalBytes);
+    threadGauge('collector_thread_heap_used_bytes', "A worker thread's V8 heap in use, as of its last report (sent with an answer, at most once a second; thread: profile-worker-N, file-writer-<output>).", (h) => h.usedBytes);
+    threadGauge('collector_thread_heap_size_bytes', "A worker thread's V8 heap reserved, as of its last report.", (h) => h.totalBytes);
+    threadGauge('collector_thread_external_memory_bytes', "Memory outside a worker thread's V8 heap held by its objects (buffers), as of its last report.", (h) => h.externalBytes);
     const budget = () => this.memoryBudget;
     const budgetGauge = (name: string, help: string, read: (b: MemoryBudget) => number) =>
       new Gauge({
