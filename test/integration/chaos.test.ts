@@ -159,7 +159,7 @@ describe('chaos', () => {
             });
           return [`${type}: served (ends, * new process) ${ends.join(' ')}; delivered windows end ${windows.join(' ')}`, `  in the spool at the kill: ${spooled.join('; ') || 'none'}`, ...said].join('\n');
         })
-        .concat(started.flatMap((c, i) => c.logLines().filter((l) => ["warn", "error", "fatal"].includes(String(l.level))).slice(-40).map((l) => `collector ${i + 1} ${String(l.level)}: ${JSON.stringify(l)}`)))
+        .concat(started.flatMap((c, i) => c.logLines().filter((l) => ['warn', 'error', 'fatal'].includes(String(l.level))).slice(-40).map((l) => `collector ${i + 1} ${String(l.level)}: ${JSON.stringify(l)}`)))
         .join('\n');
     assert.deepEqual(delivered, expected, `every served profile is delivered, except one baseline per cumulative type per target process\n${isDeepStrictEqual(delivered, expected) ? '' : timeline()}`);
     assert.ok(replayed, 'the restarted collector replayed the spool');
